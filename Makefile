@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything is installed into ./.venv (Python) and ./node_modules (npm); the test
+# target also installs the Debian packages the tests drive (Chromium, nginx, ffmpeg, wrk).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk openssl docker-compose
+
+.PHONY: run test install vendor system-deps bench clean
+
+run: install vendor
+	$(BIN)/radiocalico serve
+
+test: install vendor system-deps
+	$(BIN)/pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# hls.js and the brand fonts come from npm and are served from our own origin.
+vendor: node_modules/.installed
+	$(BIN)/python -m radiocalico.web.vendor
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Installs only what is missing, so a developer machine is not touched twice.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+bench: install vendor
+	$(BIN)/python bench/api_load/run.py
+
+clean:
+	rm -rf $(VENV) node_modules instance src/radiocalico/web/static/vendor

@@ -1,0 +1,153 @@
+"""The `radiocalico` command: serve, station, db upgrade, db backup, db restore."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import click
+
+from radiocalico.config import Config
+
+
+@click.group()
+def main() -> None:
+    """RadioCalico: a lossless internet radio station."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [HOST, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [PORT, 3000].")
+@click.option("--no-station", is_flag=True, help="Do not run the embedded station.")
+def serve(host: str | None, port: int | None, no_station: bool) -> None:
+    """Run the development server, with the embedded station and an up-to-date database."""
+    from radiocalico.app import create_app
+    from radiocalico.db import upgrade
+
+    config = Config.from_env()
+    config = replace(config, host=host or config.host, port=port or config.port)
+    app = create_app(config)
+    upgrade(app.extensions["radiocalico.engine"])
+    station = None
+    if config.station_mode == "embedded" and not no_station:
+        from radiocalico.station import Station
+
+        station = Station.from_config(config)
+        station.start()
+    click.echo(f"RadioCalico on http://{config.host}:{config.port}/")
+    try:
+        app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
+    finally:
+        if station is not None:
+            station.stop()
+
+
+@main.command()
+@click.option("--library", type=click.Path(file_okay=False), default=None,
+              help="Folder of audio files [STATION_LIBRARY; a generated demo library].")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder for hls/, metadatav2.json, cover.jpg [STATION_OUT].")
+@click.option("--segment-seconds", type=float, default=None,
+              help="HLS segment length [STATION_SEGMENT_SECONDS, 2].")
+def station(library: str | None, out: str | None, segment_seconds: float | None) -> None:
+    """Run the station alone (production: nginx serves its output folder)."""
+    from radiocalico.station import Station, StationError
+
+    config = Config.from_env()
+    config = replace(
+        config,
+        station_library=library or config.station_library,
+        station_out=out or config.station_out,
+        station_segment_seconds=segment_seconds or config.station_segment_seconds,
+    )
+    try:
+        Station.from_config(config).run_forever()
+    except StationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def db() -> None:
+    """Database schema and data."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations to DATABASE_URL."""
+    from radiocalico.db import make_engine, upgrade
+
+    config = Config.from_env()
+    engine = make_engine(config.resolved_database_url)
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(engine, revision)
+    click.echo(f"database at revision {revision}: {engine.url.render_as_string()}")
+
+
+def _pg_command(url: str) -> tuple[list[str], dict[str, str], str | None]:
+    """libpq arguments, environment and search_path schema for a PostgreSQL DATABASE_URL.
+
+    The password goes to the child in PGPASSWORD, never on its command line. When the URL
+    pins a schema (`?options=-csearch_path=NAME`), backup and restore cover that schema only.
+    """
+    import os
+    import re
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise click.ClickException("db backup and db restore need a PostgreSQL DATABASE_URL")
+    args = ["--dbname", parsed.database or "postgres"]
+    if parsed.host:
+        args += ["--host", parsed.host]
+    if parsed.port:
+        args += ["--port", str(parsed.port)]
+    if parsed.username:
+        args += ["--username", parsed.username]
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    options = parsed.query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    match = re.search(r"search_path\s*=\s*([A-Za-z_][A-Za-z0-9_]*)", options)
+    return args, env, match.group(1) if match else None
+
+
+def _run_pg(argv: list[str], env: dict[str, str]) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which(argv[0]) is None:
+        raise click.ClickException(f"{argv[0]} is not installed (Debian: postgresql-client)")
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise click.ClickException(f"{argv[0]} failed: {result.stderr.strip()}")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def db_backup(file: str) -> None:
+    """Dump the PostgreSQL database to FILE (pg_dump custom format)."""
+    config = Config.from_env()
+    args, env, schema = _pg_command(config.resolved_database_url)
+    argv = ["pg_dump", "--format=custom", "--no-owner", "--file", file, *args]
+    if schema:
+        argv += ["--schema", schema]
+    _run_pg(argv, env)
+    click.echo(f"backup written to {file}")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def db_restore(file: str) -> None:
+    """Restore FILE (from `db backup`) into the PostgreSQL database, replacing its tables."""
+    config = Config.from_env()
+    args, env, schema = _pg_command(config.resolved_database_url)
+    argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args]
+    if schema:
+        argv += ["--schema", schema]
+    _run_pg(argv + [file], env)
+    click.echo(f"restored {file}")

@@ -1,0 +1,131 @@
+"""Configuration read from environment variables, each with a documented default.
+
+Every setting lives in one frozen dataclass so that the app, the CLI, the station and the
+tests agree on names and defaults. `Config.from_env()` is the only place that reads
+`os.environ`; tests build a `Config` directly with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+PUBLIC_CDN_URL = "https://d3d4yli4hf5bmh.cloudfront.net"
+STATION_MODES = ("embedded", "external", "upstream")
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings; the environment variable of each field is its name in upper case."""
+
+    # Where SQLite, the generated secret, the demo library and the station output live.
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    # SQLAlchemy URL; empty means an SQLite file in the instance folder.
+    # PostgreSQL: postgresql+psycopg://user@host:5432/dbname
+    database_url: str = ""
+    # Signs session cookies and keys the HMAC of listener fingerprints. Empty in development
+    # means a random key generated once and kept in the instance folder.
+    secret_key: str = ""
+    # Origins allowed to call /api from another site (comma separated); none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Rate-limit storage: Redis when set (limits then hold across workers), memory otherwise.
+    redis_url: str = ""
+    ratelimit_enabled: bool = True
+    # Per listener (account or fingerprint) and per client address, for casting votes.
+    ratelimit_votes: str = "60/minute"
+    ratelimit_votes_per_ip: str = "600/minute"
+    # Per client address, for sign-in and sign-up.
+    ratelimit_auth: str = "10/minute"
+    # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
+    trusted_proxy_hops: int = 0
+    # Send the session cookie only over HTTPS; turn on behind TLS.
+    session_cookie_secure: bool = False
+    # Largest accepted request body, in bytes.
+    max_content_length: int = 16 * 1024
+    # embedded: the dev server runs the station and serves it under /stream.
+    # external: another process (production) writes the stream; nginx serves it.
+    # upstream: the player listens to the public RadioCalico CDN.
+    station_mode: str = "embedded"
+    # Base URL the player loads hls/live.m3u8, metadatav2.json and cover.jpg from;
+    # empty means /stream for embedded and external, the public CDN for upstream.
+    stream_base_url: str = ""
+    # Folder of audio files to play; empty means a generated demo library.
+    station_library: str = ""
+    # Folder the station writes hls/, metadatav2.json and cover.jpg into;
+    # empty means <instance_path>/stream.
+    station_out: str = ""
+    station_segment_seconds: float = 2.0
+    # Readiness (/health/ready): the newest segment in the station output folder must be at
+    # most this many seconds old; 0 leaves the station out of readiness (upstream mode
+    # never checks it).
+    ready_max_segment_age: float = 30.0
+    # Metrics: listeners are counted over this sliding window of seconds (distinct keyed
+    # digests of fingerprints and accounts; in Redis when REDIS_URL is set).
+    listener_window_seconds: int = 300
+    # Where `radiocalico serve` listens.
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+    def __post_init__(self) -> None:
+        if self.station_mode not in STATION_MODES:
+            raise ValueError(
+                f"STATION_MODE must be one of {', '.join(STATION_MODES)}, not {self.station_mode!r}"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(f.name.upper())
+            if raw is None:
+                continue
+            if f.name == "instance_path":
+                values[f.name] = Path(raw).resolve()
+            elif isinstance(f.default, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(f.default, int):
+                values[f.name] = int(raw)
+            elif isinstance(f.default, float):
+                values[f.name] = float(raw)
+            elif isinstance(f.default, tuple):
+                values[f.name] = _list(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'radiocalico.sqlite3'}"
+
+    @property
+    def resolved_station_out(self) -> Path:
+        return Path(self.station_out) if self.station_out else self.instance_path / "stream"
+
+    @property
+    def resolved_stream_base_url(self) -> str:
+        if self.stream_base_url:
+            return self.stream_base_url.rstrip("/")
+        return PUBLIC_CDN_URL if self.station_mode == "upstream" else "/stream"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated once and kept in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.instance_path / "secret_key"
+        if not key_file.exists():
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()

@@ -1,0 +1,98 @@
+"""One JSON shape for every error the service returns.
+
+    {"error": {"status": 422, "code": "validation_error", "message": "...",
+               "fields": [{"field": "email", "message": "..."}]}}
+
+Handlers are registered for our own `APIError`, for every werkzeug `HTTPException`
+(404, 405, 413, 429 from Flask-Limiter, ...) and for any other exception, which is
+logged with its traceback and answered with a generic 500: the client never sees a
+stack trace or the text of an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("radiocalico")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+_MESSAGES = {
+    404: "No such resource.",
+    405: "That method is not allowed here.",
+    413: "The request body is too large.",
+    429: "Too many requests; slow down and try again shortly.",
+    500: "Something went wrong on our side.",
+}
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class APIError(Exception):
+    status: int
+    message: str
+    code: str = ""
+    fields: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_body(status: int, message: str, code: str = "", fields=()) -> dict:
+    return {
+        "error": {
+            "status": status,
+            "code": code or _CODES.get(status, "error"),
+            "message": message,
+            "fields": [{"field": f.field, "message": f.message} for f in fields],
+        }
+    }
+
+
+def error_response(status: int, message: str, code: str = "", fields=(), headers=None):
+    response = jsonify(error_body(status, message, code, fields))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(err: APIError):
+        return error_response(err.status, err.message, err.code, err.fields, err.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        message = _MESSAGES.get(status) or (err.description or err.name)
+        response = error_response(status, message)
+        if status == 405 and err.response is None:
+            allowed = err.get_headers()
+            response.headers.extend(h for h in allowed if h[0] == "Allow")
+        if status == 429 and getattr(err, "retry_after", None):
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error")
+        return error_response(500, _MESSAGES[500])

@@ -1,0 +1,153 @@
+"""Fixtures shared by the whole suite: databases (SQLite and PostgreSQL), apps, servers.
+
+Every database test runs twice, once per backend. PostgreSQL runs use the machine's server
+(`TEST_POSTGRES_URL`, default postgresql+psycopg://root@127.0.0.1:5432/test), each in a
+fresh schema dropped afterwards, so concurrent runs never collide. Without PostgreSQL the
+PostgreSQL half is skipped on a developer machine and fails in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from radiocalico import create_app
+from radiocalico.config import Config
+from radiocalico.db import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer machine, fail in CI: a missing service is never silent there."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+def _libpq_dsn(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(_libpq_dsn(POSTGRES_URL), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_available):
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    require(postgres_available, f"PostgreSQL is not reachable at {POSTGRES_URL}")
+    schema = f"rc_test_{uuid.uuid4().hex[:12]}"
+    dsn = _libpq_dsn(POSTGRES_URL)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'radiocalico.sqlite3'}"
+    return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, database_url: str):
+    """A Config for a test app; keyword arguments override fields."""
+
+    def make(**overrides) -> Config:
+        settings = dict(
+            instance_path=tmp_path / "instance",
+            database_url=database_url,
+            secret_key="test-secret-key",
+            station_mode="external",
+        )
+        settings.update(overrides)
+        return Config(**settings)
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_config):
+    apps = []
+
+    def make(**overrides):
+        app = create_app(make_config(**overrides))
+        upgrade(app.extensions["radiocalico.engine"])
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["radiocalico.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """The app behind a real socket (werkzeug, one thread per request)."""
+
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def make_live_server():
+    servers = []
+
+    def make(app) -> LiveServer:
+        server = LiveServer(app).__enter__()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.__exit__(None, None, None)
