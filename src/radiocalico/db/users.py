@@ -1,0 +1,111 @@
+"""Queries on accounts. Nothing here lists users: every read is by the caller's own id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from radiocalico.db.schema import songs, users, votes
+
+
+class AccountTaken(Exception):
+    """The username or e-mail belongs to another account."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    email: str
+    display_name: str
+    password_hash: str
+    created_at: datetime
+
+
+_columns = (
+    users.c.id,
+    users.c.username,
+    users.c.email,
+    users.c.display_name,
+    users.c.password_hash,
+    users.c.created_at,
+)
+
+
+def create_user(
+    connection: Connection, *, username: str, email: str, display_name: str, password_hash: str
+) -> User:
+    now = datetime.now(timezone.utc)
+    try:
+        with connection.begin_nested():
+            new_id = connection.execute(
+                insert(users)
+                .values(
+                    username=username,
+                    email=email,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(users.c.id)
+            ).scalar_one()
+    except IntegrityError as exc:
+        raise AccountTaken from exc
+    return User(new_id, username, email, display_name, password_hash, now)
+
+
+def get_user(connection: Connection, user_id: int) -> User | None:
+    row = connection.execute(select(*_columns).where(users.c.id == user_id)).first()
+    return User(*row) if row else None
+
+
+def find_by_login(connection: Connection, login: str) -> User | None:
+    """The account whose username or e-mail is `login` (already lower case)."""
+    query = select(*_columns).where(or_(users.c.username == login, users.c.email == login))
+    row = connection.execute(query).first()
+    return User(*row) if row else None
+
+
+def update_user(connection: Connection, user_id: int, **changes: str) -> None:
+    if not changes:
+        return
+    statement = (
+        update(users)
+        .where(users.c.id == user_id)
+        .values(**changes, updated_at=datetime.now(timezone.utc))
+    )
+    try:
+        with connection.begin_nested():
+            connection.execute(statement)
+    except IntegrityError as exc:
+        raise AccountTaken from exc
+
+
+def delete_user(connection: Connection, user_id: int) -> None:
+    """Remove the account and every vote it cast."""
+    connection.execute(delete(votes).where(votes.c.user_id == user_id))
+    connection.execute(delete(users).where(users.c.id == user_id))
+
+
+@dataclass(frozen=True)
+class LikedSong:
+    song_id: str
+    artist: str
+    title: str
+    album: str
+    liked_at: datetime
+
+
+def liked_songs(connection: Connection, user_id: int, limit: int = 200) -> list[LikedSong]:
+    query = (
+        select(songs.c.id, songs.c.artist, songs.c.title, songs.c.album, votes.c.updated_at)
+        .join(votes, votes.c.song_id == songs.c.id)
+        .where(votes.c.user_id == user_id, votes.c.value == 1)
+        .order_by(votes.c.updated_at.desc(), songs.c.id)
+        .limit(limit)
+    )
+    return [LikedSong(*row) for row in connection.execute(query)]
