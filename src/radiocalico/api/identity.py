@@ -1,0 +1,144 @@
+"""Who is calling: the signed-in account, the anonymous listener, and the client address.
+
+- A signed-in listener is identified by the signed session cookie. The cookie also carries
+  a token derived from the account's password hash, so changing the password or deleting
+  the account ends every other session.
+- An anonymous listener is the fingerprint the page sends in `X-Listener-Fingerprint`
+  (hex); only its HMAC under the server secret is ever stored.
+- The client address is only used as a rate-limit key, and then only as an HMAC. It is the
+  socket's peer unless `TRUSTED_PROXY_HOPS` says a proxy of ours sets X-Forwarded-For
+  (werkzeug's ProxyFix, installed by the app factory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app, g, request, session
+
+from radiocalico.api.context import reading
+from radiocalico.api.openapi import Header
+from radiocalico.db import users as user_queries
+from radiocalico.errors import APIError, FieldError
+
+FINGERPRINT_HEADER = "X-Listener-Fingerprint"
+FINGERPRINT_PATTERN = r"^[0-9a-f]{32,128}$"
+CSRF_HEADER = "X-CSRF-Token"
+_FINGERPRINT = re.compile(FINGERPRINT_PATTERN)
+
+FINGERPRINT = Header(
+    FINGERPRINT_HEADER,
+    "The anonymous listener's fingerprint (hex digest computed by the page). "
+    "Ignored when signed in.",
+    {"type": "string", "pattern": FINGERPRINT_PATTERN},
+)
+CSRF = Header(
+    CSRF_HEADER,
+    "The csrf_token from sign-in; required on state changes of a signed-in session.",
+    {"type": "string"},
+)
+
+
+def _keyed_digest(purpose: str, value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_token(user: user_queries.User) -> str:
+    return _keyed_digest("session", user.password_hash)[:32]
+
+
+def sign_in(user: user_queries.User) -> str:
+    """Start a fresh session for `user`; returns its CSRF token."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["auth"] = session_token(user)
+    session["csrf"] = secrets.token_urlsafe(32)
+    g.user = user
+    return session["csrf"]
+
+
+def current_user() -> user_queries.User | None:
+    if "user" not in g:
+        g.user = _load_session_user()
+    return g.user
+
+
+def _load_session_user() -> user_queries.User | None:
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    with reading() as connection:
+        user = user_queries.get_user(connection, uid)
+    if user is None or not hmac.compare_digest(session.get("auth", ""), session_token(user)):
+        session.clear()
+        return None
+    return user
+
+
+def require_user() -> user_queries.User:
+    user = current_user()
+    if user is None:
+        raise APIError(401, "Sign in first.")
+    return user
+
+
+def require_csrf() -> None:
+    """State changes by a signed-in session must echo the session's CSRF token."""
+    if session.get("uid") is None:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent, session.get("csrf", "")):
+        raise APIError(403, "Missing or wrong CSRF token.", code="csrf_failed")
+
+
+@dataclass(frozen=True)
+class Voter:
+    key: str
+    user_id: int | None
+
+
+def current_voter(required: bool) -> Voter | None:
+    """The caller as a voter (computed once per request: limits, view and metrics ask)."""
+    if "voter" not in g:
+        g.voter = _identify_voter()
+    if g.voter is None and required:
+        raise APIError(
+            400,
+            f"Sign in or send {FINGERPRINT_HEADER} to vote.",
+            code="listener_required",
+            fields=[FieldError(FINGERPRINT_HEADER, "required")],
+        )
+    return g.voter
+
+
+def _identify_voter() -> Voter | None:
+    user = current_user()
+    if user is not None:
+        return Voter(f"u:{user.id}", user.id)
+    fingerprint = request.headers.get(FINGERPRINT_HEADER)
+    if fingerprint is None:
+        return None
+    if not _FINGERPRINT.fullmatch(fingerprint):
+        raise APIError(
+            422,
+            "The listener fingerprint is not valid.",
+            fields=[FieldError(FINGERPRINT_HEADER, "must be 32 to 128 lower-case hex digits")],
+        )
+    return Voter("f:" + _keyed_digest("listener", fingerprint)[:40], None)
+
+
+def client_address_key() -> str:
+    """Rate-limit key for the client address; never the raw address."""
+    return "ip:" + _keyed_digest("address", request.remote_addr or "unknown")[:24]
+
+
+def voter_key() -> str:
+    """Rate-limit key for the listener casting a vote (falls back to the address)."""
+    voter = current_voter(required=False)
+    return voter.key if voter else client_address_key()

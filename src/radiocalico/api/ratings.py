@@ -1,0 +1,114 @@
+"""/api/ratings: counts, the caller's own vote, casting/changing/retracting it, the chart."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from radiocalico.api import schemas as s
+from radiocalico.api.context import reading, vote_statement
+from radiocalico.api.identity import CSRF, FINGERPRINT, current_voter, require_csrf
+from radiocalico.api.openapi import operation
+from radiocalico.db import ratings as queries
+from radiocalico.errors import APIError, FieldError
+from radiocalico.songs import song_id as derive_song_id
+
+bp = Blueprint("ratings", __name__, url_prefix="/api/ratings")
+
+_TAGS = ("ratings",)
+_VOTE_VALUES = {"up": 1, "down": -1}
+_VOTE_NAMES = {1: "up", -1: "down", None: None}
+
+
+def _out(rating: queries.Rating) -> s.RatingOut:
+    return s.RatingOut(
+        song_id=rating.song_id, up=rating.up, down=rating.down, my_vote=_VOTE_NAMES[rating.my_vote]
+    )
+
+
+def _ratings(song_ids: list[str]) -> list[s.RatingOut]:
+    voter = current_voter(required=False)
+    with reading() as connection:
+        found = queries.ratings_for(connection, song_ids, voter.key if voter else None)
+    return [_out(r) for r in found]
+
+
+@bp.get("")
+@operation(
+    summary="Counts and your own vote for up to 20 songs at once",
+    tags=_TAGS,
+    query=s.RatingsQuery,
+    headers=(FINGERPRINT,),
+    responses={200: ("Ratings in the order asked", s.RatingsOut)},
+)
+def batch(query: s.RatingsQuery):
+    return s.RatingsOut(ratings=_ratings(query.song_ids))
+
+
+@bp.get("/top")
+@operation(
+    summary="The top-rated songs",
+    tags=_TAGS,
+    query=s.ChartQuery,
+    responses={200: ("Songs by net thumbs up", s.ChartOut)},
+)
+def top(query: s.ChartQuery):
+    with reading() as connection:
+        chart = queries.top_rated(connection, query.limit)
+    return s.ChartOut(songs=[s.ChartEntryOut(**vars(entry)) for entry in chart])
+
+
+@bp.get("/<songid:song_id>")
+@operation(
+    summary="Counts and your own vote for one song",
+    tags=_TAGS,
+    headers=(FINGERPRINT,),
+    responses={200: ("The song's rating", s.RatingOut)},
+)
+def one(song_id: str):
+    return _ratings([song_id])[0]
+
+
+@bp.put("/<songid:song_id>/vote")
+@operation(
+    summary="Cast or change your vote (idempotent)",
+    tags=_TAGS,
+    body=s.VoteIn,
+    headers=(FINGERPRINT, CSRF),
+    responses={200: ("The song's rating after the vote", s.RatingOut)},
+)
+def put_vote(song_id: str, body: s.VoteIn):
+    require_csrf()
+    voter = current_voter(required=True)
+    if derive_song_id(body.artist, body.title) != song_id:
+        raise APIError(
+            422,
+            "The song id does not match the artist and title.",
+            fields=[FieldError("title", "artist and title give another song id")],
+        )
+    with vote_statement() as connection:
+        rating = queries.cast_vote(
+            connection,
+            song_id=song_id,
+            artist=body.artist,
+            title=body.title,
+            album=body.album,
+            voter=voter.key,
+            user_id=voter.user_id,
+            value=_VOTE_VALUES[body.value],
+        )
+    return _out(rating)
+
+
+@bp.delete("/<songid:song_id>/vote")
+@operation(
+    summary="Retract your vote (idempotent)",
+    tags=_TAGS,
+    headers=(FINGERPRINT, CSRF),
+    responses={200: ("The song's rating after the retraction", s.RatingOut)},
+)
+def delete_vote(song_id: str):
+    require_csrf()
+    voter = current_voter(required=True)
+    with vote_statement() as connection:
+        rating = queries.retract_vote(connection, song_id=song_id, voter=voter.key)
+    return _out(rating)

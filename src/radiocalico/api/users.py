@@ -1,0 +1,185 @@
+"""/api/users: sign up, sign in and out, my profile, my liked songs, delete my account.
+
+There is deliberately no endpoint that lists accounts or reads someone else's: every
+read and change is of the signed-in caller's own account.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Blueprint, session
+
+from radiocalico.api import schemas as s
+from radiocalico.api.context import reading, writing
+from radiocalico.api.identity import CSRF, require_csrf, require_user, sign_in
+from radiocalico.api.openapi import operation
+from radiocalico.db import users as queries
+from radiocalico.errors import APIError, FieldError
+
+bp = Blueprint("users", __name__, url_prefix="/api/users")
+
+_TAGS = ("users",)
+_hasher = PasswordHasher()
+# Verified against when the login names no account, so that a wrong username takes as
+# long as a wrong password and the answer does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("radiocalico-no-such-account")
+_BAD_LOGIN = "Wrong username/e-mail or password."
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _profile(user: queries.User) -> s.ProfileOut:
+    return s.ProfileOut(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        display_name=user.display_name,
+        created_at=user.created_at,
+    )
+
+
+def _taken() -> APIError:
+    return APIError(409, "That username or e-mail address is already registered.", code="taken")
+
+
+@bp.post("")
+@operation(
+    summary="Sign up; the new account is signed in",
+    tags=_TAGS,
+    body=s.RegisterIn,
+    responses={201: ("The new account and its session", s.SessionOut)},
+)
+def register(body: s.RegisterIn):
+    with writing() as connection:
+        try:
+            user = queries.create_user(
+                connection,
+                username=body.username,
+                email=body.email.lower(),
+                display_name=body.display_name or body.username,
+                password_hash=_hasher.hash(body.password),
+            )
+        except queries.AccountTaken:
+            raise _taken() from None
+    csrf = sign_in(user)
+    return s.SessionOut(user=_profile(user), csrf_token=csrf), 201
+
+
+@bp.post("/session")
+@operation(
+    summary="Sign in with username or e-mail and password",
+    tags=_TAGS,
+    body=s.SignInIn,
+    responses={200: ("The account and its session", s.SessionOut)},
+)
+def create_session(body: s.SignInIn):
+    with reading() as connection:
+        user = queries.find_by_login(connection, body.login.lower())
+    matches = _password_matches(user.password_hash if user else _DUMMY_HASH, body.password)
+    if user is None or not matches:
+        raise APIError(401, _BAD_LOGIN, code="bad_credentials")
+    csrf = sign_in(user)
+    return s.SessionOut(user=_profile(user), csrf_token=csrf)
+
+
+@bp.delete("/session")
+@operation(
+    summary="Sign out",
+    tags=_TAGS,
+    headers=(CSRF,),
+    responses={204: ("Signed out", None)},
+)
+def delete_session():
+    require_csrf()
+    session.clear()
+    return None
+
+
+@bp.get("/me")
+@operation(
+    summary="My account (and a CSRF token for this session)",
+    tags=_TAGS,
+    responses={200: ("The signed-in account", s.SessionOut)},
+)
+def me():
+    user = require_user()
+    return s.SessionOut(user=_profile(user), csrf_token=session["csrf"])
+
+
+@bp.patch("/me")
+@operation(
+    summary="Change my display name, e-mail address or password",
+    tags=_TAGS,
+    body=s.ProfileUpdateIn,
+    headers=(CSRF,),
+    responses={200: ("The updated account", s.SessionOut)},
+)
+def update_me(body: s.ProfileUpdateIn):
+    require_csrf()
+    user = require_user()
+    changes: dict[str, str] = {}
+    if body.display_name is not None:
+        changes["display_name"] = body.display_name or user.username
+    if body.email is not None or body.new_password is not None:
+        if not _password_matches(user.password_hash, body.current_password or ""):
+            raise APIError(
+                403,
+                "Confirm the change with your current password.",
+                code="password_required",
+                fields=[FieldError("current_password", "wrong or missing")],
+            )
+    if body.email is not None:
+        changes["email"] = body.email.lower()
+    if body.new_password is not None:
+        changes["password_hash"] = _hasher.hash(body.new_password)
+    with writing() as connection:
+        try:
+            queries.update_user(connection, user.id, **changes)
+        except queries.AccountTaken:
+            raise _taken() from None
+        updated = queries.get_user(connection, user.id)
+    csrf = sign_in(updated) if "password_hash" in changes else session["csrf"]
+    return s.SessionOut(user=_profile(updated), csrf_token=csrf)
+
+
+@bp.delete("/me")
+@operation(
+    summary="Delete my account and every vote it cast",
+    tags=_TAGS,
+    body=s.DeleteAccountIn,
+    headers=(CSRF,),
+    responses={204: ("Deleted", None)},
+)
+def delete_me(body: s.DeleteAccountIn):
+    require_csrf()
+    user = require_user()
+    if not _password_matches(user.password_hash, body.password):
+        raise APIError(
+            403,
+            "Confirm with your password.",
+            code="password_required",
+            fields=[FieldError("password", "wrong")],
+        )
+    with writing() as connection:
+        queries.delete_user(connection, user.id)
+    session.clear()
+    return None
+
+
+@bp.get("/me/likes")
+@operation(
+    summary="Songs I gave a thumbs up, newest first",
+    tags=_TAGS,
+    responses={200: ("My liked songs", s.LikedSongsOut)},
+)
+def my_likes():
+    user = require_user()
+    with reading() as connection:
+        liked = queries.liked_songs(connection, user.id)
+    return s.LikedSongsOut(songs=[s.LikedSongOut(**vars(song)) for song in liked])

@@ -1,0 +1,48 @@
+"""Helpers for talking to the API the way the player does."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import requests
+
+from radiocalico.songs import song_id
+
+
+def fingerprint(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def song(artist: str = "Shandi", title: str = "He's A Dream", album: str = "Flashdance") -> dict:
+    return {"id": song_id(artist, title), "artist": artist, "title": title, "album": album}
+
+
+class Listener:
+    """One anonymous listener (a browser) talking to a live server."""
+
+    def __init__(self, base_url: str, name: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers["X-Listener-Fingerprint"] = fingerprint(name)
+
+    def vote(self, track: dict, value: str) -> requests.Response:
+        body = {"value": value, "artist": track["artist"], "title": track["title"],
+                "album": track["album"]}
+        return self.http.put(f"{self.base_url}/api/ratings/{track['id']}/vote", json=body)
+
+    def retract(self, track: dict) -> requests.Response:
+        return self.http.delete(f"{self.base_url}/api/ratings/{track['id']}/vote")
+
+    def rating(self, track: dict) -> dict:
+        response = self.http.get(f"{self.base_url}/api/ratings/{track['id']}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def listener(live_server):
+    def make(name: str = "listener-1") -> Listener:
+        return Listener(live_server.url, name)
+
+    return make

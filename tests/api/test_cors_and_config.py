@@ -1,0 +1,42 @@
+"""Cross-origin calls only from configured origins; the player's stream addresses."""
+
+from __future__ import annotations
+
+import requests
+
+from radiocalico.config import PUBLIC_CDN_URL
+
+
+def test_no_cross_origin_access_by_default(live_server):
+    response = requests.get(
+        f"{live_server.url}/api/ratings/top", headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_configured_origin_is_allowed_and_others_are_not(make_app, make_live_server):
+    server = make_live_server(make_app(cors_origins=("https://radio.example",)))
+    allowed = requests.options(
+        f"{server.url}/api/ratings/top",
+        headers={"Origin": "https://radio.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://radio.example"
+    other = requests.get(
+        f"{server.url}/api/ratings/top", headers={"Origin": "https://evil.example"}
+    )
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_player_is_pointed_at_our_own_stream(make_app, make_live_server):
+    server = make_live_server(make_app(station_mode="embedded"))
+    config = requests.get(f"{server.url}/api/config").json()
+    assert config["stream_url"] == "/stream/hls/live.m3u8"
+    assert config["metadata_url"] == "/stream/metadatav2.json"
+
+
+def test_upstream_mode_points_the_player_at_the_public_cdn(make_app, make_live_server):
+    server = make_live_server(make_app(station_mode="upstream"))
+    config = requests.get(f"{server.url}/api/config").json()
+    assert config["stream_url"] == f"{PUBLIC_CDN_URL}/hls/live.m3u8"
+    assert config["cover_url"] == f"{PUBLIC_CDN_URL}/cover.jpg"

@@ -1,0 +1,111 @@
+"""/health: 200 with status, version and database; 503 when the database is gone."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import requests
+from sqlalchemy.engine import make_url
+
+from radiocalico import __version__, create_app
+from radiocalico.config import Config
+
+
+def test_healthy(live_server):
+    response = requests.get(f"{live_server.url}/health")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok", "version": __version__, "database": "ok", "reason": None
+    }
+
+
+def _unreachable_app(tmp_path, url: str):
+    return create_app(
+        Config(instance_path=tmp_path, database_url=url, secret_key="k", station_mode="external")
+    )
+
+
+def test_503_when_postgresql_is_unreachable(tmp_path, make_live_server):
+    # Nothing listens on port 1: the connection is refused at once.
+    app = _unreachable_app(tmp_path, "postgresql+psycopg://root@127.0.0.1:1/test")
+    response = requests.get(f"{make_live_server(app).url}/health", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["database"]) == ("unavailable", "unreachable")
+    assert "127.0.0.1" not in response.text and "psycopg" not in response.text
+
+
+def test_503_when_the_sqlite_file_cannot_be_opened(tmp_path, make_live_server):
+    app = _unreachable_app(tmp_path, f"sqlite:///{tmp_path}/missing-dir/db.sqlite3")
+    response = requests.get(f"{make_live_server(app).url}/health")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+class Forwarder:
+    """A TCP relay to PostgreSQL that the test can cut and restore, like a network outage."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self.up = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self):
+        self.up = False
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connections.clear()
+
+    def restore(self):
+        self.up = True
+
+
+def test_503_while_postgresql_is_gone_and_200_when_it_is_back(
+    postgres_schema_url, make_live_server, tmp_path
+):
+    url = make_url(postgres_schema_url)
+    relay = Forwarder(url.port or 5432)
+    app = _unreachable_app(tmp_path, url.set(port=relay.port).render_as_string(False))
+    server = make_live_server(app)
+    assert requests.get(f"{server.url}/health").status_code == 200
+    relay.cut()
+    gone = requests.get(f"{server.url}/health", timeout=10)
+    assert gone.status_code == 503
+    assert gone.json()["database"] == "unreachable"
+    relay.restore()
+    assert requests.get(f"{server.url}/health").status_code == 200

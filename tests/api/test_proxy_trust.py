@@ -1,0 +1,44 @@
+"""X-Forwarded-For is believed only from our own proxy, as configured."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.api.conftest import fingerprint, song
+
+
+def vote_statuses(base_url: str, forwarded_for: list[str]) -> list[int]:
+    statuses = []
+    for n, address in enumerate(forwarded_for):
+        track = song("Artist", f"Song {n}")
+        statuses.append(
+            requests.put(
+                f"{base_url}/api/ratings/{track['id']}/vote",
+                json={"value": "up", "artist": track["artist"], "title": track["title"]},
+                headers={
+                    "X-Forwarded-For": address,
+                    # A new listener each time: only the per-address limit can bite.
+                    "X-Listener-Fingerprint": fingerprint(f"listener {n}"),
+                },
+            ).status_code
+        )
+    return statuses
+
+
+def test_a_forged_forwarded_for_does_not_change_the_client(make_app, make_live_server):
+    server = make_live_server(make_app(ratelimit_votes_per_ip="3/minute"))
+    forged = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4", "198.51.100.9"]
+    # Every request comes from 127.0.0.1 whatever the header says: the 4th is limited.
+    assert vote_statuses(server.url, forged) == [200, 200, 200, 429, 429]
+
+
+def test_behind_one_trusted_proxy_the_forwarded_address_counts(make_app, make_live_server):
+    server = make_live_server(
+        make_app(ratelimit_votes_per_ip="3/minute", trusted_proxy_hops=1)
+    )
+    # Our proxy appends the real address last; a client-sent prefix is ignored.
+    spoofed = [f"6.6.6.6, 203.0.113.{n}" for n in range(5)]
+    assert vote_statuses(server.url, spoofed) == [200] * 5
+    same_client = ["1.1.1.1, 198.51.100.7", "2.2.2.2, 198.51.100.7", "198.51.100.7",
+                   "3.3.3.3, 198.51.100.7"]
+    assert vote_statuses(server.url, same_client) == [200, 200, 200, 429]

@@ -1,0 +1,142 @@
+"""Voting as listeners do, over a real socket, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy import select
+
+from radiocalico.db.schema import votes
+from tests.api.conftest import Listener, fingerprint, song
+
+
+def test_a_new_song_has_no_votes(listener):
+    assert listener().rating(song()) == {
+        "song_id": song()["id"], "up": 0, "down": 0, "my_vote": None
+    }
+
+
+def test_vote_change_and_retract(listener):
+    me, track = listener(), song()
+    assert me.vote(track, "up").json() == {
+        "song_id": track["id"], "up": 1, "down": 0, "my_vote": "up"
+    }
+    changed = me.vote(track, "down").json()
+    assert (changed["up"], changed["down"], changed["my_vote"]) == (0, 1, "down")
+    retracted = me.retract(track).json()
+    assert (retracted["up"], retracted["down"], retracted["my_vote"]) == (0, 0, None)
+
+
+def test_voting_twice_the_same_way_counts_once(listener):
+    me, track = listener(), song()
+    me.vote(track, "up")
+    again = me.vote(track, "up")
+    assert again.status_code == 200
+    assert (again.json()["up"], again.json()["down"]) == (1, 0)
+
+
+def test_retracting_without_a_vote_is_harmless(listener):
+    response = listener().retract(song())
+    assert response.status_code == 200
+    assert response.json()["up"] == 0
+
+
+def test_each_listener_sees_only_their_own_vote(listener):
+    alice, bob, track = listener("alice"), listener("bob"), song()
+    alice.vote(track, "up")
+    bob.vote(track, "down")
+    assert alice.rating(track)["my_vote"] == "up"
+    assert bob.rating(track)["my_vote"] == "down"
+    assert listener("carol").rating(track) == {
+        "song_id": track["id"], "up": 1, "down": 1, "my_vote": None
+    }
+
+
+def test_batch_read_returns_every_song_in_the_order_asked(listener):
+    me = listener()
+    tracks = [song("Artist", f"Song {n}") for n in range(20)]
+    for track in tracks[::2]:
+        me.vote(track, "up")
+    ids = ",".join(t["id"] for t in tracks)
+    response = me.http.get(f"{me.base_url}/api/ratings", params={"ids": ids})
+    assert response.status_code == 200
+    ratings = response.json()["ratings"]
+    assert [r["song_id"] for r in ratings] == [t["id"] for t in tracks]
+    assert [r["up"] for r in ratings] == [1, 0] * 10
+    assert [r["my_vote"] for r in ratings] == ["up", None] * 10
+
+
+def test_batch_of_more_than_20_is_refused(listener):
+    me = listener()
+    ids = ",".join(song("A", str(n))["id"] for n in range(21))
+    response = me.http.get(f"{me.base_url}/api/ratings", params={"ids": ids})
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "ids"
+
+
+def test_the_song_id_must_match_artist_and_title(listener):
+    me = listener()
+    forged = dict(song(), id=song("Someone", "Else")["id"])
+    response = me.vote(forged, "up")
+    assert response.status_code == 422
+    assert me.rating(forged)["up"] == 0
+
+
+def test_a_vote_needs_a_listener(live_server):
+    track = song()
+    body = {"value": "up", "artist": track["artist"], "title": track["title"]}
+    response = requests.put(f"{live_server.url}/api/ratings/{track['id']}/vote", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "listener_required"
+
+
+def test_a_malformed_fingerprint_is_refused(live_server):
+    track = song()
+    body = {"value": "up", "artist": track["artist"], "title": track["title"]}
+    response = requests.put(
+        f"{live_server.url}/api/ratings/{track['id']}/vote",
+        json=body,
+        headers={"X-Listener-Fingerprint": "not-hex; DROP TABLE votes"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "X-Listener-Fingerprint"
+
+
+def test_fifty_listeners_voting_at_once_give_exactly_fifty(live_server):
+    track = song()
+    listeners = [Listener(live_server.url, f"listener-{n}") for n in range(50)]
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(lambda l: l.vote(track, "up").status_code, listeners))
+    assert statuses == [200] * 50
+    assert listeners[0].rating(track)["up"] == 50
+
+
+def test_fifty_votes_at_once_from_one_listener_count_once(live_server):
+    track = song()
+    same = [Listener(live_server.url, "the-same-listener") for _ in range(50)]
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(lambda l: l.vote(track, "up").status_code, same))
+    assert statuses == [200] * 50
+    assert same[0].rating(track) == {"song_id": track["id"], "up": 1, "down": 0, "my_vote": "up"}
+
+
+def test_no_raw_fingerprint_is_stored(app, listener):
+    listener("alice").vote(song(), "up")
+    with app.extensions["radiocalico.engine"].connect() as connection:
+        stored = connection.execute(select(votes.c.voter)).scalars().all()
+    assert len(stored) == 1
+    assert fingerprint("alice") not in stored[0]
+    assert stored[0].startswith("f:")
+
+
+def test_the_chart_ranks_by_net_thumbs_up(listener):
+    hit, miss, meh = song("A", "Hit"), song("B", "Miss"), song("C", "Meh")
+    for n in range(3):
+        listener(f"l{n}").vote(hit, "up")
+    listener("l0").vote(meh, "up")
+    listener("l1").vote(meh, "down")
+    listener("l2").vote(miss, "down")
+    me = listener("l0")
+    chart = me.http.get(f"{me.base_url}/api/ratings/top", params={"limit": 5}).json()["songs"]
+    assert [(e["title"], e["up"], e["down"]) for e in chart] == [("Hit", 3, 0), ("Meh", 1, 1)]

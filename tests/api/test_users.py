@@ -1,0 +1,170 @@
+"""Accounts: sign up, in and out, my profile, my likes, deleting my account."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.api.conftest import song
+
+PASSWORD = "correct horse battery"
+
+
+class Account:
+    """A browser with a signed-in session."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.csrf = ""
+
+    def register(self, username: str, email: str, password: str = PASSWORD):
+        response = self.http.post(
+            f"{self.base_url}/api/users",
+            json={"username": username, "email": email, "password": password},
+        )
+        self.csrf = response.json().get("csrf_token", "")
+        return response
+
+    def sign_in(self, login: str, password: str = PASSWORD):
+        response = self.http.post(
+            f"{self.base_url}/api/users/session", json={"login": login, "password": password}
+        )
+        self.csrf = response.json().get("csrf_token", "")
+        return response
+
+    def request(self, method: str, path: str, **kwargs):
+        headers = {"X-CSRF-Token": self.csrf, **kwargs.pop("headers", {})}
+        return self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+
+    def vote(self, track: dict, value: str):
+        body = {"value": value, "artist": track["artist"], "title": track["title"]}
+        return self.request("PUT", f"/api/ratings/{track['id']}/vote", json=body)
+
+
+def test_sign_up_signs_in_and_shows_my_profile(live_server):
+    me = Account(live_server.url)
+    created = me.register("Alice", "Alice@Example.com")
+    assert created.status_code == 201
+    profile = me.request("GET", "/api/users/me").json()["user"]
+    assert (profile["username"], profile["email"]) == ("alice", "alice@example.com")
+
+
+def test_the_session_cookie_is_httponly_and_samesite(live_server):
+    me = Account(live_server.url)
+    header = me.register("alice", "alice@example.com").headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Lax" in header
+    assert "Secure" not in header
+
+
+def test_the_session_cookie_is_secure_behind_tls(make_app, make_live_server):
+    server = make_live_server(make_app(session_cookie_secure=True))
+    header = Account(server.url).register("alice", "alice@example.com").headers["Set-Cookie"]
+    assert "Secure" in header
+
+
+def test_a_taken_username_or_email_is_a_conflict(live_server):
+    Account(live_server.url).register("alice", "alice@example.com")
+    again = Account(live_server.url).register("ALICE", "other@example.com")
+    assert again.status_code == 409
+    assert Account(live_server.url).register("bob", "ALICE@example.com").status_code == 409
+
+
+def test_sign_in_errors_do_not_reveal_whether_an_account_exists(live_server):
+    Account(live_server.url).register("alice", "alice@example.com")
+    wrong_password = Account(live_server.url).sign_in("alice", "wrong password!")
+    no_account = Account(live_server.url).sign_in("nobody", "wrong password!")
+    assert wrong_password.status_code == no_account.status_code == 401
+    assert wrong_password.json() == no_account.json()
+
+
+def test_sign_in_by_email_then_sign_out(live_server):
+    Account(live_server.url).register("alice", "alice@example.com")
+    me = Account(live_server.url)
+    assert me.sign_in("ALICE@example.com").status_code == 200
+    assert me.request("DELETE", "/api/users/session").status_code == 204
+    assert me.request("GET", "/api/users/me").status_code == 401
+
+
+def test_state_changes_of_a_session_need_the_csrf_token(live_server):
+    me = Account(live_server.url)
+    me.register("alice", "alice@example.com")
+    track = song()
+    body = {"value": "up", "artist": track["artist"], "title": track["title"]}
+    forged = me.http.put(f"{live_server.url}/api/ratings/{track['id']}/vote", json=body)
+    assert forged.status_code == 403
+    assert forged.json()["error"]["code"] == "csrf_failed"
+    assert me.vote(track, "up").status_code == 200
+
+
+def test_a_signed_in_listener_votes_as_their_account(live_server):
+    me = Account(live_server.url)
+    me.register("alice", "alice@example.com")
+    track = song()
+    me.vote(track, "up")
+    # The same account from another browser sees its vote.
+    other_browser = Account(live_server.url)
+    other_browser.sign_in("alice")
+    mine = other_browser.request("GET", f"/api/ratings/{track['id']}").json()
+    assert (mine["up"], mine["my_vote"]) == (1, "up")
+
+
+def test_my_likes_are_mine_alone(live_server):
+    alice, bob = Account(live_server.url), Account(live_server.url)
+    alice.register("alice", "alice@example.com")
+    bob.register("bob", "bob@example.com")
+    liked, disliked = song("A", "Liked"), song("B", "Disliked")
+    alice.vote(liked, "up")
+    alice.vote(disliked, "down")
+    bob.vote(song("C", "Bob's"), "up")
+    titles = [s["title"] for s in alice.request("GET", "/api/users/me/likes").json()["songs"]]
+    assert titles == ["Liked"]
+    assert [s["title"] for s in bob.request("GET", "/api/users/me/likes").json()["songs"]] == [
+        "Bob's"
+    ]
+
+
+def test_no_endpoint_lists_users_or_shows_anothers_email(live_server):
+    Account(live_server.url).register("alice", "alice@example.com")
+    stranger = requests.Session()
+    listing = stranger.get(f"{live_server.url}/api/users")
+    assert listing.status_code == 405
+    for path in ("/api/users/me", "/api/users/1", "/api/users/me/likes"):
+        response = stranger.get(f"{live_server.url}{path}")
+        assert response.status_code in (401, 404)
+        assert "alice@example.com" not in response.text
+
+
+def test_changing_the_password_ends_other_sessions(live_server):
+    first = Account(live_server.url)
+    first.register("alice", "alice@example.com")
+    second = Account(live_server.url)
+    second.sign_in("alice")
+    changed = first.request(
+        "PATCH", "/api/users/me",
+        json={"new_password": "a brand new passphrase", "current_password": PASSWORD},
+    )
+    assert changed.status_code == 200
+    assert first.request("GET", "/api/users/me").status_code == 200
+    assert second.request("GET", "/api/users/me").status_code == 401
+
+
+def test_changing_the_email_needs_the_current_password(live_server):
+    me = Account(live_server.url)
+    me.register("alice", "alice@example.com")
+    refused = me.request("PATCH", "/api/users/me", json={"email": "new@example.com"})
+    assert refused.status_code == 403
+    assert me.request("GET", "/api/users/me").json()["user"]["email"] == "alice@example.com"
+
+
+def test_deleting_my_account_removes_its_votes(live_server):
+    me = Account(live_server.url)
+    me.register("alice", "alice@example.com")
+    track = song()
+    me.vote(track, "up")
+    assert me.request("DELETE", "/api/users/me", json={"password": "wrong one!"}).status_code == 403
+    assert me.request("DELETE", "/api/users/me", json={"password": PASSWORD}).status_code == 204
+    rating = requests.get(f"{live_server.url}/api/ratings/{track['id']}").json()
+    assert rating["up"] == 0
+    assert Account(live_server.url).sign_in("alice").status_code == 401
+    # The name is free again.
+    assert Account(live_server.url).register("alice", "alice@example.com").status_code == 201
