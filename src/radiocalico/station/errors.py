@@ -1,0 +1,5 @@
+"""Errors of the station."""
+
+
+class StationError(RuntimeError):
+    """A problem the operator must fix (empty library, unwritable output...); the message says what."""
