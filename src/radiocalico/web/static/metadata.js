@@ -1,0 +1,148 @@
+// metadatav2.json: fetch it with conditional requests, back off on failures, and turn it
+// into a list of tracks (newest first).
+import { backoff } from "./backoff.js";
+
+const HISTORY = 5;
+
+function parseTime(value) {
+  if (value === undefined || value === null || value === "") return null;
+  const ms = typeof value === "number" ? value * 1000 : Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function track(artist, title, extra = {}) {
+  return { artist: artist ?? "", title: title ?? "", album: "", year: "", songId: "", start: null, ...extra };
+}
+
+// Our station's fields (started_at, song_id, cover_version, stream_*) are optional: the public
+// CDN publishes only artist/title/album/date/bit_depth/sample_rate/prev_*.
+export function parseMetadata(meta) {
+  const current = track(meta.artist, meta.title, {
+    album: meta.album ?? "",
+    year: meta.date ? String(meta.date).slice(0, 4) : "",
+    bitDepth: Number(meta.bit_depth) || null,
+    sampleRate: Number(meta.sample_rate) || null,
+    songId: meta.song_id ?? "",
+    start: parseTime(meta.started_at),
+    coverVersion: meta.cover_version ?? "",
+    isNew: Boolean(meta.is_new),
+    isSummer: Boolean(meta.is_summer),
+    isVidgames: Boolean(meta.is_vidgames),
+    current: true,
+  });
+  const tracks = [current];
+  for (let i = 1; i <= HISTORY; i += 1) {
+    const artist = meta[`prev_artist_${i}`];
+    const title = meta[`prev_title_${i}`];
+    if (!artist && !title) continue;
+    tracks.push(track(artist, title, {
+      songId: meta[`prev_song_id_${i}`] ?? "",
+      start: parseTime(meta[`prev_started_at_${i}`]),
+    }));
+  }
+  const stream = meta.stream_codec
+    ? { codec: meta.stream_codec, sampleRate: meta.stream_sample_rate, bitDepth: meta.stream_bit_depth }
+    : null;
+  return { tracks, stream, timed: current.start !== null };
+}
+
+export class MetadataPoller {
+  // `interval()` says how long to wait between polls (ms); `onData(parsed)` gets each new
+  // version; `onError(err, failures)` each failure.
+  constructor(url, { interval, onData, onError, onRecover }) {
+    this.url = url;
+    this.sameOrigin = new URL(url, location.href).origin === location.origin;
+    this.interval = interval;
+    this.onData = onData;
+    this.onError = onError;
+    this.onRecover = onRecover;
+    this.etag = null;
+    this.lastModified = null;
+    this.body = null;
+    this.failures = 0;
+    this.timer = null;
+    this.inflight = null;
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.pollNow();
+    });
+    window.addEventListener("online", () => this.pollNow());
+  }
+
+  start() {
+    this.pollNow();
+  }
+
+  pollNow() {
+    if (this.inflight) return this.inflight;
+    clearTimeout(this.timer);
+    this.inflight = this.fetchOnce().finally(() => {
+      this.inflight = null;
+      this.schedule();
+    });
+    return this.inflight;
+  }
+
+  // Reschedule sooner when the wanted interval shrinks (playback started, latency known).
+  reschedule() {
+    if (this.inflight) return;
+    const due = this.lastPoll + this.delay();
+    if (this.nextAt && due < this.nextAt - 50) this.schedule();
+  }
+
+  delay() {
+    if (this.failures > 0) return backoff(this.failures, 2000, 60000);
+    return this.interval();
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    const wait = Math.max(0, (this.lastPoll ?? 0) + this.delay() - performance.now());
+    this.nextAt = performance.now() + wait;
+    this.timer = setTimeout(() => this.pollNow(), wait);
+  }
+
+  async fetchOnce() {
+    this.previousPoll = this.lastPoll ?? null;
+    this.lastPoll = performance.now();
+    const headers = {};
+    // Same origin: send the validators ourselves and see 304s. Another origin (the public
+    // CDN): let the HTTP cache revalidate (custom headers would need a CORS preflight).
+    const init = { headers, credentials: "omit" };
+    if (this.sameOrigin) {
+      init.cache = "no-store";
+      if (this.etag) headers["If-None-Match"] = this.etag;
+      else if (this.lastModified) headers["If-Modified-Since"] = this.lastModified;
+    } else {
+      init.cache = "no-cache";
+    }
+    try {
+      const response = await fetch(this.url, init);
+      if (response.status === 304) {
+        this.recovered();
+        return;
+      }
+      if (!response.ok) throw new Error(`metadata answered ${response.status}`);
+      const text = await response.text();
+      this.etag = response.headers.get("ETag");
+      this.lastModified = response.headers.get("Last-Modified");
+      const meta = JSON.parse(text);
+      this.recovered();
+      if (text === this.body) return;
+      this.body = text;
+      // The change happened at some moment since the previous poll: tell how long ago that was.
+      const parsed = parseMetadata(meta);
+      parsed.uncertaintyMs = this.previousPoll === null ? 0 : this.lastPoll - this.previousPoll;
+      this.onData(parsed);
+    } catch (err) {
+      this.failures += 1;
+      this.onError(err, this.failures);
+    }
+  }
+
+  recovered() {
+    if (this.failures > 0) {
+      this.failures = 0;
+      this.onRecover?.();
+    }
+  }
+}

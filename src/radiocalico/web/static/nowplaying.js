@@ -1,0 +1,119 @@
+// Which track the listener is hearing. The station publishes a track's metadata when the
+// track enters the stream, roughly one live latency before it reaches the listener's ears.
+// With the station's start times (`started_at`, on the program-date-time clock) the switch
+// is scheduled for the moment the playing position's program-date-time reaches the start.
+// Without them (the public CDN) a new track is assumed to start at the live edge at the
+// moment we learn of it, which delays the switch by the measured latency.
+
+const KEEP = 12;
+
+function identity(track) {
+  return track.songId || `${track.artist}\n${track.title}`;
+}
+
+export class NowPlaying {
+  constructor(playback, { onChange }) {
+    this.playback = playback;
+    this.onChange = onChange;
+    this.known = []; // newest first
+    this.shown = null;
+    this.timer = null;
+    setInterval(() => this.tick(), 250);
+    playback.audio.addEventListener("timeupdate", () => this.tick());
+    playback.audio.addEventListener("seeked", () => this.tick());
+  }
+
+  // The program-date-time being heard, or null when nothing is playing.
+  hearing() {
+    if (this.playback.audio.readyState < 2 || this.playback.audio.paused) return null;
+    return this.playback.playingDate();
+  }
+
+  update({ tracks, timed, uncertaintyMs = 0 }) {
+    if (timed) {
+      const key = (t) => `${identity(t)}@${t.start}`;
+      const byKey = new Map(this.known.map((t) => [key(t), t]));
+      // Keep the objects already known (the current-track version carries year and album,
+      // the prev_* version does not), adding what is new.
+      const merged = tracks.map((t) => {
+        const old = byKey.get(key(t));
+        if (!old) return t;
+        for (const [field, value] of Object.entries(t)) {
+          if (value !== "" && value !== null && value !== undefined && value !== false) old[field] = value;
+        }
+        return old;
+      });
+      const fresh = new Set(tracks.map(key));
+      const oldest = tracks.at(-1).start ?? 0;
+      const older = this.known.filter((t) => !fresh.has(key(t)) && (t.start ?? 0) < oldest);
+      this.known = [...merged, ...older].slice(0, KEEP);
+    } else {
+      const newest = this.known[0];
+      const current = tracks[0];
+      if (!newest || identity(newest) !== identity(current)) {
+        // When playing, the new track entered the live edge some time since the previous
+        // poll (assume halfway), so it is heard about one latency after that; otherwise show
+        // it at once.
+        const heard = this.hearing();
+        const latency = this.playback.latency();
+        current.start = heard !== null && latency !== null && newest
+          ? heard + latency * 1000 - Math.min(uncertaintyMs / 2, latency * 1000)
+          : null;
+        const rest = tracks.slice(1).map((t) => ({ ...t, start: null }));
+        const keptStarts = new Map(this.known.map((t) => [identity(t), t.start]));
+        for (const t of rest) t.start = keptStarts.get(identity(t)) ?? null;
+        this.known = [current, ...rest].slice(0, KEEP);
+      } else {
+        Object.assign(newest, { ...current, start: newest.start });
+        if (newest === this.shown) this.onChange(newest, this.previous(newest), false);
+      }
+    }
+    this.tick();
+  }
+
+  select(heard) {
+    if (heard === null) return this.known[0] ?? null;
+    return this.known.find((t) => t.start === null || t.start <= heard) ?? this.known.at(-1) ?? null;
+  }
+
+  previous(track) {
+    const i = this.known.indexOf(track);
+    return this.known.slice(i + 1, i + 6);
+  }
+
+  tick() {
+    const heard = this.hearing();
+    const track = this.select(heard);
+    if (track && track !== this.shown) {
+      const changed = !this.shown || identity(this.shown) !== identity(track) || this.shown.start !== track.start;
+      this.shown = track;
+      this.onChange(track, this.previous(track), changed);
+    }
+    this.scheduleNext(heard);
+  }
+
+  // A timer for the exact moment of the next switch, so that it does not wait for a tick.
+  scheduleNext(heard) {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (heard === null) return;
+    const upcoming = this.known.filter((t) => t.start !== null && t.start > heard);
+    if (!upcoming.length) return;
+    const next = Math.min(...upcoming.map((t) => t.start));
+    const wait = (next - heard) / (this.playback.audio.playbackRate || 1);
+    if (wait < 1000) this.timer = setTimeout(() => this.tick(), Math.max(0, wait));
+  }
+
+  // Seconds into the track being heard, or null when unknown.
+  elapsed() {
+    const heard = this.hearing();
+    if (heard === null || !this.shown || this.shown.start === null) return null;
+    return Math.max(0, (heard - this.shown.start) / 1000);
+  }
+
+  // Whether a known track starts ahead of what is being heard (a change is predicted).
+  pendingChange() {
+    const heard = this.hearing();
+    return heard !== null && this.known.some((t) => t.start !== null && t.start > heard);
+  }
+}

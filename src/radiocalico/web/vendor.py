@@ -1,0 +1,92 @@
+"""Copy the front-end packages the player needs from node_modules into static/vendor/.
+
+Run after `npm ci` (the Makefile does): ``python -m radiocalico.web.vendor``.
+
+Each package lands in ``static/vendor/<name>@<version>/`` so that the path changes with
+the version and the files can be served as immutable. Only what the page uses is copied:
+
+* hls.js: the light ES-module build (``hls.light.min.mjs``),
+* @fontsource: the CSS of the weights the style sheet uses, rewritten to offer only the
+  woff2 files (every browser with ES modules reads woff2), plus those woff2 files,
+* axe-core: ``axe.min.js``, for the accessibility tests (never linked from the page).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+DEFAULT_NODE_MODULES = WEB_DIR.parents[2] / "node_modules"
+
+HLS_FILES = ("hls.light.min.mjs",)
+# (package, CSS files) for the fonts styles.css uses.
+FONTS = {
+    "@fontsource/montserrat": ("500.css", "600.css", "700.css"),
+    "@fontsource/open-sans": ("400.css", "400-italic.css", "600.css"),
+}
+AXE_FILES = ("axe.min.js",)
+
+_WOFF_FALLBACK = re.compile(r",\s*url\([^)]*\.woff\)\s*format\(['\"]woff['\"]\)")
+_URL = re.compile(r"url\((\./files/[^)]+\.woff2)\)")
+
+
+def package_version(node_modules: Path, name: str) -> str:
+    return json.loads((node_modules / name / "package.json").read_text())["version"]
+
+
+def vendor_dir_name(name: str, version: str) -> str:
+    """`static/vendor/` sub-folder of a package, e.g. `@fontsource/montserrat@5.3.0`."""
+    return f"{name}@{version}"
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def vendor(node_modules: Path = DEFAULT_NODE_MODULES, out: Path = VENDOR_DIR) -> list[Path]:
+    """Copy the needed files; returns the written paths."""
+    if not (node_modules / "hls.js").is_dir():
+        raise SystemExit(f"{node_modules} has no hls.js: run `npm ci` first")
+    written: list[Path] = []
+    if out.exists():
+        shutil.rmtree(out)
+
+    def take(name: str, files: tuple[str, ...], sub: str = "") -> Path:
+        base = out / vendor_dir_name(name, package_version(node_modules, name))
+        for file in files:
+            _copy(node_modules / name / sub / file, base / file)
+            written.append(base / file)
+        return base
+
+    take("hls.js", HLS_FILES, "dist")
+    take("axe-core", AXE_FILES)
+    for name, css_files in FONTS.items():
+        base = out / vendor_dir_name(name, package_version(node_modules, name))
+        for css_name in css_files:
+            css = _WOFF_FALLBACK.sub("", (node_modules / name / css_name).read_text())
+            for rel in _URL.findall(css):
+                _copy(node_modules / name / rel, base / rel)
+                written.append(base / rel)
+            (base / css_name).parent.mkdir(parents=True, exist_ok=True)
+            (base / css_name).write_text(css)
+            written.append(base / css_name)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    node_modules = Path(argv[0]) if argv else DEFAULT_NODE_MODULES
+    files = vendor(node_modules)
+    size = sum(f.stat().st_size for f in files)
+    print(f"vendored {len(files)} files ({size / 1024:.0f} KiB) into {VENDOR_DIR}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Browser fixtures: the real stack (`radiocalico serve` with a generated tone library) and
+headless Debian Chromium driven by Playwright. Without Chromium the browser tests are
+skipped on a developer machine and fail in CI (CI=true)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.web.stack import Server, make_library
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# What Chromium itself logs when a request fails while the network or the server is down.
+NETWORK_NOISE = re.compile(r"Failed to load resource|net::ERR_")
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Chromium is missing at {CHROMIUM} (required in CI)")
+    pytest.skip(f"Chromium is missing at {CHROMIUM}")
+
+
+@pytest.fixture(scope="session")
+def tone_library(tmp_path_factory) -> Path:
+    return make_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="session")
+def station_server(tmp_path_factory, tone_library):
+    _require_chromium()
+    server = Server(tmp_path_factory.mktemp("instance"), tone_library, segment_seconds=1.0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class ConsoleWatch:
+    """Collects console errors and uncaught exceptions of a page."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.allow_network_noise = False
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: m.type in ("error", "assert") and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+    def unexpected(self) -> list[str]:
+        if self.allow_network_noise:
+            return [e for e in self.errors if not NETWORK_NOISE.search(e)]
+        return list(self.errors)
+
+
+@pytest.fixture
+def console() -> ConsoleWatch:
+    return ConsoleWatch()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context, console, station_server):
+    page = context.new_page()
+    console.attach(page)
+    page.set_default_timeout(15000)
+    yield page
+    assert console.unexpected() == [], "the page logged errors"

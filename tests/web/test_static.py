@@ -1,0 +1,108 @@
+"""The player's static side without a browser: song id parity, vendoring, CSP, the page."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from radiocalico import create_app
+from radiocalico.songs import song_id
+from radiocalico.web import vendor
+from radiocalico.web.player import STATIC_DIR, content_security_policy, stream_origin
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_MODULES = ROOT / "node_modules"
+
+TRICKY = [
+    ("Beyoncé", "Irreplaceable (Album Version)"),
+    ("  The   Raconteurs ", "Steady,\tAs She\nGoes"),
+    ("ＴＬＣ", "Ａｉｎ’ｔ ２ Ｐｒｏｕｄ ２ Ｂｅｇ"),  # full-width folds under NFKC
+    ("Beyonce\u0301", "ﬁne"),  # combining accent, ligature
+    ("ΣΊΣΥΦΟΣ", "ΟΔΥΣΣΕΥΣ"),  # final sigma
+    ("İstanbul", "STRASSE straße"),
+    ("a\u3000b\u00a0c\u2003d", "x\u001cy\u0085z"),  # ideographic, NBSP, em space; Python-only spaces
+    ("\ufeffBOM", "tab\u000bvt"),  # U+FEFF is not white space to Python
+    ("", ""),
+    ("宇多田ヒカル", "First Love"),
+    ("Sigur Rós", "Hoppípolla 🎵"),
+]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_song_id_matches_python(tmp_path):
+    module = tmp_path / "songid.mjs"
+    shutil.copyfile(STATIC_DIR / "songid.js", module)
+    runner = tmp_path / "run.mjs"
+    runner.write_text(
+        'import { songId } from "./songid.mjs";\n'
+        'const pairs = JSON.parse(process.argv[2]);\n'
+        'const out = [];\n'
+        'for (const [a, t] of pairs) out.push(await songId(a, t));\n'
+        'console.log(JSON.stringify(out));\n'
+    )
+    result = subprocess.run(["node", str(runner), json.dumps(TRICKY)], capture_output=True,
+                            text=True, check=True)
+    assert json.loads(result.stdout) == [song_id(a, t) for a, t in TRICKY]
+
+
+def test_csp_is_strict_and_adds_only_the_stream_origin():
+    same = content_security_policy("/stream")
+    assert "default-src 'self'" in same and "script-src 'self';" in same
+    assert "unsafe" not in same and "https:" not in same
+    cdn = content_security_policy("https://d3d4yli4hf5bmh.cloudfront.net")
+    for directive in ("connect-src", "img-src", "media-src"):
+        value = re.search(rf"{directive} ([^;]*)", cdn).group(1)
+        assert "https://d3d4yli4hf5bmh.cloudfront.net" in value
+    assert "cloudfront" not in re.search(r"script-src ([^;]*)", cdn).group(1)
+    assert stream_origin("/stream") is None
+    assert stream_origin("http://cdn.example:8080/x/") == "http://cdn.example:8080"
+
+
+def test_page_headers(tmp_path):
+    app = create_app({"instance_path": tmp_path, "station_mode": "upstream"})
+    client = app.test_client()
+    response = client.get("/")
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "connect-src 'self' https://d3d4yli4hf5bmh.cloudfront.net" in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+def test_page_has_no_inline_script_or_style():
+    html = (STATIC_DIR / "index.html").read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert "<style" not in html and " style=" not in html
+    assert not re.search(r"\son[a-z]+=", html)
+    assert "http://" not in html and "https://" not in html
+
+
+def test_pinned_vendor_paths_match_node_modules():
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    text = "\n".join((STATIC_DIR / name).read_text() for name in ("index.html", "audio.js"))
+    for name in ("hls.js", "@fontsource/montserrat", "@fontsource/open-sans"):
+        version = vendor.package_version(NODE_MODULES, name)
+        assert f"{name}@{version}/" in text
+    pins = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    assert pins["hls.js"] == vendor.package_version(NODE_MODULES, "hls.js")
+
+
+def test_vendor_copies_only_what_the_page_uses(tmp_path):
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    written = vendor.vendor(NODE_MODULES, tmp_path)
+    names = {p.relative_to(tmp_path).as_posix() for p in written}
+    assert "hls.js@1.7.4/hls.light.min.mjs" in names
+    assert not any(n.endswith(".woff") for n in names)
+    css = (tmp_path / "@fontsource/montserrat@5.3.0/700.css").read_text()
+    for ref in re.findall(r"url\((\./files/[^)]+)\)", css):
+        assert (tmp_path / "@fontsource/montserrat@5.3.0" / ref).is_file()
+    # Every stylesheet the page links exists.
+    html = (STATIC_DIR / "index.html").read_text()
+    for href in re.findall(r'href="/static/vendor/([^"]+)"', html):
+        assert (tmp_path / href).is_file(), href
