@@ -1,0 +1,92 @@
+"""The compose files: schema-valid for docker-compose (v1, Debian's), and the production
+one has what the issue asks of every service."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import require
+from tests.deploy.topology import DEPLOY
+
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.prod.yml")
+
+
+@pytest.fixture(scope="module")
+def deploy_copy(tmp_path_factory):
+    """deploy/ with .env made from .env.example, as an operator would."""
+    target = tmp_path_factory.mktemp("deploy") / "deploy"
+    shutil.copytree(DEPLOY, target, ignore=shutil.ignore_patterns("certs", ".env"))
+    shutil.copy(target / ".env.example", target / ".env")
+    (target.parent / "src").mkdir()
+    return target
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_file_passes_docker_compose_config(deploy_copy, name):
+    binary = shutil.which("docker-compose")
+    require(binary is not None, "docker-compose (Debian package) is not installed")
+    result = subprocess.run(
+        [binary, "-f", name, "--env-file", ".env", "config", "-q"],
+        cwd=deploy_copy, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _prod() -> dict:
+    return yaml.safe_load((DEPLOY / "docker-compose.prod.yml").read_text())
+
+
+def test_production_services_network_and_volumes():
+    compose = _prod()
+    assert set(compose["services"]) >= {"nginx", "app", "db", "station", "redis"}
+    assert "radio-boluoba-network" in compose["networks"]
+    assert "pgdata" in compose["volumes"]
+    assert compose["services"]["db"]["image"].startswith("postgres:15")
+    assert "pg_isready" in " ".join(compose["services"]["db"]["healthcheck"]["test"])
+    assert compose["services"]["station"]["command"][:2] == ["radiocalico", "station"]
+    assert "/srv/stream" in compose["services"]["station"]["command"]
+    nginx_mounts = compose["services"]["nginx"]["volumes"]
+    assert "stream:/srv/stream:ro" in nginx_mounts
+    assert {p.split(":")[-1] for p in compose["services"]["nginx"]["ports"]} == {"8080", "8443"}
+
+
+@pytest.mark.parametrize("service", ["nginx", "app", "db", "station", "redis"])
+def test_every_production_service_is_hardened(service):
+    spec = _prod()["services"][service]
+    assert spec.get("user") and not str(spec["user"]).startswith(("0", "root")), "non-root"
+    assert spec["healthcheck"]["test"]
+    assert spec["restart"] in ("unless-stopped", "always")
+    limits = spec["deploy"]["resources"]["limits"]
+    assert limits["cpus"] and limits["memory"]
+    assert spec["networks"] == ["radio-boluoba-network"]
+
+
+def test_env_example_documents_every_variable_compose_reads():
+    text = "\n".join((DEPLOY / name).read_text() for name in COMPOSE_FILES)
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = (DEPLOY / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", example, re.M))
+    assert used <= documented, used - documented
+    for name in documented:  # every variable has a comment above it or its group
+        assert re.search(rf"#.*\n(?:[A-Z_0-9]+=.*\n)*{name}=", example), name
+
+
+def test_nginx_service_sets_every_template_variable():
+    templates = "\n".join(p.read_text() for p in (DEPLOY / "nginx").glob("*.template"))
+    needed = set(re.findall(r"\$\{(NGINX_[A-Z0-9_]+)\}", templates))
+    given = set(_prod()["services"]["nginx"]["environment"])
+    assert needed <= given, needed - given
+
+
+def test_dockerfile_has_dev_and_prod_targets_and_a_node_stage():
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = set(re.findall(r"^FROM \S+ AS (\w+)", text, re.M))
+    assert {"node", "dev", "prod"} <= stages
+    assert "npm ci" in text and "python -m radiocalico.web.vendor" in text
+    prod = text.split("AS prod", 1)[1]
+    assert re.search(r"^USER radiocalico", prod, re.M)
