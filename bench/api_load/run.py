@@ -1,0 +1,229 @@
+"""Load benchmark of the ratings API: wrk against gunicorn on PostgreSQL.
+
+    .venv/bin/python bench/api_load/run.py [--duration 15] [--connections 32]
+
+Starts gunicorn (deploy/gunicorn.conf.py when present) on a fresh PostgreSQL schema with
+~1,000 songs, then runs wrk twice with the Lua scripts beside this file: reads (one song's
+counts and the caller's own vote) and writes (each request a new listener voting). It
+prints requests per second and p50/p99 latency for each, and afterwards checks that every
+count is exact: the votes stored equal the 200 answers wrk saw, and the API's counts add
+up to the rows. Rate limits are switched off here: this measures the API, not the limiter.
+With --url it measures an already running server (e.g. nginx in front) instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from radiocalico.songs import song_id  # noqa: E402
+
+DEFAULT_DB = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_songs(count: int) -> list[dict]:
+    return [
+        {"artist": f"Artist {n % 97}", "title": f"Song number {n}", "id": song_id(f"Artist {n % 97}", f"Song number {n}")}
+        for n in range(count)
+    ]
+
+
+def write_lua_data(songs: list[dict], path: Path) -> None:
+    rows = ",\n".join(
+        '{id="%s", artist="%s", title="%s"}' % (s["id"], s["artist"], s["title"]) for s in songs
+    )
+    path.write_text("return {\n" + rows + "\n}\n")
+
+
+def seed(url: str, songs: list[dict]) -> None:
+    """One vote per song through the API, so every song exists before the runs."""
+    session = requests.Session()
+    for n, song in enumerate(songs):
+        body = {"value": "up", "artist": song["artist"], "title": song["title"]}
+        response = session.put(
+            f"{url}/api/ratings/{song['id']}/vote",
+            json=body,
+            headers={"X-Listener-Fingerprint": "ff" * 16},
+        )
+        response.raise_for_status()
+
+
+def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-secret",
+        "RATELIMIT_ENABLED": "false",
+        "STATION_MODE": "external",
+        "INSTANCE_PATH": tempfile.mkdtemp(prefix="rc-bench-"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    }
+    migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True)
+    command = [str(Path(sys.executable).with_name("gunicorn"))]
+    config = ROOT / "deploy" / "gunicorn.conf.py"
+    if config.exists():
+        command += ["-c", str(config)]
+    command += ["-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
+    if workers:
+        command += ["-w", str(workers)]
+    command.append("radiocalico:create_app()")
+    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    return process, command
+
+
+def wait_healthy(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not become healthy")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(output: str) -> dict:
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        return float(value) * _UNITS[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+        "writes_ok": int(m.group(1)) if (m := re.search(r"WRITES_OK (\d+)", output)) else None,
+    }
+
+
+def run_wrk(url: str, script: str, data: Path, args) -> tuple[dict, str]:
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+        "-s", str(HERE / script), url, "--", str(data),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
+    return parse_wrk(result.stdout), " ".join(command)
+
+
+def count_votes(database_url: str) -> int:
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM votes").fetchone()[0]
+
+
+def api_total(url: str, songs: list[dict]) -> int:
+    total = 0
+    for start in range(0, len(songs), 20):
+        ids = ",".join(s["id"] for s in songs[start:start + 20])
+        for rating in requests.get(f"{url}/api/ratings", params={"ids": ids}).json()["ratings"]:
+            total += rating["up"] + rating["down"]
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--songs", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--database-url", default=DEFAULT_DB)
+    parser.add_argument("--url", default=None, help="measure this running server instead")
+    parser.add_argument("--json", action="store_true", help="print one JSON line too")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    songs = make_songs(args.songs)
+    workdir = Path(tempfile.mkdtemp(prefix="rc-api-load-"))
+    data = workdir / "songs.lua"
+    write_lua_data(songs, data)
+
+    gunicorn = schema = None
+    database_url = args.database_url
+    url = args.url
+    try:
+        if url is None:
+            schema = f"rc_bench_{uuid.uuid4().hex[:10]}"
+            dsn = args.database_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+            separator = "&" if "?" in args.database_url else "?"
+            database_url = f"{args.database_url}{separator}options={quote(f'-csearch_path={schema}')}"
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            gunicorn, command = start_gunicorn(database_url, port, args.workers, workdir / "gunicorn.log")
+            print(f"server: {' '.join(command)}")
+            wait_healthy(url)
+        seed(url, songs)
+        before = count_votes(database_url) if schema else None
+        reads, read_cmd = run_wrk(url, "read.lua", data, args)
+        writes, write_cmd = run_wrk(url, "write.lua", data, args)
+
+        print(f"machine: {os.cpu_count()} cores; {args.connections} connections, {args.duration}s each")
+        print(f"reads : {reads['rps']:8.0f} req/s  p50 {reads['p50_ms']:.2f} ms  p99 {reads['p99_ms']:.2f} ms  non-2xx {reads['non_2xx']}  socket errors {reads['socket_errors']}")
+        print(f"        {read_cmd}")
+        print(f"writes: {writes['rps']:8.0f} req/s  p50 {writes['p50_ms']:.2f} ms  p99 {writes['p99_ms']:.2f} ms  non-2xx {writes['non_2xx']}  socket errors {writes['socket_errors']}")
+        print(f"        {write_cmd}")
+        if schema:
+            time.sleep(2)  # requests wrk abandoned at its deadline still finish on the server
+            stored = count_votes(database_url) - before
+            counted = api_total(url, songs)
+            # wrk stops with up to one request per connection in flight: those are stored
+            # but their answers never counted.
+            in_flight = stored - writes["writes_ok"]
+            exact = 0 <= in_flight <= args.connections and counted == stored + before
+            print(f"exact : {'yes' if exact else 'NO'} ({writes['writes_ok']} writes answered 200 "
+                  f"+ {in_flight} in flight at wrk's deadline = {stored} new votes stored; "
+                  f"API counts add up to {counted} = {stored} + {before} seeded)")
+        if args.json:
+            print(json.dumps({"reads": reads, "writes": writes}))
+    finally:
+        if gunicorn is not None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=30)
+        if schema:
+            with psycopg.connect(args.database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
