@@ -73,9 +73,13 @@ export class Playback {
       if (!this.hls && this.wanted) this.fail("media", () => this.rebuild());
     });
     window.addEventListener("online", () => {
-      if (this.wanted && (this.retryTimer || this.attempt > 0)) {
-        this.attempt = 0;
+      if (!this.wanted) return;
+      if (this.retryTimer || this.attempt > 0) {
+        // Start the backoff afresh, but still as an outage, so that progress says "Back on air".
+        this.attempt = 1;
         this.retryNow(() => this.rebuild());
+      } else {
+        this.onStatus("", "ok"); // the buffer carried us through: nothing was lost
       }
     });
     window.addEventListener("offline", () => {
@@ -217,7 +221,10 @@ export class Playback {
   }
 
   healthy() {
-    if (this.attempt > 0 || this.retryTimer) this.onStatus("Back on air.", "ok", 4000);
+    if (this.attempt > 0 || this.retryTimer) {
+      this.onStatus("", "ok"); // the outage is over
+      this.onStatus("Back on air.", "ok", 4000);
+    }
     this.attempt = 0;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -226,7 +233,8 @@ export class Playback {
   onHlsError(hls, data) {
     if (hls !== this.hls) return; // a destroyed instance
     if (!data.fatal) {
-      if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR && this.wanted) {
+      // Offline, "You are offline" already says why the buffer ran dry.
+      if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR && this.wanted && navigator.onLine !== false) {
         this.onStatus("Buffering…", "info", 3000);
       }
       return;
@@ -270,17 +278,13 @@ export class Playback {
     const offline = navigator.onLine === false;
     const what = offline ? "You are offline" : kind === "network" ? "Connection to the station lost" : "Playback interrupted";
     this.onStatus(`${what}. Reconnecting in ${Math.ceil(wait / 1000)} s…`, "warn");
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.onStatus("Reconnecting…", "info");
-      action();
-    }, wait);
+    this.retryTimer = setTimeout(() => this.retryNow(action), wait);
   }
 
   retryNow(action) {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.onStatus("Reconnecting…", "info");
+    this.onStatus(navigator.onLine === false ? "You are offline. Reconnecting…" : "Reconnecting…", "info");
     action();
   }
 

@@ -73,7 +73,7 @@ async function main() {
   const covers = new Covers(config.cover_url);
 
   const playback = new Playback(audio, config.stream_url, {
-    onStatus: (text, kind, ttl) => setStatus(text, kind, ttl),
+    onStatus: (text, kind, ttl) => setStatus(text, kind, ttl, "playback"),
     onState: () => renderPlayer(),
   });
 
@@ -147,10 +147,10 @@ async function main() {
       nowPlaying.update(parsed);
     },
     onError(_err, failures) {
-      if (failures >= 2) setStatus("Track information is delayed; showing the last known track.", "info");
+      if (failures >= 2) setStatus("Track information is delayed; showing the last known track.", "info", 0, "metadata");
     },
     onRecover() {
-      setStatus("", "info");
+      setStatus("", "info", 0, "metadata");
     },
   });
   poller.start();

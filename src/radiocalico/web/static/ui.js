@@ -92,14 +92,31 @@ export function renderHistory(tracks, makeRating) {
   }));
 }
 
-let statusTimer = null;
+// The status line has one lasting message per source, so that the track information
+// recovering cannot erase "You are offline" from playback, and a passing message (with a
+// time to live) falls back to the lasting ones instead of leaving the line blank.
+const STATUS_PRIORITY = ["playback", "page", "metadata"];
+const lastingStatus = new Map();
+let passingStatus = null;
+let passingTimer = null;
 
-export function setStatus(text, kind = "info", ttl = 0) {
+function renderStatus() {
   const el = $("status");
-  clearTimeout(statusTimer);
-  el.textContent = text;
-  el.dataset.kind = kind;
-  if (ttl) statusTimer = setTimeout(() => { el.textContent = ""; }, ttl);
+  const source = STATUS_PRIORITY.find((s) => lastingStatus.get(s)?.text);
+  const shown = passingStatus ?? lastingStatus.get(source) ?? { text: "", kind: "info" };
+  el.textContent = shown.text;
+  el.dataset.kind = shown.kind;
+}
+
+export function setStatus(text, kind = "info", ttl = 0, source = "page") {
+  if (ttl) {
+    clearTimeout(passingTimer);
+    passingStatus = { text, kind };
+    passingTimer = setTimeout(() => { passingStatus = null; renderStatus(); }, ttl);
+  } else {
+    lastingStatus.set(source, { text, kind });
+  }
+  renderStatus();
 }
 
 export function announce(text) {
