@@ -278,6 +278,54 @@ def test_recovers_after_a_station_restart(page, console, station_server):
     assert title in {t.title for t in TONES}
 
 
+def scramble_audio(segment: bytes) -> bytes:
+    """The segment with its audio payload (the `mdat` box's content) made undecodable."""
+    at = segment.find(b"mdat")
+    if at < 4:
+        raise AssertionError("no mdat box in the segment")
+    size = int.from_bytes(segment[at - 4:at], "big")
+    start, end = at + 4, at - 4 + size
+    junk = bytes((i * 151 + 7) % 256 for i in range(end - start))
+    return segment[:start] + junk + segment[end:]
+
+
+def test_recovers_from_segments_it_cannot_decode(page, console, station_server):
+    """Ten seconds of segments Chromium cannot decode (each a media error: hls.js resets the
+    media source, the player's watchdog rebuilds a stalled pipeline): the listener is told,
+    and the music comes back by itself."""
+    console.allow_network_noise = True
+    scramble_until, scrambled = [0.0], []
+
+    def maybe_scramble(route):
+        response = route.fetch()
+        if time.monotonic() > scramble_until[0] or response.status != 200:
+            route.fulfill(response=response)
+            return
+        scrambled.append(route.request.url)
+        route.fulfill(response=response, body=scramble_audio(response.body()))
+
+    page.route("**/*.m4s", maybe_scramble)
+    open_player(page, station_server)
+    page.evaluate("""() => {
+      const audio = document.getElementById('audio');
+      const status = document.getElementById('status');
+      window.__mediaErrors = 0;
+      window.__statusSeen = [];
+      audio.addEventListener('error', () => { window.__mediaErrors += 1; });
+      new MutationObserver(() => window.__statusSeen.push(status.textContent))
+        .observe(status, {childList: true, characterData: true, subtree: true});
+    }""")
+    scramble_until[0] = time.monotonic() + 10
+    page.wait_for_function("() => window.__mediaErrors > 0", timeout=30000)
+    assert scrambled, "no segment was scrambled"
+    time.sleep(max(0.0, scramble_until[0] - time.monotonic()))
+    wait_progress(page, 3.0, timeout=40)
+    page.wait_for_function("() => !/Reconnecting|unavailable/.test(document.getElementById('status').textContent)")
+    seen = page.evaluate("() => window.__statusSeen")
+    assert any(text.strip() for text in seen), "the listener was never told about the interruption"
+    page.unroute_all(behavior="ignoreErrors")
+
+
 PUBLIC_FIELDS = {"artist", "title", "album", "date", "bit_depth", "sample_rate", "is_new", "is_summer",
                  "is_vidgames"} | {f"prev_{k}_{i}" for k in ("artist", "title") for i in range(1, 6)}
 
