@@ -66,3 +66,21 @@ def test_the_document_describes_every_api_route(live_server):
     body_ref = vote["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     body_schema = spec["components"]["schemas"][body_ref.rsplit("/", 1)[-1]]
     assert body_schema["properties"]["value"]["enum"] == ["up", "down"]
+
+
+def test_operations_that_need_a_session_say_so_and_answer_401_without_one(live_server):
+    spec = requests.get(f"{live_server.url}/api/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["session"]["in"] == "cookie"
+    guarded = {
+        (path, method)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if op.get("security") == [{"session": []}]
+    }
+    assert guarded == {("/api/users/me", "get"), ("/api/users/me", "patch"),
+                       ("/api/users/me", "delete"), ("/api/users/me/likes", "get")}
+    for path, method in guarded:
+        # No body at all: the missing session is the first thing the caller hears about.
+        response = requests.request(method, f"{live_server.url}{path}")
+        assert response.status_code == 401, (path, method, response.text)
+        assert response.json()["error"]["code"] == "unauthorized"

@@ -48,6 +48,7 @@ class Operation:
     query: type[BaseModel] | None
     responses: dict[int, tuple[str, type[BaseModel] | None]]
     headers: tuple[Header, ...] = ()
+    signed_in: bool = False
 
 
 def operation(
@@ -58,12 +59,20 @@ def operation(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     headers: tuple[Header, ...] = (),
+    signed_in: bool = False,
 ) -> Callable:
-    spec = Operation(summary, tags, body, query, responses, headers)
+    """`signed_in`: answer 401 without a session, before the input is validated
+    (documented as the `session` security requirement)."""
+    spec = Operation(summary, tags, body, query, responses, headers, signed_in)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**path_args):
+            if signed_in:
+                # Imported here: identity.py imports Header from this module.
+                from radiocalico.api.identity import require_user
+
+                require_user()
             if query is not None:
                 path_args["query"] = _validate(query, request.args.to_dict(), location="query")
             if body is not None:
@@ -196,6 +205,8 @@ def _operation_object(spec: Operation, params: list[dict], refs: dict, operation
         "parameters": parameters,
         "responses": responses,
     }
+    if spec.signed_in:
+        operation_object["security"] = [{"session": []}]
     if spec.body is not None:
         operation_object["requestBody"] = {
             "required": True,

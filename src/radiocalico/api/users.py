@@ -104,6 +104,7 @@ def delete_session():
 @bp.get("/me")
 @operation(
     summary="My account (and a CSRF token for this session)",
+    signed_in=True,
     tags=_TAGS,
     responses={200: ("The signed-in account", s.SessionOut)},
 )
@@ -115,6 +116,7 @@ def me():
 @bp.patch("/me")
 @operation(
     summary="Change my display name, e-mail address or password",
+    signed_in=True,
     tags=_TAGS,
     body=s.ProfileUpdateIn,
     headers=(CSRF,),
@@ -151,6 +153,7 @@ def update_me(body: s.ProfileUpdateIn):
 @bp.delete("/me")
 @operation(
     summary="Delete my account and every vote it cast",
+    signed_in=True,
     tags=_TAGS,
     body=s.DeleteAccountIn,
     headers=(CSRF,),
@@ -175,6 +178,7 @@ def delete_me(body: s.DeleteAccountIn):
 @bp.get("/me/likes")
 @operation(
     summary="Songs I gave a thumbs up, newest first",
+    signed_in=True,
     tags=_TAGS,
     responses={200: ("My liked songs", s.LikedSongsOut)},
 )
