@@ -377,8 +377,10 @@ def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, stat
     assert match, f"the title never switched to {title} (heard {audible}, displayed {displayed})"
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "fallback-offset.json").write_text(json.dumps((match[0][0] - t) / 1000))
-    # Within a live latency (about 3 s here): the CDN says nothing finer than "changed".
-    assert abs(match[0][0] - t) <= 2500, f"switched {(match[0][0] - t) / 1000:.2f} s from the audio"
+    # The CDN says only "changed since the last poll", so the start is known to half a poll
+    # interval (about 0.75 s here) plus the one segment (1 s) hls.js's live edge may lag.
+    assert abs(match[0][0] - t) <= 1750, f"switched {(match[0][0] - t) / 1000:.2f} s from the audio"
     # The page computed the song id itself: the thumbs work on the right song.
     page.wait_for_function("() => !document.querySelector('#current-rating .thumb--up').disabled")
     assert page.locator("#history-list .history__item").count() >= 1
+    page.unroute_all(behavior="ignoreErrors")  # a poll in flight may outlive the page

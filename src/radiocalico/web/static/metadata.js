@@ -117,6 +117,7 @@ export class MetadataPoller {
     }
     try {
       const response = await fetch(this.url, init);
+      const received = performance.now();
       if (response.status === 304) {
         this.recovered();
         return;
@@ -132,6 +133,8 @@ export class MetadataPoller {
       // The change happened at some moment since the previous poll: tell how long ago that was.
       const parsed = parseMetadata(meta);
       parsed.uncertaintyMs = this.previousPoll === null ? 0 : this.lastPoll - this.previousPoll;
+      // When the server answered, estimated as halfway through the round trip.
+      parsed.answeredAt = (this.lastPoll + received) / 2;
       this.onData(parsed);
     } catch (err) {
       this.failures += 1;

@@ -2,8 +2,9 @@
 // track enters the stream, roughly one live latency before it reaches the listener's ears.
 // With the station's start times (`started_at`, on the program-date-time clock) the switch
 // is scheduled for the moment the playing position's program-date-time reaches the start.
-// Without them (the public CDN) a new track is assumed to start at the live edge at the
-// moment we learn of it, which delays the switch by the measured latency.
+// Without them (the public CDN) the switch is delayed by the measured latency: the new
+// track entered the live edge at some moment between the poll before and the poll that saw
+// it, so it is taken to have entered halfway between the two.
 
 const KEEP = 12;
 
@@ -29,7 +30,7 @@ export class NowPlaying {
     return this.playback.playingDate();
   }
 
-  update({ tracks, timed, uncertaintyMs = 0 }) {
+  update({ tracks, timed, uncertaintyMs = 0, answeredAt = performance.now() }) {
     if (timed) {
       const key = (t) => `${identity(t)}@${t.start}`;
       const byKey = new Map(this.known.map((t) => [key(t), t]));
@@ -51,13 +52,14 @@ export class NowPlaying {
       const newest = this.known[0];
       const current = tracks[0];
       if (!newest || identity(newest) !== identity(current)) {
-        // When playing, the new track entered the live edge some time since the previous
-        // poll (assume halfway), so it is heard about one latency after that; otherwise show
-        // it at once.
+        // When playing, the new track is heard about one latency after it entered the live
+        // edge (see the top of this file); otherwise show it at once. The time since the
+        // server answered (the trip back, the cover fetch) is already part of the wait.
         const heard = this.hearing();
         const latency = this.playback.latency();
+        const earlier = performance.now() - answeredAt + uncertaintyMs / 2;
         current.start = heard !== null && latency !== null && newest
-          ? heard + latency * 1000 - Math.min(uncertaintyMs / 2, latency * 1000)
+          ? heard + Math.max(0, latency * 1000 - earlier)
           : null;
         const rest = tracks.slice(1).map((t) => ({ ...t, start: null }));
         const keptStarts = new Map(this.known.map((t) => [identity(t), t.start]));
