@@ -38,6 +38,33 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Debian's Chromium, with the flags this machine needs (without the networking ones it keeps
+# trying to reach Google's hosts through a closed network).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    require(Path(CHROMIUM).exists(), f"Chromium is missing at {CHROMIUM}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test: Playwright's sync API allows only one
+    running instance per thread, so tests must not start their own."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 def _libpq_dsn(url: str) -> str:
     parsed = make_url(url)
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -3,58 +3,43 @@ station in headless Chromium (the audio clock advances, nothing is blocked)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-from tests.conftest import require
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--ignore-certificate-errors",
-]
 
 pytestmark = pytest.mark.browser
 
 
-def test_player_plays_the_station_under_the_csp(topology):
-    require(os.path.exists(CHROMIUM), f"Chromium is not at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
+def test_player_plays_the_station_under_the_csp(topology, browser):
+    # nginx's certificate is the self-signed one from deploy/gen-certs.sh.
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        page.add_init_script(
+            "window.__cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation', e =>"
+            " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context(ignore_https_errors=True)
-            page = context.new_page()
-            page.add_init_script(
-                "window.__cspViolations = [];"
-                "document.addEventListener('securitypolicyviolation', e =>"
-                " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
-            )
-            console_errors: list[str] = []
-            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-            failed: list[str] = []
-            page.on("requestfailed", lambda r: failed.append(r.url))
-
-            response = page.goto(topology.url + "/", wait_until="load")
-            assert response.status == 200
-            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-            page.click("#play")
-            page.wait_for_function(
-                "() => { const a = document.getElementById('audio');"
-                " return !a.paused && a.currentTime > 1.5; }",
-                timeout=30_000,
-            )
-            # The now-playing panel shows the station's metadata.
-            page.wait_for_function(
-                "() => document.getElementById('track-title').textContent.includes('Tone')",
-                timeout=15_000,
-            )
-            violations = page.evaluate("() => window.__cspViolations")
-            assert violations == [], violations
-            assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
-            assert not [u for u in failed if "/stream/" in u or "/static/" in u], failed
-        finally:
-            browser.close()
+        response = page.goto(topology.url + "/", wait_until="load")
+        assert response.status == 200
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        page.click("#play")
+        page.wait_for_function(
+            "() => { const a = document.getElementById('audio');"
+            " return !a.paused && a.currentTime > 1.5; }",
+            timeout=30_000,
+        )
+        # The now-playing panel shows the station's metadata.
+        page.wait_for_function(
+            "() => document.getElementById('track-title').textContent.includes('Tone')",
+            timeout=15_000,
+        )
+        violations = page.evaluate("() => window.__cspViolations")
+        assert violations == [], violations
+        assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
+        assert not [u for u in failed if "/stream/" in u or "/static/" in u], failed
+    finally:
+        context.close()

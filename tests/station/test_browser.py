@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 import time
@@ -13,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from radiocalico.station import Station
+from tests.conftest import require
 
 from .audiofiles import make_flac
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 HLS_JS = ROOT / "node_modules" / "hls.js" / "dist" / "hls.light.min.js"
 PAGE = """<!doctype html><html><body><audio id="a" muted></audio>
 <script src="hls.light.min.js"></script>
@@ -35,14 +34,6 @@ window.levelCodec = () => hls.levels.length ? (hls.levels[0].audioCodec || hls.l
 </script></body></html>"""
 
 
-def _need(path: Path, what: str) -> None:
-    if path.exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is missing at {path} (required in CI)")
-    pytest.skip(f"{what} is missing at {path}")
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -52,10 +43,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
 
-def test_hls_js_plays_the_stream_across_a_restart(tmp_path):
-    _need(Path(CHROMIUM), "Chromium")
-    _need(HLS_JS, "hls.js (npm ci)")
-    from playwright.sync_api import sync_playwright
+def test_hls_js_plays_the_stream_across_a_restart(tmp_path, browser):
+    require(HLS_JS.exists(), "hls.js is missing (npm ci)")
 
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -69,26 +58,22 @@ def test_hls_js_plays_the_stream_across_a_restart(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     station = Station(lib, out, segment_seconds=1.0)
     station.start()
+    page = browser.new_page()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
-            page.wait_for_function("document.getElementById('a').currentTime > 2 || window.fatal", timeout=30000)
-            assert page.evaluate("window.fatal") is None, page.evaluate("window.errors")
-            # Restart the station: the player keeps going over the discontinuity.
-            station.stop()
-            time.sleep(1.5)
-            station = Station(lib, out, segment_seconds=1.0)
-            station.start()
-            before = page.evaluate("document.getElementById('a').currentTime")
-            page.wait_for_function(
-                f"document.getElementById('a').currentTime > {before} + 4 || window.fatal", timeout=40000)
-            assert page.evaluate("window.fatal") is None, page.evaluate("window.errors")
-            assert not page.evaluate("document.getElementById('a').paused")
-            browser.close()
+        page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
+        page.wait_for_function("document.getElementById('a').currentTime > 2 || window.fatal", timeout=30000)
+        assert page.evaluate("window.fatal") is None, page.evaluate("window.errors")
+        # Restart the station: the player keeps going over the discontinuity.
+        station.stop()
+        time.sleep(1.5)
+        station = Station(lib, out, segment_seconds=1.0)
+        station.start()
+        before = page.evaluate("document.getElementById('a').currentTime")
+        page.wait_for_function(
+            f"document.getElementById('a').currentTime > {before} + 4 || window.fatal", timeout=40000)
+        assert page.evaluate("window.fatal") is None, page.evaluate("window.errors")
+        assert not page.evaluate("document.getElementById('a').paused")
     finally:
+        page.close()
         station.stop()
         server.shutdown()

@@ -4,31 +4,17 @@ skipped on a developer machine and fail in CI (CI=true)."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_chromium
 from tests.web.stack import Server, make_library
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # What Chromium itself logs when a request fails while the network or the server is down.
 NETWORK_NOISE = re.compile(r"Failed to load resource|net::ERR_")
-
-
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Chromium is missing at {CHROMIUM} (required in CI)")
-    pytest.skip(f"Chromium is missing at {CHROMIUM}")
 
 
 @pytest.fixture(scope="session")
@@ -38,22 +24,11 @@ def tone_library(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def station_server(tmp_path_factory, tone_library):
-    _require_chromium()
+    require_chromium()
     server = Server(tmp_path_factory.mktemp("instance"), tone_library, segment_seconds=1.0)
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class ConsoleWatch:
