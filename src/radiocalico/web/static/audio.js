@@ -117,6 +117,8 @@ export class Playback {
 
   async play() {
     this.wanted = true;
+    // A fresh press answers "Press play…"; an outage in progress keeps its message.
+    if (!this.retryTimer) this.onStatus("", "info");
     this.playPressedAt = performance.now();
     this.lastProgressAt = performance.now();
     if (this.useHls) {
