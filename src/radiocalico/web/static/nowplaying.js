@@ -52,15 +52,11 @@ export class NowPlaying {
       const newest = this.known[0];
       const current = tracks[0];
       if (!newest || identity(newest) !== identity(current)) {
-        // When playing, the new track is heard about one latency after it entered the live
-        // edge (see the top of this file); otherwise show it at once. The time since the
-        // server answered (the trip back, the cover fetch) is already part of the wait.
-        const heard = this.hearing();
-        const latency = this.playback.latency();
-        const earlier = performance.now() - answeredAt + uncertaintyMs / 2;
-        current.start = heard !== null && latency !== null && newest
-          ? heard + Math.max(0, latency * 1000 - earlier)
-          : null;
+        // A change (not the first track seen) entered the live edge halfway between this
+        // poll's answer and the previous one, on this page's clock; resolveStarts() turns
+        // that into a start on the program-date-time clock once playback knows its latency.
+        current.start = null;
+        if (newest) current.enteredAt = answeredAt - uncertaintyMs / 2;
         const rest = tracks.slice(1).map((t) => ({ ...t, start: null }));
         const keptStarts = new Map(this.known.map((t) => [identity(t), t.start]));
         for (const t of rest) t.start = keptStarts.get(identity(t)) ?? null;
@@ -73,9 +69,22 @@ export class NowPlaying {
     this.tick();
   }
 
+  // A track that entered the live edge is heard one latency later. Until the latency is
+  // known (playback starting) such a track counts as not started yet.
+  resolveStarts(heard) {
+    const latency = this.playback.latency();
+    if (heard === null || latency === null) return;
+    for (const t of this.known) {
+      if (t.enteredAt === undefined) continue;
+      t.start = heard + Math.max(0, latency * 1000 - (performance.now() - t.enteredAt));
+      delete t.enteredAt;
+    }
+  }
+
   select(heard) {
     if (heard === null) return this.known[0] ?? null;
-    return this.known.find((t) => t.start === null || t.start <= heard) ?? this.known.at(-1) ?? null;
+    const started = (t) => t.enteredAt === undefined && (t.start === null || t.start <= heard);
+    return this.known.find(started) ?? this.known.at(-1) ?? null;
   }
 
   previous(track) {
@@ -85,6 +94,7 @@ export class NowPlaying {
 
   tick() {
     const heard = this.hearing();
+    this.resolveStarts(heard);
     const track = this.select(heard);
     if (track && track !== this.shown) {
       const changed = !this.shown || identity(this.shown) !== identity(track) || this.shown.start !== track.start;
