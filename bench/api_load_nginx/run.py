@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -35,20 +34,11 @@ DEFAULT_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _direct_bench():
-    """The lead's helpers (songs, Lua data file, wrk output parser)."""
+    """bench/api_load/run.py: its songs, Lua data file and wrk runner."""
     spec = importlib.util.spec_from_file_location("api_load_run", LUA_DIR / "run.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def run_wrk(url: str, script: Path, data: Path, args, parse) -> tuple[dict, str]:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-               "--latency", "-s", str(script), url, "--", str(data)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
-    return parse(result.stdout), " ".join(command)
 
 
 def main() -> None:
@@ -91,9 +81,8 @@ def main() -> None:
             session.put(f"{topology.url}/api/ratings/{song['id']}/vote",
                         json={"value": "up", "artist": song["artist"], "title": song["title"]},
                         headers={"X-Listener-Fingerprint": "ff" * 16}).raise_for_status()
-        reads, read_cmd = run_wrk(topology.url, LUA_DIR / "read.lua", data, args, direct.parse_wrk)
-        writes, write_cmd = run_wrk(topology.url, LUA_DIR / "write.lua", data, args,
-                                    direct.parse_wrk)
+        reads, read_cmd = direct.run_wrk(topology.url, "read.lua", data, args)
+        writes, write_cmd = direct.run_wrk(topology.url, "write.lua", data, args)
         print(f"machine: {os.cpu_count()} cores; nginx -> {args.replicas} gunicorn replicas x "
               f"{args.workers} workers x 4 threads -> PostgreSQL; station running; "
               f"{args.connections} connections, {args.duration}s each")
