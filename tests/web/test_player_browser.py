@@ -119,16 +119,20 @@ def heard_changes(samples: list[dict]) -> list[tuple[float, str]]:
     return changes(heard, hold_ms=HEARD_HOLD_MS)
 
 
+def listen(page, enough, timeout: float) -> list[dict]:
+    """The PROBE's samples, once `enough(samples)` holds or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        if enough(page.evaluate("() => window.__samples")):
+            break
+    return page.evaluate("() => window.__samples")
+
+
 def test_audio_is_audible_and_the_title_follows_the_pitch(page, station_server):
     open_player(page, station_server)
     page.evaluate(PROBE)
-    deadline = time.monotonic() + 50
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        samples = page.evaluate("() => window.__samples")
-        if len(heard_changes(samples)) >= 2:
-            break
-    samples = page.evaluate("() => window.__samples")
+    samples = listen(page, lambda samples: len(heard_changes(samples)) >= 2, timeout=50)
     rms = sorted(s["rms"] for s in samples)
     assert rms[len(rms) // 2] > 0.02, "the decoded audio is silent"
 
@@ -360,15 +364,13 @@ def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, stat
     page.route("**/stream/metadatav2.json", public_shape)
     open_player(page, station_server)
     page.evaluate(PROBE)
-    # Wait for a track change and then long enough for a late title to show up as late.
-    deadline = time.monotonic() + 35
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        samples = page.evaluate("() => window.__samples")
+
+    def changed_6_s_ago(samples):
+        """A track change, and long enough after it for a late title to show up as late."""
         audible = heard_changes(samples)
-        if audible and samples[-1]["t"] - audible[0][0] > 6000:
-            break
-    samples = page.evaluate("() => window.__samples")
+        return bool(audible) and samples[-1]["t"] - audible[0][0] > 6000
+
+    samples = listen(page, changed_6_s_ago, timeout=35)
     audible = heard_changes(samples)
     assert audible, "no track change was heard"
     displayed = changes([(s["t"], s["title"].split(" (")[0]) for s in samples])
