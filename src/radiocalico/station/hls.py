@@ -179,12 +179,7 @@ class HlsWriter:
     def _delete_orphans(self) -> None:
         """Segments no state knows of (a lost state file, an older layout) are never served again."""
         known = {e.uri for e in self.entries} | {r[0] for r in self.retired}
-        for path in self.dir.glob("seg-*.m4s"):
-            if path.name not in known:
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
+        self._unlink_all_but("seg-*.m4s", known)
 
     def _delete_retired(self) -> None:
         while len(self.retired) > self.window:
@@ -196,8 +191,12 @@ class HlsWriter:
             except OSError as exc:
                 log.warning("cannot delete old segment %s: %s", uri, exc)
         in_use = {e.init_uri for e in self.entries} | {r[1] for r in self.retired} | {self.init_uri}
-        for path in self.dir.glob("init-*.mp4"):
-            if path.name not in in_use:
+        self._unlink_all_but("init-*.mp4", in_use)
+
+    def _unlink_all_but(self, pattern: str, keep: set[str]) -> None:
+        """Delete this folder's files matching `pattern` whose names are not in `keep`."""
+        for path in self.dir.glob(pattern):
+            if path.name not in keep:
                 try:
                     path.unlink()
                 except OSError:
