@@ -1,0 +1,62 @@
+"""The published stream's file layout: every file name and URL path of the stream, once.
+
+The station writes these files, the dev server's `/stream/` route and nginx serve them,
+readiness watches them, and the player is told their URLs by `/api/config`. The layout is
+the public RadioCalico CDN's, so a player can point at either::
+
+    <out>/metadatav2.json              now playing, the five previous tracks, stream format
+    <out>/cover.jpg                    the current track's cover art
+    <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition)
+    <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist
+    <out>/hls/init-<hash>.mp4          fMP4 init segment (EXT-X-MAP), named by its content
+    <out>/hls/seg-<id>-<seq>.m4s       media segments (<id> names the stream's state)
+    <out>/.station-state.json          the station's own state; never served
+
+Names beginning with a dot are the station's private files (state, temporary files) and
+are never served.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+METADATA_NAME = "metadatav2.json"
+COVER_NAME = "cover.jpg"
+HLS_DIR = "hls"
+MASTER_NAME = "live.m3u8"
+STATE_NAME = ".station-state.json"
+
+SEGMENT_SUFFIX = ".m4s"
+INIT_SUFFIX = ".mp4"
+PLAYLIST_SUFFIX = ".m3u8"
+SEGMENT_GLOB = "seg-*" + SEGMENT_SUFFIX
+INIT_GLOB = "init-*" + INIT_SUFFIX
+
+
+def media_playlist_name(rendition: str) -> str:
+    """The media playlist of one rendition, e.g. `live_flac.m3u8`."""
+    return f"live_{rendition}{PLAYLIST_SUFFIX}"
+
+
+def segment_name(stream_id: str, sequence: int) -> str:
+    return f"seg-{stream_id}-{sequence:09d}{SEGMENT_SUFFIX}"
+
+
+def init_name(content_hash: str) -> str:
+    return f"init-{content_hash}{INIT_SUFFIX}"
+
+
+def is_private(relative_path: str) -> bool:
+    """True for the station's own files (state, temporary files): never served."""
+    return any(part.startswith(".") for part in relative_path.split("/"))
+
+
+# Paths relative to the stream's base URL (the dev server's /stream, nginx's /stream/, or
+# the public CDN).
+MASTER_PATH = f"{HLS_DIR}/{MASTER_NAME}"
+METADATA_PATH = METADATA_NAME
+COVER_PATH = COVER_NAME
+
+
+def hls_dir(out: Path) -> Path:
+    return Path(out) / HLS_DIR
