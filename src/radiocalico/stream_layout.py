@@ -9,7 +9,8 @@ the public RadioCalico CDN's, so a player can point at either::
     <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition)
     <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist
     <out>/hls/init-<hash>.mp4          fMP4 init segment (EXT-X-MAP), named by its content
-    <out>/hls/seg-<id>-<seq>.m4s       media segments (<id> names the stream's state)
+    <out>/hls/seg-<id>-<seq>.m4s       media segments (<id> names the stream's state; a
+                                       second rendition's: seg-<id>-<rendition>-<seq>.m4s)
     <out>/.station-state.json          the station's own state; never served
 
 Names beginning with a dot are the station's private files (state, temporary files) and
@@ -38,8 +39,11 @@ def media_playlist_name(rendition: str) -> str:
     return f"live_{rendition}{PLAYLIST_SUFFIX}"
 
 
-def segment_name(stream_id: str, sequence: int) -> str:
-    return f"seg-{stream_id}-{sequence:09d}{SEGMENT_SUFFIX}"
+def segment_name(stream_id: str, sequence: int, rendition: str | None = None) -> str:
+    """A media segment; `rendition` tells apart the segments of a second or later rendition
+    (`seg-<id>-<rendition>-<seq>.m4s`), the first rendition's have none."""
+    tag = f"{rendition}-" if rendition else ""
+    return f"seg-{stream_id}-{tag}{sequence:09d}{SEGMENT_SUFFIX}"
 
 
 def init_name(content_hash: str) -> str:

@@ -16,7 +16,7 @@ import pytest
 from radiocalico.config import Config
 from radiocalico.station import Station, ensure_demo_library, scan_library
 from radiocalico.station.demo import DEMO_TRACKS, synthesize
-from radiocalico.station.station import Rotation
+from radiocalico.station.rotation import Rotation
 
 from .audiofiles import make_flac
 from .streamutil import read_playlist, wait_for

@@ -10,14 +10,20 @@ import threading
 import numpy as np
 import pytest
 
+from radiocalico import stream_layout
 from radiocalico.station import Station, fsutil
-from radiocalico.station.hls import MASTER_NAME, MEDIA_NAME
+from radiocalico.station import programme as programme_module
+from radiocalico.station.library import scan_library
+from radiocalico.station.programme import Programme
+from radiocalico.station.rotation import Rotation
 
 from .audiofiles import make_flac, noise_pcm
 from .streamutil import parse_media_playlist, parse_pdt, read_playlist, read_stream, run_station, tfdt_of, wait_for
 
 SEG = 0.5
 FAST = 12.0  # test-only clock acceleration
+MASTER_NAME = stream_layout.MASTER_NAME
+MEDIA_NAME = stream_layout.media_playlist_name("flac")
 
 
 def sha(array: np.ndarray) -> str:
@@ -225,13 +231,11 @@ def test_writes_are_atomic_and_old_segments_are_deleted(tmp_path):
 
 
 def test_decode_error_mid_track_skips_to_the_next(tmp_path, monkeypatch, caplog):
-    from radiocalico.station import station as station_module
-
     lib = tmp_path / "lib"
     lib.mkdir()
     make_flac(lib / "bad.flac", 1.0, 48000, 24, seed=1)
     good = make_flac(lib / "good.flac", 0.5, 48000, 24, seed=2)
-    real_decode = station_module.decode_track
+    real_decode = programme_module.decode_track
 
     def flaky(path, *args, **kwargs):
         for i, chunk in enumerate(real_decode(path, *args, **kwargs)):
@@ -239,10 +243,8 @@ def test_decode_error_mid_track_skips_to_the_next(tmp_path, monkeypatch, caplog)
                 raise ValueError("simulated corrupt frame")
             yield chunk
 
-    monkeypatch.setattr(station_module, "decode_track", flaky)
-    from radiocalico.station.library import scan_library
-
-    programme = station_module.Programme(station_module.Rotation(lib, scan_library(lib), seed=1))
+    monkeypatch.setattr(programme_module, "decode_track", flaky)
+    programme = Programme(Rotation(lib, scan_library(lib), seed=1))
     with caplog.at_level(logging.WARNING, logger="radiocalico.station"):
         pcm = programme.take(48000 * 4)
     assert any("decode error" in r.getMessage() and "bad.flac" in r.getMessage() for r in caplog.records)
@@ -254,9 +256,6 @@ def test_decode_error_mid_track_skips_to_the_next(tmp_path, monkeypatch, caplog)
 
 
 def test_no_decodable_track_streams_silence_instead_of_spinning(tmp_path, monkeypatch, caplog):
-    from radiocalico.station import station as station_module
-    from radiocalico.station.library import scan_library
-
     lib = tmp_path / "lib"
     lib.mkdir()
     make_flac(lib / "a.flac", 0.5, 48000, 24)
@@ -267,8 +266,8 @@ def test_no_decodable_track_streams_silence_instead_of_spinning(tmp_path, monkey
         raise OSError("disk gone")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(station_module, "decode_track", broken)
-    programme = station_module.Programme(station_module.Rotation(lib, scan_library(lib)))
+    monkeypatch.setattr(programme_module, "decode_track", broken)
+    programme = Programme(Rotation(lib, scan_library(lib)))
     with caplog.at_level(logging.WARNING, logger="radiocalico.station"):
         pcm = programme.take(48000 * 12)
     assert not pcm.any()

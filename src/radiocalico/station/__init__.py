@@ -6,18 +6,19 @@
     ...
     station.stop()
 
-Output (see `hls` and `station` for details): ``<out>/hls/live.m3u8`` (master playlist),
-``<out>/hls/live_flac.m3u8`` (media playlist), ``<out>/hls/init-<hash>.mp4`` and ``seg-<id>-<seq>.m4s``
-(FLAC in fragmented MP4, 48 kHz / 24-bit / stereo), ``<out>/metadatav2.json`` and
-``<out>/cover.jpg``.
-The fields of metadatav2.json (the CDN's, plus ``started_at``/``prev_started_at_N`` on the
-program-date-time clock, ``song_id``/``prev_song_id_N``, ``cover_version`` and the stream
-format) are documented in `radiocalico.station.station`.
+The output's file names are `radiocalico.stream_layout`'s: the master playlist, one media
+playlist per rendition (today one, lossless FLAC: ``live_flac.m3u8``), fMP4 init and media
+segments (FLAC in fragmented MP4, 48 kHz / 24-bit / stereo), metadatav2.json and cover.jpg.
+The pipeline is described in `radiocalico.station.station`; the fields of metadatav2.json
+(the CDN's, plus ``started_at``/``prev_started_at_N`` on the program-date-time clock,
+``song_id``/``prev_song_id_N``, ``cover_version`` and the stream format) in
+`radiocalico.station.publisher`.
 """
 
 from .demo import ensure_demo_library
 from .errors import StationError
 from .library import Track, scan_library
-from .station import Station, build_metadata
+from .publisher import build_metadata
+from .station import Station
 
 __all__ = ["Station", "StationError", "Track", "build_metadata", "ensure_demo_library", "scan_library"]

@@ -1,6 +1,6 @@
-"""Decoding sources to the stream's PCM format and encoding that to FLAC frames.
+"""Decoding sources to the stream's PCM format (the encoders in `encoders` take it from there).
 
-The stream is 48 kHz, stereo, 24-bit FLAC. PCM travels between the stages as numpy int32
+The stream is 48 kHz, stereo, 24-bit. PCM travels between the stages as numpy int32
 arrays of shape (samples, 2) holding 24-bit values left-aligned in 32 bits (FFmpeg's "s32"
 convention: the low 8 bits are zero), which is what FFmpeg's FLAC decoder gives for a
 24-bit file and what its encoder expects. 24-bit sources are carried bit for bit; 16-bit
@@ -12,7 +12,6 @@ very-high-quality setting (python-soxr), streaming, so a track is never held in 
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 from typing import Iterator
 
 import av
@@ -105,46 +104,3 @@ def decode_track(path, chunk_samples: int = 24000) -> Iterator[np.ndarray]:
             pending_len += len(tail)
         if pending_len:
             yield np.concatenate(pending)
-
-
-class FlacEncoder:
-    """FLAC encoder (FFmpeg's) with a fixed block size; one packet per block."""
-
-    def __init__(self, frame_size: int, compression_level: int = 5):
-        self.frame_size = frame_size
-        ctx = av.CodecContext.create("flac", "w")
-        ctx.sample_rate = STREAM_RATE
-        ctx.layout = "stereo"
-        ctx.format = "s32"  # with bits_per_raw_sample unset FFmpeg encodes 24 bits per sample
-        ctx.time_base = Fraction(1, STREAM_RATE)
-        ctx.options = {"compression_level": str(compression_level), "frame_size": str(frame_size)}
-        ctx.open()
-        if ctx.frame_size != frame_size:
-            raise RuntimeError(f"FLAC encoder refused frame size {frame_size}")
-        self.ctx = ctx
-        self.streaminfo = bytes(ctx.extradata)[:34]
-        self.pts = 0
-
-    def encode(self, pcm: np.ndarray) -> list[bytes]:
-        """Encode (n, 2) int32 PCM (n a multiple of the frame size) into FLAC frames."""
-        n = len(pcm)
-        if n % self.frame_size:
-            raise ValueError("PCM length must be a multiple of the FLAC frame size")
-        out: list[bytes] = []
-        for start in range(0, n, self.frame_size):
-            block = np.ascontiguousarray(pcm[start:start + self.frame_size]).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(block, format="s32", layout="stereo")
-            frame.sample_rate = STREAM_RATE
-            frame.pts = self.pts
-            frame.time_base = self.ctx.time_base
-            self.pts += self.frame_size
-            out.extend(bytes(packet) for packet in self.ctx.encode(frame))
-        return out
-
-
-def choose_frame_size(segment_samples: int) -> int:
-    """The largest FLAC block size (streamable subset: <= 4608 at 48 kHz) dividing a segment."""
-    for size in range(4608, 511, -1):
-        if segment_samples % size == 0:
-            return size
-    raise ValueError(f"no FLAC block size divides a segment of {segment_samples} samples")

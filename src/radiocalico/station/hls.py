@@ -1,20 +1,21 @@
-"""The live HLS output: fMP4 segments, the media and master playlists, and the state that
-lets a restarted station continue the same stream.
+"""The HLS writer: each rendition's fMP4 segments and media playlist, the master playlist
+listing them all, and the state that lets a restarted station continue the same stream.
 
-Layout under the output folder::
-
-    hls/live.m3u8          master playlist (one variant, CODECS="fLaC", measured BANDWIDTH)
-    hls/live_flac.m3u8     live media playlist (sliding window, PROGRAM-DATE-TIME on every segment)
-    hls/init-<hash>.mp4    fMP4 init segment (EXT-X-MAP); named by content
-    hls/seg-<id>-<seq>.m4s media segments (<id> names the stream's state, <seq> the media sequence)
-    .station-state.json    media sequence, discontinuity sequence, window, tfdt, clock, history
+Names come from `radiocalico.stream_layout`. Every rendition's media playlist holds the same
+segments of the same timeline: the same media sequence numbers, durations, program-date-times
+and discontinuities, so a player can switch between them. The master playlist has one
+EXT-X-STREAM-INF per rendition (its CODECS and its measured BANDWIDTH), in the order given.
 
 Every file is written atomically. A restart marks its first segment with
-EXT-X-DISCONTINUITY, keeps counting the media sequence, keeps `tfdt` continuous and keeps
-the program-date-time clock monotonic. EXT-X-ENDLIST is never written: to a player a stopped
-station looks like a live stream that is late, and it resumes when the station is back.
-Segments that slide out of the playlist stay on disk for another window's length (a player
-may still be fetching one), then are deleted.
+EXT-X-DISCONTINUITY, keeps counting the media sequence, keeps each rendition's `tfdt`
+continuous and keeps the program-date-time clock monotonic. EXT-X-ENDLIST is never written:
+to a player a stopped station looks like a live stream that is late, and it resumes when
+the station is back. Segments that slide out of the playlist stay on disk for another
+window's length (a player may still be fetching one), then are deleted.
+
+The state file holds the timeline, each rendition's window and an opaque `extra` blob the
+caller hands over with each segment (the publisher's track history) and gets back after a
+restart: it is saved with the segment it belongs to, in the same atomic write.
 """
 
 from __future__ import annotations
@@ -25,24 +26,20 @@ import logging
 import math
 import os
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
+
+from radiocalico import stream_layout
 
 from . import fmp4, fsutil
+from .clock import iso_utc
+from .encoders import LOSSLESS_NAME, Encoder, Rendition
 
 log = logging.getLogger("radiocalico.station")
 
-MASTER_NAME = "live.m3u8"
-MEDIA_NAME = "live_flac.m3u8"
-STATE_NAME = ".station-state.json"
-STATE_VERSION = 1
-
-
-def iso_utc(timestamp: float) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. 2025-01-31T12:00:00.000Z."""
-    millis = int(round(timestamp * 1000))
-    dt = datetime.fromtimestamp(millis // 1000, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+STATE_VERSION = 2
+# Version 1 (one FLAC rendition, the publisher's history at the top level) is still read.
+_READABLE_VERSIONS = (1, STATE_VERSION)
 
 
 @dataclass
@@ -56,34 +53,63 @@ class SegmentEntry:
     size: int
 
 
+class _Variant:
+    """One rendition's share of the output: its init segment, its window of segments, the
+    segments out of the window still on disk, its `tfdt` and its measured peak bandwidth."""
+
+    def __init__(self, rendition: Rendition, encoder: Encoder, index: int):
+        self.rendition = rendition
+        self.frame_samples = encoder.frame_samples
+        # The first rendition's segments keep the names streams have always had.
+        self.segment_tag = None if index == 0 else rendition.name
+        init = encoder.init_segment()
+        self.init_uri = stream_layout.init_name(hashlib.sha256(init).hexdigest()[:12])
+        self.init = init
+        self.entries: list[SegmentEntry] = []
+        self.retired: list[list[str]] = []  # [segment, init] out of the playlist, still on disk
+        self.decode_time = 0  # tfdt of the next segment, in samples
+        self.peak_bps = 0
+
+    def restore(self, saved: dict) -> None:
+        self.decode_time = int(saved["decode_time"])
+        self.peak_bps = int(saved.get("peak_bps", 0))
+        self.retired = list(saved.get("retired", []))
+        self.entries = [SegmentEntry(**raw) for raw in saved.get("entries", [])]
+
+    def state(self) -> dict:
+        return {"decode_time": self.decode_time, "peak_bps": self.peak_bps,
+                "entries": [asdict(e) for e in self.entries], "retired": self.retired}
+
+    def average_bps(self) -> int:
+        average = sum(e.size for e in self.entries) * 8 / sum(e.duration for e in self.entries)
+        return int(math.ceil(average / 1000.0) * 1000)
+
+
 class HlsWriter:
-    def __init__(self, out: Path, *, window: int = 8, sample_rate: int = 48000,
-                 frame_size: int, streaminfo: bytes, channels: int = 2, bits: int = 24,
-                 codecs: str = "fLaC"):
+    def __init__(self, out: Path, outputs: Sequence[tuple[Rendition, Encoder]], *, window: int = 8,
+                 sample_rate: int = 48000):
+        """`outputs`: each rendition with its encoder (for its init segment and frame length),
+        in the order the master playlist lists them."""
+        if not outputs:
+            raise ValueError("the HLS writer needs at least one rendition")
         self.out = Path(out)
-        self.dir = self.out / "hls"
+        self.dir = stream_layout.hls_dir(self.out)
         self.dir.mkdir(parents=True, exist_ok=True)
         fsutil.remove_stale_temp_files(self.dir)
         fsutil.remove_stale_temp_files(self.out)
         self.window = max(3, window)
         self.sample_rate = sample_rate
-        self.frame_size = frame_size
-        self.codecs = codecs
-        init = fmp4.init_segment(streaminfo, sample_rate, channels, bits)
-        self.init_uri = f"init-{hashlib.sha256(init).hexdigest()[:12]}.mp4"
-        if not (self.dir / self.init_uri).exists():
-            fsutil.atomic_write(self.dir / self.init_uri, init)
+        self.variants = [_Variant(rendition, encoder, i) for i, (rendition, encoder) in enumerate(outputs)]
+        for variant in self.variants:
+            if not (self.dir / variant.init_uri).exists():
+                fsutil.atomic_write(self.dir / variant.init_uri, variant.init)
 
         state = self._load_state()
-        self.entries: list[SegmentEntry] = []
         self.next_sequence = 0
         self.discontinuity_sequence = 0
-        self.decode_time = 0  # tfdt of the next segment, in samples
         self.clock_end = 0.0  # program-date-time at the end of the last published segment
-        self.peak_bps = 0
         self.target_duration = 1
-        self.history: list[dict] = []
-        self.retired: list[list[str]] = []  # [segment, init] out of the playlist, still on disk
+        self.extra: dict = {}  # the caller's blob from the state, as last saved
         self.resumed = False
         # Part of every segment name, new whenever the state is lost, so a segment name is
         # never reused for other audio (segments are served as immutable).
@@ -93,31 +119,21 @@ class HlsWriter:
             self.resumed = True
             self.next_sequence = int(state["next_sequence"])
             self.discontinuity_sequence = int(state["discontinuity_sequence"])
-            self.decode_time = int(state["decode_time"])
             self.clock_end = float(state["clock_end"])
-            self.peak_bps = int(state.get("peak_bps", 0))
             self.target_duration = int(state.get("target_duration", 1))
-            self.history = list(state.get("history", []))
-            self.retired = list(state.get("retired", []))
-            for raw in state.get("entries", []):
-                entry = SegmentEntry(**raw)
-                if (self.dir / entry.uri).exists() and (self.dir / entry.init_uri).exists():
-                    self.entries.append(entry)
-            # A segment whose file went missing cannot stay in a window with a gap:
-            # keep only the newest unbroken run.
-            run: list[SegmentEntry] = []
-            for entry in self.entries:
-                if run and entry.sequence != run[-1].sequence + 1:
-                    run = []
-                run.append(entry)
-            self.entries = run
+            self.extra = dict(state.get("extra") or {})
+            saved = state.get("renditions", {})
+            for variant in self.variants:
+                if variant.rendition.name in saved:
+                    variant.restore(saved[variant.rendition.name])
+            self._keep_unbroken_window()
         self.pending_discontinuity = self.resumed
         self._delete_orphans()
 
     # -- state ---------------------------------------------------------------------------
 
     def _load_state(self) -> dict | None:
-        path = self.out / STATE_NAME
+        path = self.out / stream_layout.STATE_NAME
         try:
             state = json.loads(path.read_text())
         except FileNotFoundError:
@@ -125,73 +141,104 @@ class HlsWriter:
         except (OSError, ValueError) as exc:
             log.warning("ignoring unreadable station state %s: %s", path, exc)
             return None
-        if state.get("version") != STATE_VERSION or state.get("sample_rate") != self.sample_rate:
+        if state.get("version") not in _READABLE_VERSIONS or state.get("sample_rate") != self.sample_rate:
             log.warning("ignoring station state from an incompatible version")
             return None
+        if state["version"] == 1:
+            rendition = {key: state[key] for key in ("decode_time", "peak_bps", "entries", "retired")
+                         if key in state}
+            # Version 1 kept the caller's fields (the history) at the top level: hand it all over.
+            state = dict(state, renditions={LOSSLESS_NAME: rendition}, extra=state)
         return state
 
-    def _save_state(self) -> None:
+    def _keep_unbroken_window(self) -> None:
+        """Keep the newest unbroken run of segments every rendition still has on disk: a
+        window cannot have a gap, and the renditions' windows must match."""
+        def on_disk(variant: _Variant) -> set[int]:
+            return {e.sequence for e in variant.entries
+                    if (self.dir / e.uri).exists() and (self.dir / e.init_uri).exists()}
+
+        common = set.intersection(*(on_disk(v) for v in self.variants))
+        run: list[int] = []
+        for entry in self.variants[0].entries:
+            if entry.sequence not in common:
+                continue
+            if run and entry.sequence != run[-1] + 1:
+                run = []
+            run.append(entry.sequence)
+        keep = set(run)
+        for variant in self.variants:
+            variant.entries = [e for e in variant.entries if e.sequence in keep]
+
+    def _save_state(self, extra: dict) -> None:
         state = {
             "version": STATE_VERSION,
             "sample_rate": self.sample_rate,
             "stream_id": self.stream_id,
             "next_sequence": self.next_sequence,
             "discontinuity_sequence": self.discontinuity_sequence,
-            "decode_time": self.decode_time,
             "clock_end": self.clock_end,
-            "peak_bps": self.peak_bps,
             "target_duration": self.target_duration,
-            "entries": [asdict(e) for e in self.entries],
-            "retired": self.retired,
-            "history": self.history[-6:],
+            "renditions": {v.rendition.name: v.state() for v in self.variants},
+            "extra": extra,
         }
-        fsutil.atomic_write(self.out / STATE_NAME, json.dumps(state, indent=1))
+        fsutil.atomic_write(self.out / stream_layout.STATE_NAME, json.dumps(state, indent=1))
+        self.extra = extra
 
     # -- publishing ----------------------------------------------------------------------
 
-    def publish(self, frames: list[bytes], samples: int, program_date_time: float) -> SegmentEntry:
-        """Write one segment, then the playlists (and state). Returns the new entry."""
+    def publish(self, frames: Sequence[list[bytes]], samples: int, program_date_time: float,
+                extra: dict | None = None) -> None:
+        """Write one segment per rendition (`frames` in the renditions' order, each holding
+        `samples` samples), then the playlists, then the state with `extra`."""
+        if len(frames) != len(self.variants):
+            raise ValueError(f"{len(frames)} renditions' frames for {len(self.variants)} renditions")
         sequence = self.next_sequence
-        data = fmp4.media_segment(sequence + 1, self.decode_time, self.frame_size, frames)
-        uri = f"seg-{self.stream_id}-{sequence:09d}.m4s"
-        fsutil.atomic_write(self.dir / uri, data)
         duration = samples / self.sample_rate
-        entry = SegmentEntry(sequence, uri, duration, program_date_time,
-                             self.pending_discontinuity, self.init_uri, len(data))
+        for variant, rendition_frames in zip(self.variants, frames):
+            data = fmp4.media_segment(sequence + 1, variant.decode_time, variant.frame_samples,
+                                      rendition_frames)
+            uri = stream_layout.segment_name(self.stream_id, sequence, variant.segment_tag)
+            fsutil.atomic_write(self.dir / uri, data)
+            variant.entries.append(SegmentEntry(sequence, uri, duration, program_date_time,
+                                                self.pending_discontinuity, variant.init_uri, len(data)))
+            variant.decode_time += len(rendition_frames) * variant.frame_samples
+            variant.peak_bps = max(variant.peak_bps, int(math.ceil(len(data) * 8 / duration)))
         self.pending_discontinuity = False
         self.next_sequence += 1
-        self.decode_time += samples
         self.clock_end = program_date_time + duration
-        self.entries.append(entry)
-        while len(self.entries) > self.window:
-            gone = self.entries.pop(0)
-            if gone.discontinuity:
+        while len(self.variants[0].entries) > self.window:
+            gone = [variant.entries.pop(0) for variant in self.variants]
+            if gone[0].discontinuity:
                 self.discontinuity_sequence += 1
-            self.retired.append([gone.uri, gone.init_uri])
+            for variant, entry in zip(self.variants, gone):
+                variant.retired.append([entry.uri, entry.init_uri])
         self.target_duration = max(self.target_duration, math.ceil(duration - 1e-9) or 1)
-        self.peak_bps = max(self.peak_bps, int(math.ceil(len(data) * 8 / duration)))
-        fsutil.atomic_write(self.dir / MEDIA_NAME, self.media_playlist())
-        fsutil.atomic_write(self.dir / MASTER_NAME, self.master_playlist())
+        for variant in self.variants:
+            fsutil.atomic_write(self.dir / variant.rendition.playlist_name, self.media_playlist(variant))
+        fsutil.atomic_write(self.dir / stream_layout.MASTER_NAME, self.master_playlist())
         self._delete_retired()
-        self._save_state()
-        return entry
+        self._save_state(self.extra if extra is None else extra)
 
     def _delete_orphans(self) -> None:
         """Segments no state knows of (a lost state file, an older layout) are never served again."""
-        known = {e.uri for e in self.entries} | {r[0] for r in self.retired}
-        self._unlink_all_but("seg-*.m4s", known)
+        known = {e.uri for v in self.variants for e in v.entries} | {r[0] for v in self.variants for r in v.retired}
+        self._unlink_all_but(stream_layout.SEGMENT_GLOB, known)
 
     def _delete_retired(self) -> None:
-        while len(self.retired) > self.window:
-            uri, _init = self.retired.pop(0)
-            try:
-                os.unlink(self.dir / uri)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                log.warning("cannot delete old segment %s: %s", uri, exc)
-        in_use = {e.init_uri for e in self.entries} | {r[1] for r in self.retired} | {self.init_uri}
-        self._unlink_all_but("init-*.mp4", in_use)
+        for variant in self.variants:
+            while len(variant.retired) > self.window:
+                uri, _init = variant.retired.pop(0)
+                try:
+                    os.unlink(self.dir / uri)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    log.warning("cannot delete old segment %s: %s", uri, exc)
+        in_use = set()
+        for variant in self.variants:
+            in_use |= {e.init_uri for e in variant.entries} | {r[1] for r in variant.retired} | {variant.init_uri}
+        self._unlink_all_but(stream_layout.INIT_GLOB, in_use)
 
     def _unlink_all_but(self, pattern: str, keep: set[str]) -> None:
         """Delete this folder's files matching `pattern` whose names are not in `keep`."""
@@ -202,17 +249,21 @@ class HlsWriter:
                 except OSError:
                     pass
 
-    def media_playlist(self) -> str:
+    def mark_discontinuity(self) -> None:
+        """The next segment does not follow on from the last one (a jump of the clock)."""
+        self.pending_discontinuity = True
+
+    def media_playlist(self, variant: _Variant) -> str:
         lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:7",
             f"#EXT-X-TARGETDURATION:{self.target_duration}",
-            f"#EXT-X-MEDIA-SEQUENCE:{self.entries[0].sequence}",
+            f"#EXT-X-MEDIA-SEQUENCE:{variant.entries[0].sequence}",
             f"#EXT-X-DISCONTINUITY-SEQUENCE:{self.discontinuity_sequence}",
             "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
         current_map = None
-        for entry in self.entries:
+        for entry in variant.entries:
             if entry.discontinuity:
                 lines.append("#EXT-X-DISCONTINUITY")
             if entry.init_uri != current_map or entry.discontinuity:
@@ -224,19 +275,10 @@ class HlsWriter:
         return "\n".join(lines) + "\n"
 
     def master_playlist(self) -> str:
-        average = sum(e.size for e in self.entries) * 8 / sum(e.duration for e in self.entries)
-        average = int(math.ceil(average / 1000.0) * 1000)
-        return (
-            "#EXTM3U\n"
-            "#EXT-X-VERSION:7\n"
-            "#EXT-X-INDEPENDENT-SEGMENTS\n"
-            f'#EXT-X-STREAM-INF:BANDWIDTH={self.peak_bps},AVERAGE-BANDWIDTH={average},'
-            f'CODECS="{self.codecs}"\n'
-            f"{MEDIA_NAME}\n"
-        )
-
-    def remember_track(self, record: dict) -> None:
-        """Track history (newest last), saved with the next published segment's state so
-        prev_* survive a restart."""
-        self.history.append(record)
-        self.history = self.history[-6:]
+        lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        for variant in self.variants:
+            lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
+                         f"AVERAGE-BANDWIDTH={variant.average_bps()},"
+                         f'CODECS="{variant.rendition.codecs}"')
+            lines.append(variant.rendition.playlist_name)
+        return "\n".join(lines) + "\n"

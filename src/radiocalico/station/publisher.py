@@ -1,0 +1,137 @@
+"""The publisher: metadatav2.json, cover.jpg and the track history they are made from.
+
+The station tells the publisher when a track's first sample went on air (`track_started`,
+with its program-date-time) and, once the segment holding it is in the playlists, to
+`publish`. The history (newest last) is the publisher's; it travels with the HLS state
+(`state()` in, `HlsWriter.extra` back after a restart) so prev_* survive a restart.
+
+metadatav2.json
+---------------
+The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (the year, str),
+``bit_depth`` and ``sample_rate`` (the *source's*, int), ``prev_artist_1..5`` and
+``prev_title_1..5`` (most recent first, "" when none), ``is_new``, ``is_summer``,
+``is_vidgames`` (bool). Added for the player to stay in step with the audio:
+
+* ``started_at`` / ``prev_started_at_1..5``: when each of those tracks' first sample is on
+  the stream's program-date-time clock (the clock of ``#EXT-X-PROGRAM-DATE-TIME``), ISO-8601
+  UTC with milliseconds, e.g. ``"2025-01-31T12:00:04.217Z"`` ("" when none). A player knows
+  the PDT of what it is playing and shows a track from its ``started_at`` on.
+* ``song_id`` / ``prev_song_id_1..5``: ``radiocalico.songs.song_id(artist, title)`` ("" when none).
+* ``cover_version``: a token that changes when (and only when) a new track starts;
+  append it to cover.jpg's URL to defeat caches.
+* ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
+  ``stream_channels`` (2): the format of the stream itself.
+
+The flags: ``is_new`` is true when the track's year is this year or last year, or a
+grouping/comment tag says "new"; ``is_summer`` and ``is_vidgames`` when the genre, grouping
+or comment tag mentions "summer", resp. "video game"/"vidgames"/"game".
+
+Timing: the file (with cover.jpg, written just before it) is replaced right after the
+segment that holds the new track's first sample is published in the playlist, never before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from radiocalico import stream_layout
+from radiocalico.songs import song_id
+
+from . import fsutil
+from .audio import STREAM_BITS, STREAM_CHANNELS, STREAM_RATE
+from .clock import iso_utc
+from .encoders import LOSSLESS_NAME
+from .library import Track
+from .programme import TrackStart
+
+log = logging.getLogger("radiocalico.station")
+
+HISTORY = 5  # previous tracks in metadatav2.json
+_KEPT = HISTORY + 1  # the current track and the previous ones
+
+
+class Publisher:
+    def __init__(self, out: Path, saved: dict | None = None):
+        """`saved`: what `state()` returned before a restart (an empty dict or None if lost)."""
+        self.out = Path(out)
+        self.history: list[dict] = list((saved or {}).get("history", []))
+        self._cover: bytes | None = None  # the newest started track's cover, not yet published
+
+    def track_started(self, start: TrackStart, started_at: float) -> None:
+        """`start`'s first sample is at `started_at` on the program-date-time clock."""
+        self.history.append(_record(start.track, started_at))
+        self.history = self.history[-_KEPT:]
+        self._cover = start.cover_jpeg
+
+    def state(self) -> dict:
+        """What a restarted publisher needs; saved with the segment it belongs to."""
+        return {"history": self.history[-_KEPT:]}
+
+    def publish(self) -> None:
+        """After a segment is published: if a track started in it, the cover, then the metadata."""
+        if self._cover is None:
+            return
+        fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._cover)
+        fsutil.atomic_write(self.out / stream_layout.METADATA_NAME,
+                            json.dumps(build_metadata(self.history), indent=1))
+        self._cover = None
+
+
+def _flags(track: Track, now_year: int) -> dict[str, bool]:
+    words = " ".join((track.genre, track.comment)).lower()
+    year = track.year
+    return {
+        "is_new": (year is not None and year >= now_year - 1) or "new" in words.split(),
+        "is_summer": "summer" in words,
+        "is_vidgames": "vidgames" in words or "video game" in words or "game" in words,
+    }
+
+
+def _record(track: Track, started_at: float) -> dict:
+    sid = song_id(track.artist, track.title)
+    token = hashlib.sha256(f"{sid}:{started_at:.6f}:{track.path}".encode()).hexdigest()[:16]
+    record = {
+        "artist": track.artist, "title": track.title, "album": track.album, "date": track.date,
+        "bit_depth": track.bit_depth, "sample_rate": track.sample_rate,
+        "started_at": started_at, "song_id": sid, "cover_version": token,
+        "path": str(track.path),
+    }
+    record.update(_flags(track, datetime.now(timezone.utc).year))
+    log.info("now playing: %s - %s (%s)", track.artist, track.title, iso_utc(started_at))
+    return record
+
+
+def build_metadata(history: list[dict]) -> dict:
+    """metadatav2.json from the track history (oldest first, current last)."""
+    current = history[-1]
+    previous = list(reversed(history[:-1]))[:HISTORY]
+    meta: dict = {
+        "artist": current["artist"],
+        "title": current["title"],
+        "album": current["album"],
+        "date": current["date"],
+        "bit_depth": int(current["bit_depth"]),
+        "sample_rate": int(current["sample_rate"]),
+    }
+    for i in range(HISTORY):
+        prev = previous[i] if i < len(previous) else None
+        meta[f"prev_artist_{i + 1}"] = prev["artist"] if prev else ""
+        meta[f"prev_title_{i + 1}"] = prev["title"] if prev else ""
+    meta.update(is_new=bool(current["is_new"]), is_summer=bool(current["is_summer"]),
+                is_vidgames=bool(current["is_vidgames"]))
+    meta["started_at"] = iso_utc(current["started_at"])
+    meta["song_id"] = current["song_id"]
+    for i in range(HISTORY):
+        prev = previous[i] if i < len(previous) else None
+        meta[f"prev_started_at_{i + 1}"] = iso_utc(prev["started_at"]) if prev else ""
+        meta[f"prev_song_id_{i + 1}"] = prev["song_id"] if prev else ""
+    meta["cover_version"] = current["cover_version"]
+    meta["stream_codec"] = LOSSLESS_NAME
+    meta["stream_sample_rate"] = STREAM_RATE
+    meta["stream_bit_depth"] = STREAM_BITS
+    meta["stream_channels"] = STREAM_CHANNELS
+    return meta
