@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from flask import Blueprint, abort, send_from_directory
 
+from radiocalico import stream_layout
 from radiocalico.api.context import config
 
 bp = Blueprint("stream", __name__, url_prefix="/stream")
@@ -11,17 +14,17 @@ bp = Blueprint("stream", __name__, url_prefix="/stream")
 # (mimetype, Cache-Control) by file ending: playlists and metadata change every segment,
 # segments never change once written, the cover is revalidated.
 _SERVING = {
-    ".m3u8": ("application/vnd.apple.mpegurl", "no-cache"),
-    ".m4s": ("audio/mp4", "public, max-age=86400, immutable"),
-    ".mp4": ("audio/mp4", "public, max-age=86400, immutable"),
-    ".json": ("application/json", "no-cache"),
-    ".jpg": ("image/jpeg", "no-cache"),
+    stream_layout.PLAYLIST_SUFFIX: ("application/vnd.apple.mpegurl", "no-cache"),
+    stream_layout.SEGMENT_SUFFIX: ("audio/mp4", "public, max-age=86400, immutable"),
+    stream_layout.INIT_SUFFIX: ("audio/mp4", "public, max-age=86400, immutable"),
+    PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", "no-cache"),
+    PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", "no-cache"),
 }
 
 
 @bp.get("/<path:filename>")
 def stream_file(filename: str):
-    if any(part.startswith(".") for part in filename.split("/")):
+    if stream_layout.is_private(filename):
         abort(404)  # the station's state and temp files are not part of the stream
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
