@@ -93,7 +93,9 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
+    from radiocalico import stream_layout
     from radiocalico.station import ensure_demo_library, scan_library
+    from radiocalico.station.encoders import LOSSLESS_NAME
 
     work = args.work or Path(tempfile.mkdtemp(prefix="station-bench-"))
     library = ensure_demo_library(work / "demo-library")
@@ -110,20 +112,21 @@ def main() -> None:
         out = work / ("out-" + name.split("(")[1].rstrip(")").replace(" ", "-"))
         shutil.rmtree(out, ignore_errors=True)
         results.append(measure(name, [sys.executable, "-c", STATION_CHILD, str(lib), str(out)],
-                               out / "metadatav2.json", args.seconds, args.warmup))
+                               out / stream_layout.METADATA_NAME, args.seconds, args.warmup))
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg and not args.skip_ffmpeg:
         out = work / "out-ffmpeg"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         total = args.seconds + args.warmup + 30
+        media = stream_layout.media_playlist_name(LOSSLESS_NAME)  # the station's names: a like-for-like job
         argv = [ffmpeg, "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", str(single / track.path.name),
                 "-t", str(total), "-map", "0:a", "-ar", "48000", "-ac", "2", "-c:a", "flac", "-sample_fmt", "s32",
                 "-strict", "-2", "-f", "hls", "-hls_time", "2", "-hls_list_size", "8",
                 "-hls_segment_type", "fmp4", "-hls_flags", "delete_segments+program_date_time+independent_segments",
-                "-master_pl_name", "live.m3u8", "-hls_fmp4_init_filename", "init.mp4",
-                "-hls_segment_filename", str(out / "seg-%09d.m4s"), str(out / "live_flac.m3u8")]
-        results.append(measure("ffmpeg -re (same job)", argv, out / "live_flac.m3u8", args.seconds, args.warmup))
+                "-master_pl_name", stream_layout.MASTER_NAME, "-hls_fmp4_init_filename", "init.mp4",
+                "-hls_segment_filename", str(out / "seg-%09d.m4s"), str(out / media)]
+        results.append(measure("ffmpeg -re (same job)", argv, out / media, args.seconds, args.warmup))
     elif not args.skip_ffmpeg:
         print("ffmpeg command line not found: apt-get install ffmpeg")
 

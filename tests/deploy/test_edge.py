@@ -11,7 +11,12 @@ import warnings
 import pytest
 import requests
 
+from radiocalico import stream_layout
 from radiocalico.songs import song_id
+
+MASTER_URL = f"/stream/{stream_layout.MASTER_PATH}"
+METADATA_URL = f"/stream/{stream_layout.METADATA_PATH}"
+COVER_URL = f"/stream/{stream_layout.COVER_PATH}"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -89,8 +94,8 @@ def test_plain_http_redirects_to_https(topology):
 
 
 @pytest.mark.parametrize("path", [
-    "/", "/health", "/api/ratings/top", "/stream/metadatav2.json", "/stream/hls/live.m3u8",
-    "/stream/cover.jpg", "/no-such-page", "/metrics",
+    "/", "/health", "/api/ratings/top", METADATA_URL, MASTER_URL,
+    COVER_URL, "/no-such-page", "/metrics",
 ])
 def test_every_response_carries_the_security_headers(https, topology, path):
     response = https.get(topology.url + path, timeout=10)
@@ -103,33 +108,33 @@ def test_every_response_carries_the_security_headers(https, topology, path):
 
 
 def _newest_segment(topology) -> str:
-    playlist = (topology.stream_out / "hls" / "live_flac.m3u8").read_text()
-    return [line for line in playlist.splitlines() if line.endswith(".m4s")][-1]
+    playlist = (stream_layout.hls_dir(topology.stream_out) / stream_layout.media_playlist_name("flac")).read_text()
+    return [line for line in playlist.splitlines() if line.endswith(stream_layout.SEGMENT_SUFFIX)][-1]
 
 
 def test_caching_and_types_per_file_kind(https, topology):
     base = topology.url
-    playlist = https.get(base + "/stream/hls/live.m3u8", timeout=10)
+    playlist = https.get(base + MASTER_URL, timeout=10)
     assert playlist.status_code == 200
     assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     assert playlist.headers["Cache-Control"] == "no-cache, max-age=0"
 
-    segment = https.get(f"{base}/stream/hls/{_newest_segment(topology)}", timeout=10)
+    segment = https.get(f"{base}/stream/{stream_layout.HLS_DIR}/{_newest_segment(topology)}", timeout=10)
     assert segment.status_code == 200
     assert segment.headers["Content-Type"] == "audio/mp4"
     assert segment.headers["Cache-Control"] == "public, max-age=86400, immutable"
 
-    metadata = https.get(base + "/stream/metadatav2.json", timeout=10,
+    metadata = https.get(base + METADATA_URL, timeout=10,
                          headers={"Accept-Encoding": "gzip"})
     assert metadata.headers["Content-Type"] == "application/json"
     assert metadata.headers["Cache-Control"] == "no-cache"
     assert metadata.headers.get("Content-Encoding") == "gzip"
     assert metadata.json()["title"]
 
-    cover = https.get(base + "/stream/cover.jpg", timeout=10)
+    cover = https.get(base + COVER_URL, timeout=10)
     assert cover.headers["Content-Type"] == "image/jpeg"
     assert cover.headers["Cache-Control"] == "no-cache"
-    again = https.get(base + "/stream/cover.jpg", timeout=10,
+    again = https.get(base + COVER_URL, timeout=10,
                       headers={"If-None-Match": cover.headers["ETag"]})
     assert again.status_code in (200, 304)  # 200 only if the track changed meanwhile
 
@@ -138,7 +143,7 @@ def test_caching_and_types_per_file_kind(https, topology):
     assert page.headers.get("Content-Encoding") == "gzip"
 
     # The station's private files are not served.
-    assert https.get(base + "/stream/.station-state.json", timeout=10).status_code == 404
+    assert https.get(f"{base}/stream/{stream_layout.STATE_NAME}", timeout=10).status_code == 404
 
 
 def test_vendored_static_files_are_immutable_for_a_year(https, topology):

@@ -7,16 +7,18 @@ import time
 
 import pytest
 
+from radiocalico import stream_layout
+
 
 @pytest.fixture
 def stream_out(tmp_path):
     out = tmp_path / "stream"
-    (out / "hls").mkdir(parents=True)
+    stream_layout.hls_dir(out).mkdir(parents=True)
     return out
 
 
 def _segment(out, age: float) -> None:
-    path = out / "hls" / f"seg-{int(age * 1000):09d}.m4s"
+    path = stream_layout.hls_dir(out) / stream_layout.segment_name("0a1b2c3d", int(age * 1000))
     path.write_bytes(b"\0")
     then = time.time() - age
     os.utime(path, (then, then))

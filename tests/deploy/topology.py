@@ -26,6 +26,8 @@ from urllib.parse import quote
 import requests
 import urllib3
 
+from radiocalico import stream_layout
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
@@ -248,9 +250,10 @@ class Topology:
              "--out", str(self.stream_out)],
             self.root / "station.log", env,
         )
-        wait_for(lambda: any((self.stream_out / "hls").glob("*.m4s"))
-                 and (self.stream_out / "metadatav2.json").exists()
-                 and (self.stream_out / "hls" / "live.m3u8").exists(),
+        hls = stream_layout.hls_dir(self.stream_out)
+        wait_for(lambda: any(hls.glob(stream_layout.SEGMENT_GLOB))
+                 and (self.stream_out / stream_layout.METADATA_NAME).exists()
+                 and (hls / stream_layout.MASTER_NAME).exists(),
                  60, "the station's first segment")
 
     def app_environment(self, index: int) -> dict[str, str]:

@@ -11,7 +11,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from radiocalico import stream_layout
 from radiocalico.station import Station
+
+# The lossless rendition's playlist; "flac" spelled here pins the published name.
+MEDIA_NAME = stream_layout.media_playlist_name("flac")
 
 
 @dataclass
@@ -69,7 +73,7 @@ def parse_media_playlist(text: str) -> MediaPlaylist:
 
 
 def read_playlist(out: Path) -> MediaPlaylist:
-    return parse_media_playlist((out / "hls" / "live_flac.m3u8").read_text())
+    return parse_media_playlist((stream_layout.hls_dir(out) / MEDIA_NAME).read_text())
 
 
 def decode_bytes(data: bytes, tmp: Path) -> tuple[np.ndarray, int]:
@@ -91,7 +95,7 @@ def read_stream(out: Path, tmp: Path) -> tuple[np.ndarray, MediaPlaylist]:
     playlist = read_playlist(out)
     maps = {e.map_uri for e in playlist.entries}
     assert len(maps) == 1
-    hls = out / "hls"
+    hls = stream_layout.hls_dir(out)
     data = (hls / maps.pop()).read_bytes() + b"".join((hls / e.uri).read_bytes() for e in playlist.entries)
     pcm, rate = decode_bytes(data, tmp)
     assert rate == 48000

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from radiocalico.station import Station
+from radiocalico.stream_layout import MASTER_PATH
 from tests.conftest import require
 
 from .audiofiles import make_flac
@@ -27,11 +28,11 @@ window.errors = []; window.fatal = null;
 const audio = document.getElementById('a');
 const hls = new Hls({lowLatencyMode: false});
 hls.on(Hls.Events.ERROR, (e, d) => { window.errors.push(d.details); if (d.fatal) window.fatal = d.details; });
-hls.loadSource('hls/live.m3u8');
+hls.loadSource('%(master)s');
 hls.attachMedia(audio);
 hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play());
 window.levelCodec = () => hls.levels.length ? (hls.levels[0].audioCodec || hls.levels[0].codecSet) : null;
-</script></body></html>"""
+</script></body></html>""" % {"master": MASTER_PATH}
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -17,9 +17,10 @@ from radiocalico.config import Config
 from radiocalico.station import Station, ensure_demo_library, scan_library
 from radiocalico.station.demo import DEMO_TRACKS, synthesize
 from radiocalico.station.rotation import Rotation
+from radiocalico.stream_layout import COVER_NAME, MASTER_NAME, METADATA_NAME, hls_dir
 
 from .audiofiles import make_flac
-from .streamutil import read_playlist, wait_for
+from .streamutil import MEDIA_NAME, read_playlist, wait_for
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -62,7 +63,7 @@ def test_pyav_plays_the_live_master_playlist(live_station):
     _, out = live_station
     samples = 0
     started = time.monotonic()
-    with av.open(str(out / "hls" / "live.m3u8"), timeout=10) as container:
+    with av.open(str(hls_dir(out) / MASTER_NAME), timeout=10) as container:
         stream = container.streams.audio[0]
         assert stream.codec_context.name == "flac" and stream.codec_context.sample_rate == 48000
         for frame in container.decode(stream):
@@ -79,7 +80,7 @@ def test_ffmpeg_cli_plays_the_live_playlist(live_station, tmp_path):
     _, out = live_station
     wav = tmp_path / "got.wav"
     result = subprocess.run(
-        [ffmpeg, "-v", "error", "-y", "-i", str(out / "hls" / "live.m3u8"), "-t", "2.5", "-c:a", "pcm_s24le",
+        [ffmpeg, "-v", "error", "-y", "-i", str(hls_dir(out) / MASTER_NAME), "-t", "2.5", "-c:a", "pcm_s24le",
          str(wav)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     with av.open(str(wav)) as container:
@@ -163,9 +164,9 @@ def test_from_config_with_the_demo_library(demo_library, tmp_path):
     station.start()
     try:
         out = config.resolved_station_out
-        meta = json.loads((out / "metadatav2.json").read_text())
+        meta = json.loads((out / METADATA_NAME).read_text())
         assert meta["artist"] in {t.artist for t in DEMO_TRACKS}
-        assert (out / "cover.jpg").exists() and (out / "hls" / "live.m3u8").exists()
+        assert (out / COVER_NAME).exists() and (hls_dir(out) / MASTER_NAME).exists()
         playlist = read_playlist(out)
         assert all(e.duration == 1.0 for e in playlist.entries)
     finally:
@@ -185,7 +186,7 @@ def test_run_forever_stops_on_sigterm(tmp_path):
             "Station(Path(sys.argv[1]), Path(sys.argv[2]), segment_seconds=0.5).run_forever(); print('clean')")
     proc = subprocess.Popen([sys.executable, "-c", code, str(lib), str(out)], stdout=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: (out / "metadatav2.json").exists() or proc.poll() is not None, timeout=60)
+        wait_for(lambda: (out / METADATA_NAME).exists() or proc.poll() is not None, timeout=60)
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         stdout, _ = proc.communicate(timeout=10)
@@ -193,7 +194,7 @@ def test_run_forever_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "clean" in stdout
-    assert "#EXT-X-ENDLIST" not in (out / "hls" / "live_flac.m3u8").read_text()
+    assert "#EXT-X-ENDLIST" not in (hls_dir(out) / MEDIA_NAME).read_text()
 
 
 def test_playout_jumps_ahead_instead_of_bursting_when_far_behind(tmp_path, monkeypatch):

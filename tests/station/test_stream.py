@@ -10,20 +10,18 @@ import threading
 import numpy as np
 import pytest
 
-from radiocalico import stream_layout
 from radiocalico.station import Station, fsutil
 from radiocalico.station import programme as programme_module
 from radiocalico.station.library import scan_library
 from radiocalico.station.programme import Programme
 from radiocalico.station.rotation import Rotation
+from radiocalico.stream_layout import COVER_NAME, MASTER_NAME, METADATA_NAME, SEGMENT_GLOB, STATE_NAME, hls_dir
 
 from .audiofiles import make_flac, noise_pcm
-from .streamutil import parse_media_playlist, parse_pdt, read_playlist, read_stream, run_station, tfdt_of, wait_for
+from .streamutil import MEDIA_NAME, parse_media_playlist, parse_pdt, read_playlist, read_stream, run_station, tfdt_of, wait_for
 
 SEG = 0.5
 FAST = 12.0  # test-only clock acceleration
-MASTER_NAME = stream_layout.MASTER_NAME
-MEDIA_NAME = stream_layout.media_playlist_name("flac")
 
 
 def sha(array: np.ndarray) -> str:
@@ -63,7 +61,7 @@ def test_44k1_source_is_resampled_to_48k_with_the_same_duration(tmp_path):
     out = tmp_path / "out"
     station = Station(lib, out, segment_seconds=SEG, speed=FAST, window=100)
     run_station(station, segments=8)
-    meta = json.loads((out / "metadatav2.json").read_text())
+    meta = json.loads((out / METADATA_NAME).read_text())
     assert meta["sample_rate"] == 44100 and meta["bit_depth"] == 16 and meta["stream_sample_rate"] == 48000
     starts = [parse_pdt(meta["started_at"])] + [parse_pdt(meta[f"prev_started_at_{i}"]) for i in (1, 2)]
     assert starts[0] - starts[1] == pytest.approx(seconds, abs=0.0015)
@@ -103,7 +101,7 @@ def test_metadata_changes_at_the_track_boundary_and_never_before(tmp_path, monke
     # Boundaries in the audio: where a run of silence starts or ends (runs are long).
     edges = np.flatnonzero(np.diff(silent.astype(np.int8))) + 1
     edges = [int(e) for e in edges if 0 < e < len(pcm)]
-    metas = [(i, json.loads(d)) for i, (name, d) in enumerate(writes) if name == "metadatav2.json"]
+    metas = [(i, json.loads(d)) for i, (name, d) in enumerate(writes) if name == METADATA_NAME]
     assert len(metas) >= 6
     frame = 4000
     checked = 0
@@ -124,7 +122,7 @@ def test_metadata_changes_at_the_track_boundary_and_never_before(tmp_path, monke
         if len(holds) > 1 and start > origin + 0.001:
             assert not holds[-2], "metadata written one segment late"
         assert meta["cover_version"] != metas[0][1]["cover_version"] or index == metas[0][0]
-        assert writes[index - 1][0] == "cover.jpg"  # cover first, then metadata
+        assert writes[index - 1][0] == COVER_NAME  # cover first, then metadata
     assert checked >= 5
 
 
@@ -136,7 +134,7 @@ def test_metadata_fields(tmp_path):
                   album=f"Album {i}", date="2024")
     out = tmp_path / "out"
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=100), segments=6)
-    meta = json.loads((out / "metadatav2.json").read_text())
+    meta = json.loads((out / METADATA_NAME).read_text())
     cdn_fields = {"artist": str, "title": str, "album": str, "date": str, "bit_depth": int, "sample_rate": int,
                   "is_new": bool, "is_summer": bool, "is_vidgames": bool}
     for i in range(1, 6):
@@ -157,7 +155,7 @@ def test_metadata_fields(tmp_path):
     assert meta["date"] == "2024" and meta["bit_depth"] == 24 and meta["sample_rate"] == 48000
     from PIL import Image
 
-    assert Image.open(out / "cover.jpg").size == (600, 600)
+    assert Image.open(out / COVER_NAME).size == (600, 600)
 
 
 def test_restart_continues_the_stream(tmp_path):
@@ -168,7 +166,7 @@ def test_restart_continues_the_stream(tmp_path):
     out = tmp_path / "out"
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=5)
     first = read_playlist(out)
-    meta_before = json.loads((out / "metadatav2.json").read_text())
+    meta_before = json.loads((out / METADATA_NAME).read_text())
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=4)
     second = read_playlist(out)
     text = second.text
@@ -181,11 +179,11 @@ def test_restart_continues_the_stream(tmp_path):
     assert text.count("#EXT-X-DISCONTINUITY\n") == 1
     pdts = [e.pdt for e in second.entries]
     assert pdts == sorted(pdts)
-    hls = out / "hls"
+    hls = hls_dir(out)
     tfdts = [tfdt_of((hls / e.uri).read_bytes()) for e in second.entries]
     assert all(b - a == 24000 for a, b in zip(tfdts, tfdts[1:])), tfdts  # continuous across the restart
     # The history continues: what played before the restart is "previous" now.
-    meta_after = json.loads((out / "metadatav2.json").read_text())
+    meta_after = json.loads((out / METADATA_NAME).read_text())
     previous = [meta_after[f"prev_started_at_{i}"] for i in range(1, 6)]
     assert meta_before["started_at"] in previous
     pcm, _ = read_stream(out, tmp_path)  # one decoder plays across the restart
@@ -207,26 +205,26 @@ def test_writes_are_atomic_and_old_segments_are_deleted(tmp_path):
     reads = 0
     try:
         while station.segments_published < 30:
-            text = (out / "hls" / MEDIA_NAME).read_text()
+            text = (hls_dir(out) / MEDIA_NAME).read_text()
             playlist = parse_media_playlist(text)  # never partial
             assert text.endswith(".m4s\n")
             assert 1 <= len(playlist.entries) <= 5
             for entry in playlist.entries:
                 assert not entry.uri.startswith(fsutil.TEMP_PREFIX)
-                assert (out / "hls" / entry.uri).exists()
-            master = (out / "hls" / MASTER_NAME).read_text()
+                assert (hls_dir(out) / entry.uri).exists()
+            master = (hls_dir(out) / MASTER_NAME).read_text()
             assert master.endswith(f"{MEDIA_NAME}\n") and 'CODECS="fLaC"' in master
-            json.loads((out / "metadatav2.json").read_text())
+            json.loads((out / METADATA_NAME).read_text())
             reads += 1
     finally:
         station.stop()
     assert reads > 10
-    names = [p.name for p in (out / "hls").iterdir()] + [p.name for p in out.iterdir()]
+    names = [p.name for p in hls_dir(out).iterdir()] + [p.name for p in out.iterdir()]
     assert not [n for n in names if n.startswith(fsutil.TEMP_PREFIX)]
     assert len([n for n in names if n.endswith(".m4s")]) <= 2 * 5
-    master = (out / "hls" / MASTER_NAME).read_text()
+    master = (hls_dir(out) / MASTER_NAME).read_text()
     bandwidth = int(master.split("BANDWIDTH=")[1].split(",")[0])
-    sizes = [(out / "hls" / e.uri).stat().st_size * 8 / e.duration for e in read_playlist(out).entries]
+    sizes = [(hls_dir(out) / e.uri).stat().st_size * 8 / e.duration for e in read_playlist(out).entries]
     assert bandwidth >= max(sizes) and bandwidth < 3 * max(sizes)
 
 
@@ -281,9 +279,9 @@ def test_lost_state_starts_a_new_stream_without_reusing_segment_names(tmp_path):
     make_flac(lib / "a.flac", 0.7, 48000, 24, seed=1)
     out = tmp_path / "out"
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=4)
-    old_names = {p.name for p in (out / "hls").glob("seg-*.m4s")}
-    (out / ".station-state.json").unlink()
+    old_names = {p.name for p in hls_dir(out).glob(SEGMENT_GLOB)}
+    (out / STATE_NAME).unlink()
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=4)
-    new_names = {p.name for p in (out / "hls").glob("seg-*.m4s")}
+    new_names = {p.name for p in hls_dir(out).glob(SEGMENT_GLOB)}
     assert not old_names & new_names  # old ones deleted, and no name reused
     assert read_playlist(out).media_sequence == 0
