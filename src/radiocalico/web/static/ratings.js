@@ -13,7 +13,7 @@ export class Ratings extends Emitter {
     this.client = client;
     this.counts = new Map(); // song id -> {song_id, up, down, my_vote}
     this.pending = new Set(); // song ids with a vote in flight
-    this.onShow = []; // the song ids on the page
+    this.shownIds = []; // the song ids on the page
   }
 
   // What a view shows for one song: its counts, my vote, and whether a vote is in flight.
@@ -27,12 +27,12 @@ export class Ratings extends Emitter {
 
   // The songs on the page changed: fetch their counts.
   show(songIds) {
-    this.onShow = songIds;
+    this.shownIds = songIds;
     return this.refresh();
   }
 
   async refresh() {
-    const ids = [...new Set(this.onShow.filter(Boolean))].slice(0, BATCH);
+    const ids = [...new Set(this.shownIds.filter(Boolean))].slice(0, BATCH);
     if (!ids.length) return;
     try {
       const { ratings } = await this.client.ratings(ids);
