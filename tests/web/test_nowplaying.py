@@ -16,7 +16,7 @@ SETUP = """async () => {
   const clock = { heard: 1000000, latency: null };
   const playback = { audio, playingDate: () => clock.heard, latency: () => clock.latency };
   window.__clock = clock;
-  window.__np = new NowPlaying(playback, { onChange() {} });
+  window.__np = new NowPlaying(playback);
   window.__track = (title) => ({ artist: 'A', title, start: null });
 }"""
 

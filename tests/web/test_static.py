@@ -84,7 +84,7 @@ def test_page_has_no_inline_script_or_style():
 def test_pinned_vendor_paths_match_node_modules():
     if not (NODE_MODULES / "hls.js").is_dir():
         pytest.skip("node_modules not installed")
-    text = "\n".join((STATIC_DIR / name).read_text() for name in ("index.html", "audio.js"))
+    text = "\n".join((STATIC_DIR / name).read_text() for name in ("index.html", "playback.js"))
     for name in ("hls.js", "@fontsource/montserrat", "@fontsource/open-sans"):
         version = vendor.package_version(NODE_MODULES, name)
         assert f"{name}@{version}/" in text

@@ -1,8 +1,23 @@
 // metadatav2.json: fetch it with conditional requests, back off on failures, and turn it
-// into a list of tracks (newest first).
+// into a list of tracks (newest first), each with its song id (computed here when the
+// metadata does not carry one, as on the public CDN).
 import { backoff } from "./backoff.js";
+import { Emitter } from "./events.js";
+import { songId } from "./songid.js";
 
 const HISTORY = 5;
+const BASE_POLL_MS = 10000;
+
+// While playing, a new track is audible one live latency after it is published: poll at
+// half the latency (at least every 10 s, at most every second) so the page learns of it
+// in time to switch the display on the beat. Requests are conditional, mostly 304s.
+export function pollInterval(playback) {
+  return () => {
+    const latency = playback.playing ? playback.latency() : null;
+    if (latency === null || document.visibilityState !== "visible") return BASE_POLL_MS;
+    return Math.min(BASE_POLL_MS, Math.max(1000, latency * 500));
+  };
+}
 
 function parseTime(value) {
   if (value === undefined || value === null || value === "") return null;
@@ -46,16 +61,22 @@ export function parseMetadata(meta) {
   return { tracks, stream, timed: current.start !== null };
 }
 
-export class MetadataPoller {
-  // `interval()` says how long to wait between polls (ms); `onData(parsed)` gets each new
-  // version; `onError(err, failures)` each failure.
-  constructor(url, { interval, onData, onError, onRecover }) {
+async function withSongIds(parsed) {
+  await Promise.all(parsed.tracks.map(async (t) => {
+    if (!t.songId) t.songId = await songId(t.artist, t.title);
+  }));
+  return parsed;
+}
+
+// Events: "data" (each new version, parsed), "error" ({error, failures}: each failed poll),
+// "recover" (a poll succeeded after failures).
+export class MetadataPoller extends Emitter {
+  // `interval()` says how long to wait between polls (ms) while polls succeed.
+  constructor(url, { interval }) {
+    super();
     this.url = url;
     this.sameOrigin = new URL(url, location.href).origin === location.origin;
     this.interval = interval;
-    this.onData = onData;
-    this.onError = onError;
-    this.onRecover = onRecover;
     this.etag = null;
     this.lastModified = null;
     this.body = null;
@@ -135,17 +156,17 @@ export class MetadataPoller {
       parsed.uncertaintyMs = this.previousPoll === null ? 0 : this.lastPoll - this.previousPoll;
       // When the server answered, estimated as halfway through the round trip.
       parsed.answeredAt = (this.lastPoll + received) / 2;
-      this.onData(parsed);
-    } catch (err) {
+      withSongIds(parsed).then((p) => this.emit("data", p));
+    } catch (error) {
       this.failures += 1;
-      this.onError(err, this.failures);
+      this.emit("error", { error, failures: this.failures });
     }
   }
 
   recovered() {
     if (this.failures > 0) {
       this.failures = 0;
-      this.onRecover?.();
+      this.emit("recover");
     }
   }
 }

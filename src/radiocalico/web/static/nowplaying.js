@@ -5,6 +5,10 @@
 // Without them (the public CDN) the switch is delayed by the measured latency: the new
 // track entered the live edge at some moment between the poll before and the poll that saw
 // it, so it is taken to have entered halfway between the two.
+//
+// Events: "change" ({track, previous, changed}): the track on show and the ones before it;
+// `changed` is false when only the details of the same track were refreshed.
+import { Emitter } from "./events.js";
 
 const KEEP = 12;
 
@@ -12,12 +16,13 @@ function identity(track) {
   return track.songId || `${track.artist}\n${track.title}`;
 }
 
-export class NowPlaying {
-  constructor(playback, { onChange }) {
+export class NowPlaying extends Emitter {
+  constructor(playback) {
+    super();
     this.playback = playback;
-    this.onChange = onChange;
     this.known = []; // newest first
     this.shown = null;
+    this.shownPrevious = []; // the tracks listed before `shown` when it was last shown
     this.timer = null;
     setInterval(() => this.tick(), 250);
     playback.audio.addEventListener("timeupdate", () => this.tick());
@@ -63,7 +68,7 @@ export class NowPlaying {
         this.known = [current, ...rest].slice(0, KEEP);
       } else {
         Object.assign(newest, { ...current, start: newest.start });
-        if (newest === this.shown) this.onChange(newest, this.previous(newest), false);
+        if (newest === this.shown) this.show(newest, false);
       }
     }
     this.tick();
@@ -98,10 +103,20 @@ export class NowPlaying {
     const track = this.select(heard);
     if (track && track !== this.shown) {
       const changed = !this.shown || identity(this.shown) !== identity(track) || this.shown.start !== track.start;
-      this.shown = track;
-      this.onChange(track, this.previous(track), changed);
+      this.show(track, changed);
     }
     this.scheduleNext(heard);
+  }
+
+  show(track, changed) {
+    this.shown = track;
+    this.shownPrevious = this.previous(track);
+    this.emit("change", { track, previous: this.shownPrevious, changed });
+  }
+
+  // The song ids on show, newest first.
+  shownSongIds() {
+    return this.shown ? [this.shown, ...this.shownPrevious].map((t) => t.songId) : [];
   }
 
   // A timer for the exact moment of the next switch, so that it does not wait for a tick.
@@ -121,11 +136,5 @@ export class NowPlaying {
     const heard = this.hearing();
     if (heard === null || !this.shown || this.shown.start === null) return null;
     return Math.max(0, (heard - this.shown.start) / 1000);
-  }
-
-  // Whether a known track starts ahead of what is being heard (a change is predicted).
-  pendingChange() {
-    const heard = this.hearing();
-    return heard !== null && this.known.some((t) => t.start !== null && t.start > heard);
   }
 }

@@ -1,30 +1,45 @@
-// Thumbs up/down: counts for the shown tracks in one batched request, optimistic votes
-// rolled back (with a message) when the server says no.
-import { api } from "./api.js";
+// Thumbs up/down: the counts and my vote for the songs on show, fetched in one batched
+// request, and optimistic votes rolled back (with a message) when the server says no.
+//
+// Events: "change" (counts or pending votes changed: read them with view()), "error"
+// (detail: the message for the listener).
+import { Emitter } from "./events.js";
 
-export class Ratings {
-  constructor({ onUpdate, onError }) {
-    this.counts = new Map(); // song id -> {up, down, my_vote}
-    this.onUpdate = onUpdate;
-    this.onError = onError;
-    this.pending = new Set();
+const BATCH = 20; // the API's limit per request
+
+export class Ratings extends Emitter {
+  constructor(client) {
+    super();
+    this.client = client;
+    this.counts = new Map(); // song id -> {song_id, up, down, my_vote}
+    this.pending = new Set(); // song ids with a vote in flight
+    this.shownIds = []; // the song ids on the page
+  }
+
+  // What a view shows for one song: its counts, my vote, and whether a vote is in flight.
+  view(songId) {
+    return { ...this.get(songId), busy: this.pending.has(songId) };
   }
 
   get(songId) {
     return this.counts.get(songId) ?? { up: 0, down: 0, my_vote: null };
   }
 
-  // Counts for up to 20 songs in one request.
-  async refresh(songIds) {
-    const ids = [...new Set(songIds.filter(Boolean))].slice(0, 20);
+  // The songs on the page changed: fetch their counts.
+  show(songIds) {
+    this.shownIds = songIds;
+    return this.refresh();
+  }
+
+  async refresh() {
+    const ids = [...new Set(this.shownIds.filter(Boolean))].slice(0, BATCH);
     if (!ids.length) return;
     try {
-      const data = await api("GET", `/api/ratings?ids=${ids.join(",")}`);
-      const list = Array.isArray(data) ? data : data?.ratings ?? data?.songs ?? Object.values(data ?? {});
-      for (const item of list) {
-        if (item?.song_id && !this.pending.has(item.song_id)) this.counts.set(item.song_id, item);
+      const { ratings } = await this.client.ratings(ids);
+      for (const rating of ratings) {
+        if (!this.pending.has(rating.song_id)) this.counts.set(rating.song_id, rating);
       }
-      this.onUpdate();
+      this.emit("change");
     } catch {
       // Counts are decoration: keep the last known ones and try on the next change.
     }
@@ -42,23 +57,21 @@ export class Ratings {
     after.my_vote = retract ? null : value;
     this.counts.set(id, after);
     this.pending.add(id);
-    this.onUpdate();
+    this.emit("change");
     try {
-      const data = retract
-        ? await api("DELETE", `/api/ratings/${id}/vote`)
-        : await api("PUT", `/api/ratings/${id}/vote`, {
-          value, artist: track.artist, title: track.title, album: track.album ?? "",
-        });
-      this.counts.set(id, data?.song_id ? data : after);
+      const rating = retract
+        ? await this.client.retract(id)
+        : await this.client.vote(id, { value, artist: track.artist, title: track.title, album: track.album ?? "" });
+      this.counts.set(id, rating);
     } catch (err) {
       this.counts.set(id, before);
       const what = `${track.artist} – ${track.title}`;
-      this.onError(err.status === 429
+      this.emit("error", err.status === 429
         ? "You are voting very fast. Please wait a moment and try again."
         : `Your vote on “${what}” was not saved: ${err.message}`);
     } finally {
       this.pending.delete(id);
-      this.onUpdate();
+      this.emit("change");
     }
   }
 }

@@ -1,8 +1,14 @@
-// Playback: hls.js where Media Source Extensions exist, the browser's own HLS otherwise
-// (Safari, iOS), recovery from network and media errors with bounded exponential backoff,
-// live latency, and the remembered volume.
+// Playback, the player's audio path: hls.js where Media Source Extensions exist, the
+// browser's own HLS otherwise (Safari, iOS), recovery from network and media errors with
+// bounded exponential backoff, live latency, volume.
+//
+// Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
+// (play/pause/waiting, see snapshot()), "volume" ({volume, muted}).
+// A little over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
+import { Emitter } from "./events.js";
+import { rememberVolume } from "./volume.js";
 
 const MAX_ATTEMPTS = 10; // consecutive failed recoveries before we wait for the listener
 const STALL_MS = 8000; // no progress for this long while playing: rebuild the pipeline
@@ -21,26 +27,11 @@ const HLS_CONFIG = {
   startFragPrefetch: true,
 };
 
-function store(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch { /* private mode */ }
-}
-
-function load(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-export class Playback {
-  constructor(audio, url, { onStatus, onState }) {
+export class Playback extends Emitter {
+  constructor(audio, url) {
+    super();
     this.audio = audio;
     this.url = url;
-    this.onStatus = onStatus;
-    this.onState = onState;
     this.hls = null;
     this.useHls = Hls.isSupported();
     this.wanted = false; // the listener wants sound
@@ -49,15 +40,10 @@ export class Playback {
     this.lastProgressAt = 0;
     this.lastTime = -1;
     this.mediaErrorAt = 0;
-    this.playPressedAt = null;
+    this.playingSince = null; // performance.now() when the audio last started to play
 
-    const volume = Number(load("radiocalico.volume"));
-    audio.volume = Number.isFinite(volume) && load("radiocalico.volume") !== null ? Math.min(1, Math.max(0, volume)) : 0.8;
-    audio.muted = load("radiocalico.muted") === "1";
-    audio.addEventListener("volumechange", () => {
-      store("radiocalico.volume", String(audio.volume));
-      store("radiocalico.muted", audio.muted ? "1" : "0");
-    });
+    rememberVolume(audio);
+    audio.addEventListener("volumechange", () => this.emit("volume", this.volumeState()));
     for (const type of ["playing", "pause", "waiting", "play"]) {
       audio.addEventListener(type, () => this.emitState(type));
     }
@@ -79,11 +65,11 @@ export class Playback {
         this.attempt = 1;
         this.retryNow(() => this.rebuild());
       } else {
-        this.onStatus("", "ok"); // the buffer carried us through: nothing was lost
+        this.status("", "ok"); // the buffer carried us through: nothing was lost
       }
     });
     window.addEventListener("offline", () => {
-      if (this.wanted) this.onStatus("You are offline. The music will resume when the network is back.", "warn");
+      if (this.wanted) this.status("You are offline. The music will resume when the network is back.", "warn");
     });
     setInterval(() => this.watchdog(), 1000);
   }
@@ -118,8 +104,7 @@ export class Playback {
   async play() {
     this.wanted = true;
     // A fresh press answers "Press play…"; an outage in progress keeps its message.
-    if (!this.retryTimer) this.onStatus("", "info");
-    this.playPressedAt = performance.now();
+    if (!this.retryTimer) this.status("", "info");
     this.lastProgressAt = performance.now();
     if (this.useHls) {
       if (!this.hls) this.createHls();
@@ -137,7 +122,7 @@ export class Playback {
     } catch (err) {
       if (err?.name === "NotAllowedError") {
         this.wanted = false;
-        this.onStatus("Press play to listen.", "info");
+        this.status("Press play to listen.", "info");
         this.emitState("pause");
       }
       // AbortError: a reload interrupted play(); the recovery path calls it again.
@@ -218,14 +203,35 @@ export class Playback {
     if (!this.wanted) this.play();
   }
 
+  status(text, kind, ttl = 0) {
+    this.emit("status", { text, kind, ttl });
+  }
+
   emitState(type) {
-    this.onState({ type, wanted: this.wanted, paused: this.audio.paused });
+    if (!this.audio.paused && this.playingSince === null) this.playingSince = performance.now();
+    if (this.audio.paused) this.playingSince = null;
+    this.emit("state", { type, ...this.snapshot() });
+  }
+
+  // What the player bar shows: whether the listener wants sound, and the live position.
+  snapshot() {
+    const behind = !this.audio.paused && this.behindLive();
+    return { wanted: this.wanted, paused: this.audio.paused, latency: this.latency(), behind };
+  }
+
+  volumeState() {
+    return { volume: this.audio.volume, muted: this.audio.muted };
+  }
+
+  // Seconds since the audio started to play, for the clock when the track's start is unknown.
+  playingFor() {
+    return this.playingSince === null ? 0 : (performance.now() - this.playingSince) / 1000;
   }
 
   healthy() {
     if (this.attempt > 0 || this.retryTimer) {
-      this.onStatus("", "ok"); // the outage is over
-      this.onStatus("Back on air.", "ok", 4000);
+      this.status("", "ok"); // the outage is over
+      this.status("Back on air.", "ok", 4000);
     }
     this.attempt = 0;
     clearTimeout(this.retryTimer);
@@ -237,7 +243,7 @@ export class Playback {
     if (!data.fatal) {
       // Offline, "You are offline" already says why the buffer ran dry.
       if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR && this.wanted && navigator.onLine !== false) {
-        this.onStatus("Buffering…", "info", 3000);
+        this.status("Buffering…", "info", 3000);
       }
       return;
     }
@@ -246,7 +252,7 @@ export class Playback {
       const recent = now - this.mediaErrorAt < 10000;
       this.mediaErrorAt = now;
       if (!recent) {
-        this.onStatus("Recovering from a playback hiccup…", "info", 4000);
+        this.status("Recovering from a playback hiccup…", "info", 4000);
         hls.recoverMediaError();
         if (this.wanted) this.playMedia();
         return;
@@ -272,21 +278,21 @@ export class Playback {
       this.destroyHls();
       this.wanted = false;
       this.audio.pause();
-      this.onStatus("The stream is unavailable right now. Press play to try again.", "warn");
+      this.status("The stream is unavailable right now. Press play to try again.", "warn");
       this.emitState("pause");
       return;
     }
     const wait = backoff(this.attempt);
     const offline = navigator.onLine === false;
     const what = offline ? "You are offline" : kind === "network" ? "Connection to the station lost" : "Playback interrupted";
-    this.onStatus(`${what}. Reconnecting in ${Math.ceil(wait / 1000)} s…`, "warn");
+    this.status(`${what}. Reconnecting in ${Math.ceil(wait / 1000)} s…`, "warn");
     this.retryTimer = setTimeout(() => this.retryNow(action), wait);
   }
 
   retryNow(action) {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.onStatus(navigator.onLine === false ? "You are offline. Reconnecting…" : "Reconnecting…", "info");
+    this.status(navigator.onLine === false ? "You are offline. Reconnecting…" : "Reconnecting…", "info");
     action();
   }
 

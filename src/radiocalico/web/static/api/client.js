@@ -1,0 +1,61 @@
+// The player's API calls by name (see operations.js for what each sends and reads), over
+// the transport, with the session's headers.
+import { OPERATIONS, only, read } from "./operations.js";
+import { request } from "./transport.js";
+
+export class ApiClient {
+  constructor(session) {
+    this.session = session;
+  }
+
+  async call(name, { params = {}, query = "", body } = {}) {
+    const operation = OPERATIONS[name];
+    const path = operation.path.replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(params[key])) + query;
+    const data = await request(operation.method, path, {
+      body: body === undefined ? undefined : only(operation.sends, body),
+      headers: await this.session.headers(operation),
+    });
+    return read(operation.reads, data);
+  }
+
+  config() {
+    return this.call("config");
+  }
+
+  // Counts and my vote for up to 20 songs (the server's limit), in one request.
+  ratings(songIds) {
+    return this.call("ratings", { query: `?ids=${songIds.join(",")}` });
+  }
+
+  vote(songId, vote) {
+    return this.call("vote", { params: { song_id: songId }, body: vote });
+  }
+
+  retract(songId) {
+    return this.call("retract", { params: { song_id: songId } });
+  }
+
+  signUp(account) {
+    return this.call("signUp", { body: account });
+  }
+
+  signIn(credentials) {
+    return this.call("signIn", { body: credentials });
+  }
+
+  signOut() {
+    return this.call("signOut");
+  }
+
+  me() {
+    return this.call("me");
+  }
+
+  likes() {
+    return this.call("likes");
+  }
+
+  deleteAccount(password) {
+    return this.call("deleteAccount", { body: { password } });
+  }
+}

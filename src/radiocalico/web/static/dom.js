@@ -1,0 +1,18 @@
+// The page's one DOM helper: find an element by id, make one with its class and text.
+// Text always goes in through textContent, never as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, { className = "", text = null } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== null) node.textContent = text;
+  node.append(...children);
+  return node;
+}
+
+// Set a node's text only when it differs, so that redrawing a view from unchanged state
+// does not touch live regions (a screen reader may read a rewritten alert again).
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}

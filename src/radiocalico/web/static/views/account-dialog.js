@@ -1,0 +1,93 @@
+// The account button and dialog, drawn from the account's state. Its forms check their own
+// fields, then hand the values to the account; the API's answer comes back as state (the
+// message) or, for a refused field, as the error the action throws.
+import { $, el, setText } from "../dom.js";
+
+function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+export class AccountDialog {
+  constructor(account) {
+    this.account = account;
+    this.dialog = $("account-dialog");
+    this.drawnLikes = null;
+    $("account-open").addEventListener("click", () => account.open());
+    $("account-close").addEventListener("click", () => this.dialog.close());
+    this.dialog.addEventListener("click", (event) => {
+      if (event.target === this.dialog) this.dialog.close(); // a click on the backdrop
+    });
+    this.dialog.addEventListener("close", () => account.close()); // also Escape
+    for (const tab of this.dialog.querySelectorAll('[role="tab"]')) {
+      tab.addEventListener("click", () => this.selectTab(tab));
+      tab.addEventListener("keydown", (event) => {
+        if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+          const other = tab.id === "tab-signin" ? $("tab-signup") : $("tab-signin");
+          this.selectTab(other);
+          other.focus();
+        }
+      });
+    }
+    this.handle($("form-signin"), (values) => account.signIn(values));
+    this.handle($("form-signup"), (values) => account.signUp(values));
+    this.handle($("form-delete"), (values) => account.deleteAccount(values));
+    $("sign-out").addEventListener("click", () => account.signOut());
+  }
+
+  selectTab(tab) {
+    for (const other of this.dialog.querySelectorAll('[role="tab"]')) {
+      const selected = other === tab;
+      other.setAttribute("aria-selected", String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = !selected;
+    }
+    this.account.say("");
+  }
+
+  handle(form, action) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      for (const input of form.querySelectorAll("input")) input.removeAttribute("aria-invalid");
+      const invalid = [...form.querySelectorAll("input")].find((input) => !input.checkValidity());
+      if (invalid) {
+        invalid.setAttribute("aria-invalid", "true");
+        const label = form.querySelector(`label[for="${invalid.id}"]`)?.firstChild?.textContent.trim() ?? invalid.name;
+        this.account.say(`${label}: ${invalid.validationMessage}`);
+        invalid.focus();
+        return;
+      }
+      const button = form.querySelector('[type="submit"]');
+      button.disabled = true;
+      this.account.say("");
+      try {
+        await action(formValues(form));
+        form.reset();
+      } catch (err) {
+        const fields = (err.fields ?? []).map((f) => `${f.field}: ${f.message}`);
+        for (const f of err.fields ?? []) form.querySelector(`[name="${f.field}"]`)?.setAttribute("aria-invalid", "true");
+        this.account.say([err.message, ...fields].join(" "));
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  render({ user, open, likes, message }) {
+    setText($("account-label"), user ? (user.display_name || user.username) : "Sign in");
+    $("account-signed-out").hidden = Boolean(user);
+    $("account-signed-in").hidden = !user;
+    if (user) setText($("account-name"), user.display_name ? `${user.display_name} (${user.username})` : user.username);
+    if (open && !this.dialog.open) this.dialog.showModal();
+    if (!open && this.dialog.open) this.dialog.close();
+    if (likes && likes !== this.drawnLikes) {
+      this.drawnLikes = likes;
+      $("likes-list").replaceChildren(...likes.map((song) => el("li", {},
+        el("span", { className: "likes__artist", text: `${song.artist}: ` }),
+        el("cite", { text: song.title }))));
+      $("likes-empty").hidden = likes.length > 0;
+    }
+    const line = $("account-message");
+    setText(line, message.text);
+    line.dataset.kind = message.kind;
+  }
+}

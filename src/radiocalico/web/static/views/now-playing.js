@@ -1,0 +1,29 @@
+// The now-playing panel: the track on show, its cover and badges, the stream's quality,
+// and the announcement of a new track for screen readers.
+import { $, el } from "../dom.js";
+import { formatRate, titleWithYear } from "./format.js";
+
+export function renderTrack(track, coverSrc) {
+  $("track-artist").textContent = track.artist || "Unknown artist";
+  $("track-title").textContent = titleWithYear(track) || "Untitled";
+  $("track-album").textContent = track.album || "";
+  const source = [track.bitDepth ? `${track.bitDepth}-bit` : "", formatRate(track.sampleRate)].filter(Boolean).join(" ");
+  $("source-quality").textContent = source || "–";
+  const badges = [track.isNew && "New", track.isSummer && "Summer", track.isVidgames && "Video games"].filter(Boolean);
+  const box = $("track-badges");
+  box.replaceChildren(...badges.map((text) => el("span", { className: "badge", text })));
+  box.hidden = badges.length === 0;
+  const cover = $("cover");
+  if (coverSrc && cover.getAttribute("src") !== coverSrc) cover.src = coverSrc;
+  cover.alt = track.album ? `Cover of ${track.album} by ${track.artist}` : `Cover art for ${track.title} by ${track.artist}`;
+}
+
+export function renderStreamQuality(stream) {
+  if (!stream) return;
+  const codec = String(stream.codec || "flac").toUpperCase();
+  $("stream-quality").textContent = `${formatRate(stream.sampleRate)} ${codec} / HLS Lossless`;
+}
+
+export function announce(track) {
+  $("announcer").textContent = `Now playing: ${track.title} by ${track.artist}`;
+}
