@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from radiocalico import create_app
 from radiocalico.config import Config
 from radiocalico.db import upgrade
+from radiocalico.services import services
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
@@ -123,13 +124,13 @@ def make_app(make_config):
 
     def make(**overrides):
         app = create_app(make_config(**overrides))
-        upgrade(app.extensions["radiocalico.engine"])
+        upgrade(services(app).store.engine)
         apps.append(app)
         return app
 
     yield make
     for app in apps:
-        app.extensions["radiocalico.engine"].dispose()
+        services(app).store.dispose()
 
 
 @pytest.fixture

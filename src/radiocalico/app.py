@@ -1,7 +1,13 @@
-"""The application factory (see the Flask tutorial's `create_app`)."""
+"""The application factory (see the Flask tutorial's `create_app`).
+
+It makes the shared services once (`radiocalico.services`), registers the blueprints, and
+applies the policies each operation declares with `@operation(...)`: rate limits and
+listener counting.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -10,9 +16,17 @@ from typing import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from radiocalico.api import docs, health, monitoring, ratings, users
+from radiocalico.api.identity import listener_digest
+from radiocalico.api.limits import limited, make_limiter
+from radiocalico.api.listeners import ListenerCounter, counting_listeners
+from radiocalico.api.openapi import build_spec
+from radiocalico.api.operation import CONVERTERS, declared_operations
 from radiocalico.config import Config
-from radiocalico.db import make_engine
+from radiocalico.db import Store
 from radiocalico.errors import register_error_handlers
+from radiocalico.services import Services
+from radiocalico.web import player, stream
 
 
 def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
@@ -37,39 +51,19 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         hops = config.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    engine = make_engine(config.resolved_database_url)
-    app.extensions["radiocalico.config"] = config
-    app.extensions["radiocalico.engine"] = engine
-    app.extensions["radiocalico.writer"] = engine.execution_options(sqlite_begin="IMMEDIATE")
-    # A read is one statement, consistent on its own: on PostgreSQL it runs without
-    # BEGIN/ROLLBACK round trips.
-    app.extensions["radiocalico.reader"] = (
-        engine.execution_options(isolation_level="AUTOCOMMIT")
-        if engine.dialect.name == "postgresql"
-        else engine
+    shared = Services(
+        config=config,
+        store=Store.from_url(config.resolved_database_url),
+        limiter=make_limiter(config),
+        listeners=ListenerCounter(config.redis_url, config.listener_window_seconds),
+        openapi=functools.cache(functools.partial(build_spec, app)),
     )
+    shared.init_app(app)
 
     _register_blueprints(app, config)
-    register_error_handlers(app)
-    logging.getLogger("radiocalico").setLevel(logging.INFO)
-    return app
-
-
-def _register_blueprints(app: Flask, config: Config) -> None:
-    from radiocalico.api import docs, health, ratings, users
-    from radiocalico.api.limits import init_limits
-    from radiocalico.api.openapi import SongIdConverter
-    from radiocalico.web import player, stream
-
-    app.url_map.converters["songid"] = SongIdConverter
-    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp):
-        app.register_blueprint(blueprint)
-    if config.station_mode == "embedded":
-        app.register_blueprint(stream.bp)
-    from radiocalico.api.monitoring import init_monitoring
-
-    init_monitoring(app, config)  # before the limiter, so rejected requests are timed too
-    init_limits(app, config)
+    monitoring.init_app(app)  # before the limiter, so rejected requests are timed too
+    shared.limiter.init_app(app)
+    _apply_policies(app, shared)
     if config.cors_origins:
         from flask_cors import CORS
 
@@ -77,4 +71,27 @@ def _register_blueprints(app: Flask, config: Config) -> None:
             app,
             resources={r"/api/*": {"origins": list(config.cors_origins)}},
             supports_credentials=True,
+        )
+    register_error_handlers(app)
+    logging.getLogger("radiocalico").setLevel(logging.INFO)
+    return app
+
+
+def _register_blueprints(app: Flask, config: Config) -> None:
+    app.url_map.converters.update(CONVERTERS)
+    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp):
+        app.register_blueprint(blueprint)
+    if config.station_mode == "embedded":
+        app.register_blueprint(stream.bp)
+
+
+def _apply_policies(app: Flask, shared: Services) -> None:
+    """Wrap each declared operation's view in the policies declared with it: listener
+    counting inside, rate limits outside (a rejected call is neither served nor counted)."""
+    for endpoint, declared in declared_operations(app):
+        view = app.view_functions[endpoint]
+        if declared.counts_listener:
+            view = counting_listeners(view, shared.listeners, listener_digest)
+        app.view_functions[endpoint] = limited(
+            view, declared.limits, shared.limiter, shared.config
         )

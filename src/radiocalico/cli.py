@@ -24,11 +24,12 @@ def serve(host: str | None, port: int | None, no_station: bool) -> None:
     """Run the development server, with the embedded station and an up-to-date database."""
     from radiocalico.app import create_app
     from radiocalico.db import upgrade
+    from radiocalico.services import services
 
     config = Config.from_env()
     config = replace(config, host=host or config.host, port=port or config.port)
     app = create_app(config)
-    upgrade(app.extensions["radiocalico.engine"])
+    upgrade(services(app).store.engine)
     station = None
     if config.station_mode == "embedded" and not no_station:
         from radiocalico.station import Station

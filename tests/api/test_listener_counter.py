@@ -7,7 +7,7 @@ import random
 import pytest
 import redis
 
-from radiocalico.api.monitoring import ListenerCounter
+from radiocalico.api.listeners import ListenerCounter
 from tests.conftest import require
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

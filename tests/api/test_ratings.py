@@ -8,6 +8,7 @@ import requests
 from sqlalchemy import select
 
 from radiocalico.db.schema import votes
+from radiocalico.services import services
 from tests.api.conftest import Listener, fingerprint, song
 
 
@@ -123,7 +124,7 @@ def test_fifty_votes_at_once_from_one_listener_count_once(live_server):
 
 def test_no_raw_fingerprint_is_stored(app, listener):
     listener("alice").vote(song(), "up")
-    with app.extensions["radiocalico.engine"].connect() as connection:
+    with services(app).store.reading() as connection:
         stored = connection.execute(select(votes.c.voter)).scalars().all()
     assert len(stored) == 1
     assert fingerprint("alice") not in stored[0]

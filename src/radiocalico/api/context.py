@@ -1,32 +1,12 @@
-"""Access to the app's shared objects from inside a request."""
+"""Kept only for web/stream.py, which still imports `config` from here.
 
-from flask import current_app
-from sqlalchemy import Engine
+Everything else reaches the app's shared objects through `radiocalico.services.services()`;
+delete this module once web/stream.py does too.
+"""
 
 from radiocalico.config import Config
-
-
-def engine() -> Engine:
-    return current_app.extensions["radiocalico.engine"]
+from radiocalico.services import services
 
 
 def config() -> Config:
-    return current_app.extensions["radiocalico.config"]
-
-
-def reading():
-    """A connection for reads (autocommit on PostgreSQL: each statement is consistent)."""
-    return current_app.extensions["radiocalico.reader"].connect()
-
-
-def writing():
-    """A transaction for a write: on SQLite it takes the write lock up front."""
-    return current_app.extensions["radiocalico.writer"].begin()
-
-
-def vote_statement():
-    """For casting or retracting a vote: on PostgreSQL that is one atomic statement, run
-    in autocommit; on SQLite several statements in one write transaction."""
-    if engine().dialect.name == "postgresql":
-        return reading()
-    return writing()
+    return services().config

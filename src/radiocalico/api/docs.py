@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
-from radiocalico.api.context import config
-from radiocalico.api.openapi import build_spec, operation
+from radiocalico import stream_layout
+from radiocalico.api.operation import operation
 from radiocalico.api.schemas import PlayerConfigOut
+from radiocalico.services import services
 
 bp = Blueprint("docs", __name__, url_prefix="/api")
 
 
 @bp.get("/openapi.json")
 def openapi_document():
-    spec = current_app.extensions.get("radiocalico.openapi")
-    if spec is None:
-        spec = current_app.extensions["radiocalico.openapi"] = build_spec(current_app)
-    return jsonify(spec)
+    return jsonify(services().openapi())
 
 
 @bp.get("/config")
@@ -26,11 +24,11 @@ def openapi_document():
     responses={200: ("The stream's addresses", PlayerConfigOut)},
 )
 def player_config():
-    cfg = config()
+    cfg = services().config
     base = cfg.resolved_stream_base_url
     return PlayerConfigOut(
         station_mode=cfg.station_mode,
-        stream_url=f"{base}/hls/live.m3u8",
-        metadata_url=f"{base}/metadatav2.json",
-        cover_url=f"{base}/cover.jpg",
+        stream_url=f"{base}/{stream_layout.MASTER_PATH}",
+        metadata_url=f"{base}/{stream_layout.METADATA_PATH}",
+        cover_url=f"{base}/{stream_layout.COVER_PATH}",
     )

@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from radiocalico import __version__
 from radiocalico.api import schemas as s
-from radiocalico.api.context import reading
-from radiocalico.api.openapi import operation
+from radiocalico.api.operation import operation
+from radiocalico.services import services
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("radiocalico")
@@ -21,7 +21,7 @@ def database_reachable() -> bool:
     """One `SELECT 1`; False (with a log line, never the error text to a client) if the
     database does not answer. Liveness and readiness both ask."""
     try:
-        with reading() as connection:
+        with services().store.reading() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.warning("database unreachable (%s)", type(exc).__name__)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request, session
 
-from radiocalico.api.context import reading
-from radiocalico.api.openapi import Header
+from radiocalico.api.header import Header
 from radiocalico.db import users as user_queries
 from radiocalico.errors import APIError, FieldError
+from radiocalico.services import services
 
 FINGERPRINT_HEADER = "X-Listener-Fingerprint"
 FINGERPRINT_PATTERN = r"^[0-9a-f]{32,128}$"
@@ -73,7 +73,7 @@ def _load_session_user() -> user_queries.User | None:
     uid = session.get("uid")
     if not isinstance(uid, int):
         return None
-    with reading() as connection:
+    with services().store.reading() as connection:
         user = user_queries.get_user(connection, uid)
     if user is None or not hmac.compare_digest(session.get("auth", ""), session_token(user)):
         session.clear()
@@ -131,6 +131,16 @@ def _identify_voter() -> Voter | None:
             fields=[FieldError(FINGERPRINT_HEADER, "must be 32 to 128 lower-case hex digits")],
         )
     return Voter("f:" + _keyed_digest("listener", fingerprint)[:40], None)
+
+
+def listener_digest() -> str | None:
+    """The caller as the "listeners seen" metric counts it: a digest of its voter key; None
+    for a caller that does not identify itself (an invalid fingerprint raises as in
+    `current_voter`)."""
+    voter = current_voter(required=False)
+    if voter is None:
+        return None
+    return hashlib.sha256(f"listener-metric:{voter.key}".encode()).hexdigest()[:32]
 
 
 def client_address_key() -> str:

@@ -1,130 +1,29 @@
-"""Request validation and the OpenAPI 3.1 document, both driven by the same pydantic models.
+"""The OpenAPI 3.1 document, built from the operations the views declare.
 
-A view declares what it takes and returns with `@operation(...)`; the decorator parses
-and validates the query string and JSON body (answering 415/400/422 in the common error
-shape), serialises the returned model, and records everything so that `build_spec(app)`
-can describe every route from the very models that validate it.
+Every view declared with `@operation` (radiocalico.api.operation) carries its declaration;
+`build_spec(app)` walks the app's routes and describes each from the very pydantic models
+that validate its input and serialise its output, so the document and the code cannot
+drift apart. The services build it once, on first request.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from pydantic import BaseModel, ValidationError
+from flask import Flask
 from pydantic.json_schema import models_json_schema
-from werkzeug.routing import BaseConverter
 
 from radiocalico import __version__
-from radiocalico.errors import APIError, FieldError
+from radiocalico.api.operation import Operation
 from radiocalico.api.schemas import ErrorResponse
-from radiocalico.songs import SONG_ID_PATTERN
-
-
-class SongIdConverter(BaseConverter):
-    """`<songid:song_id>`: anything but a well-formed id is simply not found."""
-
-    regex = SONG_ID_PATTERN.strip("^$")
-
-
-PATH_SCHEMAS = {"songid": {"type": "string", "pattern": SONG_ID_PATTERN}}
-
-
-@dataclass(frozen=True)
-class Header:
-    name: str
-    description: str
-    schema: dict
-
-
-@dataclass
-class Operation:
-    summary: str
-    tags: tuple[str, ...]
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    responses: dict[int, tuple[str, type[BaseModel] | None]]
-    headers: tuple[Header, ...] = ()
-    signed_in: bool = False
-
-
-def operation(
-    *,
-    summary: str,
-    tags: tuple[str, ...],
-    responses: dict[int, tuple[str, type[BaseModel] | None]],
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    headers: tuple[Header, ...] = (),
-    signed_in: bool = False,
-) -> Callable:
-    """`signed_in`: answer 401 without a session, before the input is validated
-    (documented as the `session` security requirement)."""
-    spec = Operation(summary, tags, body, query, responses, headers, signed_in)
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(**path_args):
-            if signed_in:
-                # Imported here: identity.py imports Header from this module.
-                from radiocalico.api.identity import require_user
-
-                require_user()
-            if query is not None:
-                path_args["query"] = _validate(query, request.args.to_dict(), location="query")
-            if body is not None:
-                path_args["body"] = _validate(body, _json_body(), location="body")
-            return _render(view(**path_args))
-
-        wrapper.openapi = spec
-        return wrapper
-
-    return decorator
-
-
-def _json_body() -> Any:
-    if request.mimetype != "application/json":
-        raise APIError(415, "Send the request body as application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise APIError(400, "The request body is not valid JSON.")
-    return data
-
-
-def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = [
-            FieldError(".".join(str(p) for p in err["loc"]) or location, err["msg"])
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
-        raise APIError(422, f"The request {location} is not valid.", fields=fields) from None
-
-
-def _render(result: Any) -> Response:
-    if isinstance(result, Response):
-        return result
-    status = 200
-    if isinstance(result, tuple):
-        result, status = result
-    response = jsonify(result.model_dump(mode="json")) if result is not None else Response()
-    response.status_code = status if result is not None else 204
-    return response
-
-
-# ---------------------------------------------------------------------------------------
-# The document
 
 
 def build_spec(app: Flask) -> dict:
     operations: list[tuple[str, str, Operation]] = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
-        spec = getattr(view, "openapi", None)
+        spec = getattr(view, "operation", None)
         if spec is None:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -140,7 +39,7 @@ def build_spec(app: Flask) -> dict:
 
     paths: dict[str, dict] = {}
     for rule, method, spec in operations:
-        path, params = _openapi_path(rule)
+        path, params = _openapi_path(rule, app.url_map.converters)
         operation_id = f"{rule.endpoint.replace('.', '_')}_{method}"
         paths.setdefault(path, {})[method] = _operation_object(spec, params, refs, operation_id)
     return {
@@ -160,12 +59,12 @@ def build_spec(app: Flask) -> dict:
     }
 
 
-def _openapi_path(rule) -> tuple[str, list[dict]]:
+def _openapi_path(rule, converters: dict) -> tuple[str, list[dict]]:
     params = []
     path = rule.rule
     for match in re.finditer(r"<(?:(\w+):)?(\w+)>", rule.rule):
         converter, name = match.group(1) or "default", match.group(2)
-        schema = PATH_SCHEMAS.get(converter, {"type": "string"})
+        schema = getattr(converters.get(converter), "schema", {"type": "string"})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
         path = path.replace(match.group(0), "{" + name + "}")
     return path, params

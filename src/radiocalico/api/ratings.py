@@ -5,11 +5,19 @@ from __future__ import annotations
 from flask import Blueprint
 
 from radiocalico.api import schemas as s
-from radiocalico.api.context import reading, vote_statement
-from radiocalico.api.identity import CSRF, FINGERPRINT, current_voter, require_csrf
-from radiocalico.api.openapi import operation
+from radiocalico.api.identity import (
+    CSRF,
+    FINGERPRINT,
+    client_address_key,
+    current_voter,
+    require_csrf,
+    voter_key,
+)
+from radiocalico.api.metrics import vote_counted
+from radiocalico.api.operation import Limit, operation
 from radiocalico.db import ratings as queries
 from radiocalico.errors import APIError, FieldError
+from radiocalico.services import services
 from radiocalico.songs import song_id as derive_song_id
 
 bp = Blueprint("ratings", __name__, url_prefix="/api/ratings")
@@ -17,6 +25,12 @@ bp = Blueprint("ratings", __name__, url_prefix="/api/ratings")
 _TAGS = ("ratings",)
 _VOTE_VALUES = {"up": 1, "down": -1}
 _VOTE_NAMES = {1: "up", -1: "down", None: None}
+# Casting and retracting: per listener, and per client address (many listeners behind one
+# address, or one client inventing fingerprints).
+_VOTE_LIMITS = (
+    Limit("ratelimit_votes", key=voter_key),
+    Limit("ratelimit_votes_per_ip", key=client_address_key),
+)
 
 
 def _out(rating: queries.Rating) -> s.RatingOut:
@@ -27,7 +41,7 @@ def _out(rating: queries.Rating) -> s.RatingOut:
 
 def _ratings(song_ids: list[str]) -> list[s.RatingOut]:
     voter = current_voter(required=False)
-    with reading() as connection:
+    with services().store.reading() as connection:
         found = queries.ratings_for(connection, song_ids, voter.key if voter else None)
     return [_out(r) for r in found]
 
@@ -39,6 +53,7 @@ def _ratings(song_ids: list[str]) -> list[s.RatingOut]:
     query=s.RatingsQuery,
     headers=(FINGERPRINT,),
     responses={200: ("Ratings in the order asked", s.RatingsOut)},
+    counts_listener=True,
 )
 def batch(query: s.RatingsQuery):
     return s.RatingsOut(ratings=_ratings(query.song_ids))
@@ -52,7 +67,7 @@ def batch(query: s.RatingsQuery):
     responses={200: ("Songs by net thumbs up", s.ChartOut)},
 )
 def top(query: s.ChartQuery):
-    with reading() as connection:
+    with services().store.reading() as connection:
         chart = queries.top_rated(connection, query.limit)
     return s.ChartOut(songs=[s.ChartEntryOut(**vars(entry)) for entry in chart])
 
@@ -63,6 +78,7 @@ def top(query: s.ChartQuery):
     tags=_TAGS,
     headers=(FINGERPRINT,),
     responses={200: ("The song's rating", s.RatingOut)},
+    counts_listener=True,
 )
 def one(song_id: str):
     return _ratings([song_id])[0]
@@ -75,6 +91,8 @@ def one(song_id: str):
     body=s.VoteIn,
     headers=(FINGERPRINT, CSRF),
     responses={200: ("The song's rating after the vote", s.RatingOut)},
+    limits=_VOTE_LIMITS,
+    counts_listener=True,
 )
 def put_vote(song_id: str, body: s.VoteIn):
     require_csrf()
@@ -85,9 +103,8 @@ def put_vote(song_id: str, body: s.VoteIn):
             "The song id does not match the artist and title.",
             fields=[FieldError("title", "artist and title give another song id")],
         )
-    with vote_statement() as connection:
-        rating = queries.cast_vote(
-            connection,
+    with services().store.voting() as votes:
+        rating = votes.cast(
             song_id=song_id,
             artist=body.artist,
             title=body.title,
@@ -96,6 +113,7 @@ def put_vote(song_id: str, body: s.VoteIn):
             user_id=voter.user_id,
             value=_VOTE_VALUES[body.value],
         )
+    vote_counted(body.value)
     return _out(rating)
 
 
@@ -105,10 +123,13 @@ def put_vote(song_id: str, body: s.VoteIn):
     tags=_TAGS,
     headers=(FINGERPRINT, CSRF),
     responses={200: ("The song's rating after the retraction", s.RatingOut)},
+    limits=_VOTE_LIMITS,
+    counts_listener=True,
 )
 def delete_vote(song_id: str):
     require_csrf()
     voter = current_voter(required=True)
-    with vote_statement() as connection:
-        rating = queries.retract_vote(connection, song_id=song_id, voter=voter.key)
+    with services().store.voting() as votes:
+        rating = votes.retract(song_id=song_id, voter=voter.key)
+    vote_counted("retract")
     return _out(rating)

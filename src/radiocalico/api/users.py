@@ -11,11 +11,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, session
 
 from radiocalico.api import schemas as s
-from radiocalico.api.context import reading, writing
-from radiocalico.api.identity import CSRF, require_csrf, require_user, sign_in
-from radiocalico.api.openapi import operation
+from radiocalico.api.identity import (
+    CSRF,
+    client_address_key,
+    require_csrf,
+    require_user,
+    sign_in,
+)
+from radiocalico.api.operation import Limit, operation
 from radiocalico.db import users as queries
 from radiocalico.errors import APIError, FieldError
+from radiocalico.services import services
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
@@ -25,6 +31,8 @@ _hasher = PasswordHasher()
 # long as a wrong password and the answer does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("radiocalico-no-such-account")
 _BAD_LOGIN = "Wrong username/e-mail or password."
+# Signing up and in, per client address: password guessing and account spraying.
+_AUTH_LIMITS = (Limit("ratelimit_auth", key=client_address_key),)
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
@@ -54,9 +62,10 @@ def _taken() -> APIError:
     tags=_TAGS,
     body=s.RegisterIn,
     responses={201: ("The new account and its session", s.SessionOut)},
+    limits=_AUTH_LIMITS,
 )
 def register(body: s.RegisterIn):
-    with writing() as connection:
+    with services().store.writing() as connection:
         try:
             user = queries.create_user(
                 connection,
@@ -77,9 +86,10 @@ def register(body: s.RegisterIn):
     tags=_TAGS,
     body=s.SignInIn,
     responses={200: ("The account and its session", s.SessionOut)},
+    limits=_AUTH_LIMITS,
 )
 def create_session(body: s.SignInIn):
-    with reading() as connection:
+    with services().store.reading() as connection:
         user = queries.find_by_login(connection, body.login.lower())
     matches = _password_matches(user.password_hash if user else _DUMMY_HASH, body.password)
     if user is None or not matches:
@@ -140,7 +150,7 @@ def update_me(body: s.ProfileUpdateIn):
         changes["email"] = body.email.lower()
     if body.new_password is not None:
         changes["password_hash"] = _hasher.hash(body.new_password)
-    with writing() as connection:
+    with services().store.writing() as connection:
         try:
             queries.update_user(connection, user.id, **changes)
         except queries.AccountTaken:
@@ -169,7 +179,7 @@ def delete_me(body: s.DeleteAccountIn):
             code="password_required",
             fields=[FieldError("password", "wrong")],
         )
-    with writing() as connection:
+    with services().store.writing() as connection:
         queries.delete_user(connection, user.id)
     session.clear()
     return None
@@ -184,6 +194,6 @@ def delete_me(body: s.DeleteAccountIn):
 )
 def my_likes():
     user = require_user()
-    with reading() as connection:
+    with services().store.reading() as connection:
         liked = queries.liked_songs(connection, user.id)
     return s.LikedSongsOut(songs=[s.LikedSongOut(**vars(song)) for song in liked])

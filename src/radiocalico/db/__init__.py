@@ -7,8 +7,9 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
 from radiocalico.db.engine import make_engine
+from radiocalico.db.store import Store
 
-__all__ = ["make_engine", "upgrade", "alembic_config"]
+__all__ = ["Store", "make_engine", "upgrade", "alembic_config"]
 
 
 def alembic_config(url: str) -> AlembicConfig:

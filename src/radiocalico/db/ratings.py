@@ -7,11 +7,13 @@ On PostgreSQL, casting and retracting a vote are each ONE statement (data-modify
 CTEs): atomic by itself, so it runs in autocommit with a single round trip instead of
 BEGIN, upserts, count and COMMIT. The counts it returns are the other listeners' votes in
 the statement's snapshot plus the caller's own new vote. On SQLite the same happens as
-several statements inside one IMMEDIATE transaction.
+several statements inside one IMMEDIATE transaction. Which of the two runs is chosen once,
+by the store (db/store.py), as the `Votes` subclass it hands out.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -100,46 +102,72 @@ _PG_RETRACT = text(f"""
 """)  # PostgreSQL runs a data-modifying CTE to completion even when nothing reads it.
 
 
-def cast_vote(
-    connection: Connection,
-    *,
-    song_id: str,
-    artist: str,
-    title: str,
-    album: str,
-    voter: str,
-    user_id: int | None,
-    value: int,
-) -> Rating:
-    """Record the voter's vote, replacing any earlier one (idempotent); the new counts."""
-    now = datetime.now(timezone.utc)
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(
+class Votes(ABC):
+    """Casting and retracting votes on one connection, the way one database does it best.
+
+    `Store.voting()` picks the subclass for its database and opens the connection that
+    subclass needs (see db/store.py): callers never choose between them."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    @abstractmethod
+    def cast(
+        self,
+        *,
+        song_id: str,
+        artist: str,
+        title: str,
+        album: str,
+        voter: str,
+        user_id: int | None,
+        value: int,
+    ) -> Rating:
+        """Record the voter's vote, replacing any earlier one (idempotent); the new counts."""
+
+    @abstractmethod
+    def retract(self, *, song_id: str, voter: str) -> Rating:
+        """Remove the voter's vote if there is one (idempotent); the new counts."""
+
+
+class PostgresVotes(Votes):
+    """One atomic statement each (data-modifying CTEs): runs in autocommit."""
+
+    def cast(self, *, song_id, artist, title, album, voter, user_id, value) -> Rating:
+        now = datetime.now(timezone.utc)
+        row = self.connection.execute(
             _PG_CAST,
             {"song_id": song_id, "artist": artist, "title": title, "album": album,
              "voter": voter, "user_id": user_id, "value": value, "now": now},
         ).one()
         return Rating(song_id, int(row[0]), int(row[1]), row[2])
-    connection.execute(
-        _SQLITE_INSERT_SONG,
-        {"id": song_id, "artist": artist, "title": title, "album": album, "first_seen": now},
-    )
-    connection.execute(
-        _SQLITE_UPSERT_VOTE,
-        {"song_id": song_id, "voter": voter, "user_id": user_id, "value": value,
-         "created_at": now, "updated_at": now},
-    )
-    return ratings_for(connection, [song_id], voter)[0]
 
-
-def retract_vote(connection: Connection, *, song_id: str, voter: str) -> Rating:
-    """Remove the voter's vote if there is one (idempotent); the new counts."""
-    params = {"song_id": song_id, "voter": voter}
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(_PG_RETRACT, params).one()
+    def retract(self, *, song_id, voter) -> Rating:
+        row = self.connection.execute(_PG_RETRACT, {"song_id": song_id, "voter": voter}).one()
         return Rating(song_id, int(row[0]), int(row[1]), None)
-    connection.execute(delete(votes).where(votes.c.song_id == song_id, votes.c.voter == voter))
-    return ratings_for(connection, [song_id], voter)[0]
+
+
+class SqliteVotes(Votes):
+    """Several statements: runs inside one IMMEDIATE write transaction."""
+
+    def cast(self, *, song_id, artist, title, album, voter, user_id, value) -> Rating:
+        now = datetime.now(timezone.utc)
+        self.connection.execute(
+            _SQLITE_INSERT_SONG,
+            {"id": song_id, "artist": artist, "title": title, "album": album, "first_seen": now},
+        )
+        self.connection.execute(
+            _SQLITE_UPSERT_VOTE,
+            {"song_id": song_id, "voter": voter, "user_id": user_id, "value": value,
+             "created_at": now, "updated_at": now},
+        )
+        return ratings_for(self.connection, [song_id], voter)[0]
+
+    def retract(self, *, song_id, voter) -> Rating:
+        self.connection.execute(
+            delete(votes).where(votes.c.song_id == song_id, votes.c.voter == voter)
+        )
+        return ratings_for(self.connection, [song_id], voter)[0]
 
 
 @dataclass(frozen=True)

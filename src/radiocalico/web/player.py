@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, send_from_directory
 
-from radiocalico.api.context import config
+from radiocalico.services import services
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -54,7 +54,7 @@ def index():
     response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Content-Security-Policy"] = content_security_policy(
-        config().resolved_stream_base_url
+        services().config.resolved_stream_base_url
     )
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"

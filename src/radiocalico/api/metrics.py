@@ -1,0 +1,133 @@
+"""Prometheus metrics: the request instrumentation and the `/metrics` scrape.
+
+`/metrics` is the Prometheus text format: requests and latencies by endpoint name (never
+the raw path, so song ids do not explode the label set), votes cast, listeners seen in a
+sliding window (api/listeners.py), and the age of the newest station segment. Under
+gunicorn with several workers set `PROMETHEUS_MULTIPROC_DIR` (deploy/gunicorn.conf.py
+does): every worker then writes its counters to files there and any worker's scrape adds
+them all up.
+
+`/metrics` is meant for the internal network only: the public nginx server answers 404 for
+it (deploy/nginx), Prometheus scrapes the app replicas directly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from radiocalico.api.listeners import ListenerCounter
+from radiocalico.api.readiness import newest_segment_age
+from radiocalico.config import Config
+from radiocalico.services import services
+
+# Metrics of this process. In multiprocess mode prometheus-client also writes them to
+# PROMETHEUS_MULTIPROC_DIR; the registry below is only read in single-process mode.
+_REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "radiocalico_http_requests_total",
+    "HTTP requests answered, by endpoint name, method and status.",
+    ["endpoint", "method", "status"],
+    registry=_REGISTRY,
+)
+LATENCY = Histogram(
+    "radiocalico_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint name and method.",
+    ["endpoint", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=_REGISTRY,
+)
+VOTES = Counter(
+    "radiocalico_votes_total",
+    "Votes cast (up, down) and retracted.",
+    ["action"],
+    registry=_REGISTRY,
+)
+
+_UNMATCHED = "unmatched"
+
+
+def vote_counted(action: str) -> None:
+    """A vote was cast ("up", "down") or retracted ("retract")."""
+    VOTES.labels(action).inc()
+
+
+def _before() -> None:
+    g.radiocalico_started = time.perf_counter()
+
+
+def _after(response: Response) -> Response:
+    started = g.pop("radiocalico_started", None)
+    rule = request.url_rule
+    endpoint = rule.endpoint if rule is not None else _UNMATCHED
+    if rule is not None and current_app.view_functions.get(endpoint) is scrape:
+        return response  # a scrape does not count itself
+    method = request.method
+    REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
+    if started is not None:
+        LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)
+    return response
+
+
+class _AppCollector:
+    """Gauges computed at scrape time: segment age and listeners seen."""
+
+    def __init__(self, cfg: Config, listeners: ListenerCounter):
+        self.cfg = cfg
+        self.listeners = listeners
+
+    def collect(self):
+        age = GaugeMetricFamily(
+            "radiocalico_station_segment_age_seconds",
+            "Seconds since the station wrote its newest segment (absent: no segment).",
+        )
+        if self.cfg.station_mode != "upstream":
+            value = newest_segment_age(self.cfg.resolved_station_out)
+            if value is not None:
+                age.add_metric([], value)
+        yield age
+        seen = GaugeMetricFamily(
+            "radiocalico_listeners_seen",
+            f"Distinct listeners (fingerprints and accounts, as keyed digests) seen in the "
+            f"last {self.listeners.window} seconds.",
+        )
+        count = self.listeners.count()
+        if count is not None:
+            seen.add_metric([], count)
+        yield seen
+
+
+class _LocalCollector:
+    def collect(self):
+        yield from _REGISTRY.collect()
+
+
+def scrape():
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_LocalCollector())
+    shared = services()
+    registry.register(_AppCollector(shared.config, shared.listeners))
+    response = Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def instrument(app: Flask) -> None:
+    """Time and count every request of `app`."""
+    app.before_request(_before)
+    app.after_request(_after)

@@ -1,0 +1,137 @@
+"""The request pipeline: what a view takes and returns, and the policies it runs under.
+
+A view declares itself with `@operation(...)`. The decorator parses and validates the
+query string and JSON body (answering 415/400/422 in the common error shape), answers 401
+first for `signed_in` operations, and serialises the returned model. It also records the
+declaration on the view (`view.operation`), from which
+
+- `radiocalico.api.openapi.build_spec` describes every route from the very models that
+  validate it, and
+- the app factory applies the policies declared with it: the rate `limits` and
+  `counts_listener` (see `declared_operations`).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.routing import BaseConverter
+
+from radiocalico.api.header import Header
+from radiocalico.api.identity import require_user
+from radiocalico.errors import APIError, FieldError
+from radiocalico.songs import SONG_ID_PATTERN
+
+
+class SongIdConverter(BaseConverter):
+    """`<songid:song_id>`: anything but a well-formed id is simply not found."""
+
+    regex = SONG_ID_PATTERN.strip("^$")
+    # The path parameter's schema in the OpenAPI document.
+    schema = {"type": "string", "pattern": SONG_ID_PATTERN}
+
+
+# URL converters the routes use, by the name they use them under.
+CONVERTERS = {"songid": SongIdConverter}
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A rate limit on an operation: the `Config` field holding its value (e.g.
+    "ratelimit_votes", "60/minute") and the function giving the key it counts per."""
+
+    setting: str
+    key: Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    headers: tuple[Header, ...] = ()
+    signed_in: bool = False
+    limits: tuple[Limit, ...] = ()
+    counts_listener: bool = False
+
+
+def operation(
+    *,
+    summary: str,
+    tags: tuple[str, ...],
+    responses: dict[int, tuple[str, type[BaseModel] | None]],
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    headers: tuple[Header, ...] = (),
+    signed_in: bool = False,
+    limits: tuple[Limit, ...] = (),
+    counts_listener: bool = False,
+) -> Callable:
+    """`signed_in`: answer 401 without a session, before the input is validated
+    (documented as the `session` security requirement).
+    `limits`: rate limits, each applied in turn (the first is the innermost).
+    `counts_listener`: a successful call counts the caller in the "listeners seen" metric."""
+    spec = Operation(
+        summary, tags, body, query, responses, headers, signed_in, limits, counts_listener
+    )
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**path_args):
+            if signed_in:
+                require_user()
+            if query is not None:
+                path_args["query"] = _validate(query, request.args.to_dict(), location="query")
+            if body is not None:
+                path_args["body"] = _validate(body, _json_body(), location="body")
+            return _render(view(**path_args))
+
+        wrapper.operation = spec
+        return wrapper
+
+    return decorator
+
+
+def declared_operations(app: Flask) -> Iterator[tuple[str, Operation]]:
+    """(endpoint, declaration) of every view declared with `@operation`."""
+    for endpoint, view in list(app.view_functions.items()):
+        spec = getattr(view, "operation", None)
+        if spec is not None:
+            yield endpoint, spec
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise APIError(415, "Send the request body as application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise APIError(400, "The request body is not valid JSON.")
+    return data
+
+
+def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = [
+            FieldError(".".join(str(p) for p in err["loc"]) or location, err["msg"])
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        raise APIError(422, f"The request {location} is not valid.", fields=fields) from None
+
+
+def _render(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = 200
+    if isinstance(result, tuple):
+        result, status = result
+    response = jsonify(result.model_dump(mode="json")) if result is not None else Response()
+    response.status_code = status if result is not None else 204
+    return response

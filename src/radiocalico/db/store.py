@@ -1,0 +1,80 @@
+"""The database as the app uses it: one engine, and how to read, write and vote on it.
+
+What differs between SQLite and PostgreSQL is decided here, once, when the store is made
+(`_DIALECTS`); the views and the query modules never ask which database they are on.
+
+- PostgreSQL: a read is one statement, consistent on its own, and casting or retracting a
+  vote is one atomic statement (data-modifying CTEs): both run in autocommit, without
+  BEGIN/COMMIT round trips.
+- SQLite: a read runs in an ordinary (deferred) transaction; a vote is several statements
+  in one IMMEDIATE transaction, which takes the write lock up front.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from sqlalchemy import Connection, Engine
+
+from radiocalico.db.engine import make_engine
+from radiocalico.db.ratings import PostgresVotes, SqliteVotes, Votes
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    # Single statements (reads, and votes) run in autocommit.
+    autocommit: bool
+    # How a vote is cast and retracted; it must suit `autocommit`.
+    votes: type[Votes]
+
+
+_DIALECTS = {
+    "postgresql": _Dialect(autocommit=True, votes=PostgresVotes),
+    "sqlite": _Dialect(autocommit=False, votes=SqliteVotes),
+}
+
+Opener = Callable[[], AbstractContextManager[Connection]]
+
+
+class Store:
+    """The engine plus the three ways the app uses it: `reading()`, `writing()`, `voting()`."""
+
+    def __init__(self, engine: Engine):
+        dialect = _DIALECTS.get(engine.dialect.name)
+        if dialect is None:
+            raise ValueError(f"unsupported database: {engine.dialect.name}")
+        self.engine = engine
+        # SQLite writers take the lock up front (see db/engine.py); PostgreSQL ignores it.
+        writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._write: Opener = writer.begin
+        if dialect.autocommit:
+            autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._read: Opener = autocommit.connect
+            self._vote: Opener = autocommit.connect
+        else:
+            self._read = engine.connect
+            self._vote = writer.begin
+        self._votes = dialect.votes
+
+    @classmethod
+    def from_url(cls, url: str) -> "Store":
+        return cls(make_engine(url))
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for reads; nothing it does is committed."""
+        return self._read()
+
+    def writing(self) -> AbstractContextManager[Connection]:
+        """A write transaction: committed when the block ends, rolled back on an error."""
+        return self._write()
+
+    @contextmanager
+    def voting(self) -> Iterator[Votes]:
+        """The vote queries of this database, on a connection opened the way they need."""
+        with self._vote() as connection:
+            yield self._votes(connection)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,39 @@
+"""The app's shared objects, made once by the app factory and reached through `services()`.
+
+Views, hooks and the player page ask `services()` for what they share (settings, the
+database, the rate limiter, the listener counter, the OpenAPI document) instead of
+reading loose keys out of `app.extensions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+
+from radiocalico.api.listeners import ListenerCounter
+from radiocalico.config import Config
+from radiocalico.db.store import Store
+
+_EXTENSION = "radiocalico"
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    store: Store
+    # Flask-Limiter holds its limiter only weakly; this keeps it alive with the app.
+    limiter: Limiter
+    listeners: ListenerCounter
+    # The OpenAPI document, built on first use (every route is registered by then).
+    openapi: Callable[[], dict]
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions[_EXTENSION] = self
+
+
+def services(app: Flask | None = None) -> Services:
+    """The services of `app`, by default of the app handling the current request."""
+    return (current_app if app is None else app).extensions[_EXTENSION]

@@ -1,0 +1,72 @@
+"""Request metrics and the policies operations declare: listener counting, vote counts."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from radiocalico.api.operation import declared_operations
+from tests.api.conftest import fingerprint, song
+
+
+def _samples(client) -> dict[tuple[str, tuple], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+def _vote_body(track: dict, value: str) -> dict:
+    return {"value": value, "artist": track["artist"], "title": track["title"],
+            "album": track["album"]}
+
+
+def test_policies_are_declared_on_the_operations(app):
+    declared = dict(declared_operations(app))
+    limited = {endpoint: [limit.setting for limit in op.limits]
+               for endpoint, op in declared.items() if op.limits}
+    assert limited == {
+        "ratings.put_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
+        "ratings.delete_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
+        "users.register": ["ratelimit_auth"],
+        "users.create_session": ["ratelimit_auth"],
+    }
+    counted = {endpoint for endpoint, op in declared.items() if op.counts_listener}
+    assert counted == {"ratings.batch", "ratings.one", "ratings.put_vote", "ratings.delete_vote"}
+
+
+def test_a_successful_counted_call_counts_its_listener_once(client):
+    track = song()
+    headers = {"X-Listener-Fingerprint": fingerprint("alice")}
+    assert _samples(client)[("radiocalico_listeners_seen", ())] == 0
+    client.get("/api/ratings/top", headers=headers)  # not a counted operation
+    client.put(f"/api/ratings/{track['id']}/vote", json={"value": "sideways"}, headers=headers)
+    assert _samples(client)[("radiocalico_listeners_seen", ())] == 0
+    for _ in range(3):
+        assert client.get(f"/api/ratings/{track['id']}", headers=headers).status_code == 200
+    assert _samples(client)[("radiocalico_listeners_seen", ())] == 1
+
+
+def test_votes_are_counted_by_action(client):
+    track = song()
+    headers = {"X-Listener-Fingerprint": fingerprint("bob")}
+    key = {action: ("radiocalico_votes_total", (("action", action),))
+           for action in ("up", "down", "retract")}
+    before = _samples(client)
+    client.put(f"/api/ratings/{track['id']}/vote", json=_vote_body(track, "up"), headers=headers)
+    client.put(f"/api/ratings/{track['id']}/vote", json=_vote_body(track, "up"), headers=headers)
+    client.delete(f"/api/ratings/{track['id']}/vote", headers=headers)
+    after = _samples(client)
+    delta = {action: after.get(k, 0) - before.get(k, 0) for action, k in key.items()}
+    assert delta == {"up": 2, "down": 0, "retract": 1}
+
+
+def test_requests_are_labelled_by_endpoint_and_a_scrape_not_at_all(client):
+    client.get("/health/ready")
+    samples = _samples(client)
+    labelled = {dict(labels).get("endpoint") for name, labels in samples
+                if name == "radiocalico_http_requests_total"}
+    assert "monitoring.ready" in labelled
+    assert "monitoring.metrics" not in labelled
