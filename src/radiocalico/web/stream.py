@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, send_from_directory
 
 from radiocalico import stream_layout
-from radiocalico.api.context import config
+from radiocalico.services import services
 
 bp = Blueprint("stream", __name__, url_prefix="/stream")
 
@@ -28,6 +28,6 @@ def stream_file(filename: str):
         abort(404)  # the station's state and temp files are not part of the stream
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
-    response = send_from_directory(config().resolved_station_out, filename, mimetype=mimetype)
+    response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
     return response
