@@ -5,9 +5,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk openssl docker-compose
+APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk openssl docker-compose docker.io debootstrap
 
-.PHONY: run test install vendor system-deps bench clean
+.PHONY: run test install vendor system-deps images bench clean
 
 run: install vendor
 	$(BIN)/radiocalico serve
@@ -38,6 +38,10 @@ system-deps:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+
+# Every image the compose stacks use, built from Debian packages (deploy/README.md).
+images:
+	deploy/images/build.sh
 
 bench: install vendor
 	$(BIN)/python bench/api_load/run.py

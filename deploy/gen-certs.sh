@@ -10,6 +10,7 @@ openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 \
     -subj "/CN=$name" \
     -addext "subjectAltName=DNS:$name,DNS:localhost,IP:127.0.0.1" \
     -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
-chmod 600 "$dir/tls.key"
+# The nginx container runs as uid/gid 101: the key is theirs to read, nobody else's.
+if chgrp 101 "$dir/tls.key" 2>/dev/null; then chmod 640 "$dir/tls.key"; else chmod 644 "$dir/tls.key"; fi
 chmod 644 "$dir/tls.crt"
 echo "wrote $dir/tls.crt and $dir/tls.key (CN=$name, self-signed)"

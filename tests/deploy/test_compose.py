@@ -18,10 +18,10 @@ COMPOSE_FILES = ("docker-compose.yml", "docker-compose.prod.yml")
 
 @pytest.fixture(scope="module")
 def deploy_copy(tmp_path_factory):
-    """deploy/ with .env made from .env.example, as an operator would."""
+    """deploy/ with .env made from .env.example (fresh secrets), as an operator would."""
     target = tmp_path_factory.mktemp("deploy") / "deploy"
     shutil.copytree(DEPLOY, target, ignore=shutil.ignore_patterns("certs", ".env"))
-    shutil.copy(target / ".env.example", target / ".env")
+    subprocess.run([str(target / "make-env.sh")], check=True, capture_output=True, timeout=30)
     (target.parent / "src").mkdir()
     return target
 
@@ -46,7 +46,8 @@ def test_production_services_network_and_volumes():
     assert set(compose["services"]) >= {"nginx", "app", "db", "station", "redis"}
     assert "radio-boluoba-network" in compose["networks"]
     assert "pgdata" in compose["volumes"]
-    assert compose["services"]["db"]["image"].startswith("postgres:15")
+    # Our own image of Debian's PostgreSQL 15 (deploy/images/postgres), named for it.
+    assert re.match(r"^(?:[\w.-]+[/-])?postgres:15\b", compose["services"]["db"]["image"])
     assert "pg_isready" in " ".join(compose["services"]["db"]["healthcheck"]["test"])
     assert compose["services"]["station"]["command"][:2] == ["radiocalico", "station"]
     assert "/srv/stream" in compose["services"]["station"]["command"]

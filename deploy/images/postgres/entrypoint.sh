@@ -1,0 +1,24 @@
+#!/bin/sh
+# First start: initdb in PGDATA with POSTGRES_USER/POSTGRES_PASSWORD, create POSTGRES_DB,
+# listen on every interface with SCRAM passwords. Later starts: just the server.
+set -eu
+[ "${1#-}" = "$1" ] || set -- postgres "$@"
+if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    : "${POSTGRES_PASSWORD:?postgres: POSTGRES_PASSWORD is not set; refusing to create a database without one}"
+    user=${POSTGRES_USER:-postgres} db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}
+    pwfile=$(mktemp)
+    printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
+    initdb --username="$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+        --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+    if [ "$db" != postgres ]; then
+        pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+        psql -v ON_ERROR_STOP=1 --username="$user" --dbname=postgres -q \
+            -c "CREATE DATABASE \"$db\""
+        pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+    fi
+    echo "postgres: initialised $PGDATA (role $user, database $db)"
+fi
+exec "$@"
