@@ -39,6 +39,12 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items):
+    """Run the Docker stack tests last: creating and removing bridges and veths changes the
+    host's network, and a browser test running alongside would see ERR_NETWORK_CHANGED."""
+    items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
+
+
 # Debian's Chromium, with the flags this machine needs (without the networking ones it keeps
 # trying to reach Google's hosts through a closed network).
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
