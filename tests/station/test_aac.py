@@ -4,6 +4,7 @@ edges on the programme's clock, an init segment a decoder accepts, no gaps at th
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import shutil
@@ -230,3 +231,42 @@ def test_ffprobe_reads_the_stream_and_a_lone_segment(rendition, tmp_path):
             ("aac", "LC", "48000", 2)
         assert len(info["packets"]) == packets
         assert int(info["packets"][0]["pts"]) == start
+
+
+MSE_APPEND = """async (parts) => {
+  const type = 'audio/mp4; codecs="%s"';
+  if (!MediaSource.isTypeSupported(type)) return {supported: false};
+  const source = new MediaSource();
+  const audio = document.createElement('audio');
+  audio.src = URL.createObjectURL(source);
+  await new Promise(resolve => source.addEventListener('sourceopen', resolve, {once: true}));
+  const buffer = source.addSourceBuffer(type);
+  const errors = [];
+  buffer.addEventListener('error', () => errors.push('error'));
+  for (const part of parts) {
+    buffer.appendBuffer(Uint8Array.from(atob(part), c => c.charCodeAt(0)));
+    await new Promise(resolve => buffer.addEventListener('updateend', resolve, {once: true}));
+  }
+  const ranges = [];
+  for (let i = 0; i < buffer.buffered.length; i++) ranges.push([buffer.buffered.start(i), buffer.buffered.end(i)]);
+  return {supported: true, errors, ranges};
+}""" % mp4a.CODECS
+
+
+@pytest.mark.browser
+def test_chromium_media_source_buffers_the_segments_without_a_hole(rendition, browser):
+    """What hls.js does with the segments: append them to an MSE SourceBuffer."""
+    parts = [base64.b64encode(part).decode() for part in [rendition.init, *rendition.media]]
+    end = (rendition.segments[-1][-1].position + FRAME_SIZE) / STREAM_RATE
+    page = browser.new_page()
+    try:
+        whole = page.evaluate(MSE_APPEND, parts)
+        assert whole["supported"] and whole["errors"] == []
+        assert whole["ranges"] == [[0, pytest.approx(end, abs=1e-3)]]
+        # A player joining at segment 2 and taking segment 3: one range from segment 2's tfdt.
+        joined = page.evaluate(MSE_APPEND, [parts[0], parts[3], parts[4]])
+        start = rendition.segments[2][0].position / STREAM_RATE
+        stop = (rendition.segments[3][-1].position + FRAME_SIZE) / STREAM_RATE
+        assert joined["ranges"] == [[pytest.approx(start, abs=1e-3), pytest.approx(stop, abs=1e-3)]]
+    finally:
+        page.close()
