@@ -15,7 +15,7 @@ fragment unless `frag_duration` is set, and then every fragment is cut after a f
 fragment at an edge we choose (no av_write_frame(NULL)), and the muxer shifts the priming
 packet to tfdt 0 so every tfdt would be 1,024 late. The hand-written boxes below are short.
 
-The moov is built like `fmp4.init_segment` (the FLAC one) with a different sample entry.
+The moov is `fmp4.init_segment`'s, with the `mp4a` sample entry built here.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import struct
 
 from .aac import FRAME_SIZE
 from .audio import STREAM_CHANNELS, STREAM_RATE
-from .fmp4 import TRACK_ID, box, full_box
+from . import fmp4
+from .fmp4 import audio_sample_entry, full_box
 
 CODECS = "mp4a.40.2"  # RFC 6381: mp4a, objectTypeIndication 0x40 (Audio ISO/IEC 14496-3), AOT 2 (LC)
 
-_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _AAC_BITS_PER_CHANNEL_FRAME = 6144  # 14496-3 4.5.3.2: the decoder's input buffer per channel
 
 
@@ -68,41 +68,9 @@ def init_segment(audio_specific_config: bytes, avg_bitrate: int, sample_rate: in
                  channels: int = STREAM_CHANNELS) -> bytes:
     """ftyp + moov (empty sample tables, mvex) for one AAC-LC track. `avg_bitrate` is the
     encoder's target, written to the DecoderConfigDescriptor (FFmpeg's muxer does the same)."""
-    mp4a = box(
-        b"mp4a",
-        b"\0" * 6, struct.pack(">H", 1),  # reserved, data_reference_index
-        b"\0" * 8,  # reserved (version, revision, vendor)
-        struct.pack(">HHHH", channels, 16, 0, 0),  # channelcount, samplesize, pre_defined, reserved
-        struct.pack(">I", sample_rate << 16),  # samplerate 16.16
-        esds(audio_specific_config, avg_bitrate, sample_rate, channels),
-    )
-    ftyp = box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6", b"isom", b"mp41", b"dash")
-    mvhd = full_box(
-        b"mvhd", 0, 0,
-        struct.pack(">IIII", 0, 0, 1000, 0),  # creation, modification, timescale, duration
-        struct.pack(">IH", 0x00010000, 0x0100), b"\0" * 10, _MATRIX, b"\0" * 24,
-        struct.pack(">I", TRACK_ID + 1),
-    )
-    tkhd = full_box(
-        b"tkhd", 0, 0x3,  # enabled, in movie
-        struct.pack(">IIIII", 0, 0, TRACK_ID, 0, 0), b"\0" * 8,
-        struct.pack(">hhhH", 0, 0, 0x0100, 0), _MATRIX, struct.pack(">II", 0, 0),
-    )
-    mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, sample_rate, 0, 0x55C4, 0))  # 'und'
-    hdlr = full_box(b"hdlr", 0, 0, struct.pack(">I4s", 0, b"soun"), b"\0" * 12, b"SoundHandler\0")
-    smhd = full_box(b"smhd", 0, 0, struct.pack(">hH", 0, 0))
-    dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
-    stbl = box(
-        b"stbl",
-        full_box(b"stsd", 0, 0, struct.pack(">I", 1), mp4a),
-        full_box(b"stts", 0, 0, struct.pack(">I", 0)),
-        full_box(b"stsc", 0, 0, struct.pack(">I", 0)),
-        full_box(b"stsz", 0, 0, struct.pack(">II", 0, 0)),
-        full_box(b"stco", 0, 0, struct.pack(">I", 0)),
-    )
-    trak = box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, box(b"minf", smhd, dinf, stbl)))
-    trex = full_box(b"trex", 0, 0, struct.pack(">IIIII", TRACK_ID, 1, 0, 0, 0))
-    return ftyp + box(b"moov", mvhd, trak, box(b"mvex", trex))
+    entry = audio_sample_entry(b"mp4a", channels, 16, sample_rate,
+                               esds(audio_specific_config, avg_bitrate, sample_rate, channels))
+    return fmp4.init_segment(entry, sample_rate)
 
 
 def bitrates(segment_sizes: list[int], segment_samples: list[int], sample_rate: int = STREAM_RATE) -> tuple[int, int]:
