@@ -21,6 +21,7 @@ wall clock reaches its end, so the stream runs in real time; the first few segme
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -61,7 +62,8 @@ class Station:
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
                  renditions: Sequence[str] = LADDER):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
-        clock faster than real time (for tests only). `renditions`: names from
+        clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
+        benchmark). `renditions`: names from
         `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
@@ -217,9 +219,9 @@ class Station:
             segments = outputs.encode(pcm, programme.peek(outputs.lookahead))
             due = mono0 + ((k + 1) * seg_seconds - lead) / self.speed
             delay = due - time.monotonic()
-            if delay > 0 and self._stop.wait(delay):
+            if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
                 break
-            if -delay > max_lag:
+            if -delay > max_lag and math.isfinite(self.speed):
                 # Far behind (machine suspended, disk stalled): jump the clock forward rather
                 # than bursting out stale audio; players see a discontinuity.
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
