@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 
 import numpy as np
@@ -224,7 +225,9 @@ def test_writes_are_atomic_and_old_segments_are_deleted(tmp_path):
     assert reads > 10
     names = [p.name for p in hls_dir(out).iterdir()] + [p.name for p in out.iterdir()]
     assert not [n for n in names if n.startswith(fsutil.TEMP_PREFIX)]
-    assert len([n for n in names if n.endswith(".m4s")]) <= 2 * 5
+    segments = [n for n in names if n.endswith(".m4s")]
+    for tag in ("", "high-", "saver-"):  # each rendition keeps its window and one more
+        assert 0 < len([n for n in segments if re.fullmatch(rf"seg-[0-9a-f]+-{tag}\d+\.m4s", n)]) <= 2 * 5
     master = (hls_dir(out) / MASTER_NAME).read_text()
     lossless = master.split(f"\n{MEDIA_NAME}\n")[0].rsplit("#EXT-X-STREAM-INF:", 1)[1]
     bandwidth = int(lossless.split("BANDWIDTH=")[1].split(",")[0])
