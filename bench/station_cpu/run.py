@@ -1,143 +1,157 @@
-"""CPU and memory of the station next to the ffmpeg command line doing the same job.
+"""CPU and memory of the station's quality ladder next to the ffmpeg command line doing the
+same job.
 
-    .venv/bin/python bench/station_cpu/run.py [--seconds 60] [--work DIR] [--skip-ffmpeg]
+    .venv/bin/python bench/station_cpu/run.py [--seconds 600] [--rounds 3] [--work DIR]
 
-The job: play a 44.1 kHz/16-bit FLAC track (so both resample to 48 kHz), encode 24-bit FLAC
-in fragmented MP4, publish a live HLS playlist with 2 s segments, paced in real time. Both
-run as child processes; CPU is read from /proc/<pid>/stat (utime+stime) over a steady-state
-window that starts after a warm-up, so start-up (Python imports, demo generation) is
-reported separately; peak memory is VmHWM from /proc/<pid>/status. The station is also
-measured on the whole demo rotation (44.1 and 48 kHz tracks, cover art, metadata).
+The job: from one 48 kHz/24-bit FLAC track of the demo library, played in a loop, make the
+three renditions (FLAC 24-bit, AAC-LC 256 kbit/s, AAC-LC 96 kbit/s) as live HLS with 2 s
+fMP4 segments, for `--seconds` of programme, as fast as possible (not paced in real time):
+
+* the station: `Station(..., speed=math.inf)`, the whole pipeline (one decode, three
+  encoders, the HLS writer with its playlists and state, metadata and cover art);
+* ffmpeg: `-map 0:a` three times, `-c:a:0 flac -c:a:1 aac -b:a:1 256k -c:a:2 aac -b:a:2 96k
+  -f hls -hls_segment_type fmp4 -var_stream_map "a:0 a:1 a:2"`.
+
+Each runs as a child process; its CPU (user + system) and peak resident memory (ru_maxrss)
+come from wait4(), start-up included (for the station, Python's imports: about a second).
+This parent imports nothing big (the demo library is made in a child too): a child started
+by vfork inherits the parent's peak RSS in ru_maxrss.
+Reported: CPU seconds per hour of programme, the station/ffmpeg ratio, peak RSS, and each
+rendition's AVERAGE-BANDWIDTH from both master playlists (a like-for-like check). The rounds
+alternate the two; on a shared machine the spread between rounds is the noise to expect.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
-import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-ROOT = Path(__file__).resolve().parents[2]
+SEGMENT_SECONDS = 2
+
+PREPARE_CHILD = """
+import json, shutil, sys
+from pathlib import Path
+from radiocalico import stream_layout
+from radiocalico.station import ensure_demo_library, scan_library
+work, single = Path(sys.argv[1]), Path(sys.argv[2])
+track = next(t for t in scan_library(ensure_demo_library(work / "demo-library")) if t.sample_rate == 48000)
+shutil.rmtree(single, ignore_errors=True)
+single.mkdir(parents=True)
+shutil.copy(track.path, single / track.path.name)
+print(json.dumps({"name": track.path.name, "rate": track.sample_rate, "bits": track.bit_depth,
+                  "seconds": track.duration, "master": stream_layout.MASTER_PATH}))
+"""
 
 STATION_CHILD = """
-import logging, sys
+import logging, math, sys, time
 from pathlib import Path
 logging.basicConfig(level=logging.WARNING)
 from radiocalico.station import Station
-Station(Path(sys.argv[1]), Path(sys.argv[2]), segment_seconds=2.0).run_forever()
-"""
+station = Station(Path(sys.argv[1]), Path(sys.argv[2]), segment_seconds=%(segment)d, speed=math.inf,
+                  preroll_segments=0)
+segments = int(sys.argv[3])
+station.start()
+while station.segments_published < segments and station.running:
+    time.sleep(0.01)
+station.stop()
+print(station.segments_published)
+""" % {"segment": SEGMENT_SECONDS}
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-
-
-def status_kb(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def measure(name: str, argv: list[str], ready: Path, seconds: float, warmup: float) -> dict:
+def measure(argv: list[str]) -> dict:
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        while not ready.exists():
-            if proc.poll() is not None:
-                raise SystemExit(f"{name} exited early:\n{proc.stderr.read().decode()[-2000:]}")
-            if time.monotonic() - started > 120:
-                raise SystemExit(f"{name} did not start")
-            time.sleep(0.05)
-        startup_wall = time.monotonic() - started
-        startup_cpu = cpu_seconds(proc.pid)
-        time.sleep(warmup)
-        cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
-        time.sleep(seconds)
-        cpu1, wall1 = cpu_seconds(proc.pid), time.monotonic()
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited during the measurement")
-        hwm = status_kb(proc.pid, "VmHWM")
-        rss = status_kb(proc.pid, "VmRSS")
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    return {
-        "name": name,
-        "core": (cpu1 - cpu0) / (wall1 - wall0),
-        "hwm_mb": hwm / 1024,
-        "rss_mb": rss / 1024,
-        "startup_cpu": startup_cpu,
-        "startup_wall": startup_wall,
-    }
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv[0]} failed:\n{stderr[-2000:]}")
+    return {"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "wall": wall,
+            "stdout": stdout}
+
+
+def bandwidths(master: Path) -> list[str]:
+    """Each variant's CODECS and AVERAGE-BANDWIDTH (else BANDWIDTH), in kbit/s."""
+    out = []
+    for line in master.read_text().splitlines():
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            rate = re.search(r"AVERAGE-BANDWIDTH=(\d+)", line) or re.search(r"BANDWIDTH=(\d+)", line)
+            codecs = re.search(r'CODECS="([^"]+)"', line)
+            out.append(f"{codecs.group(1) if codecs else '?'} {int(rate.group(1)) / 1000:.0f}k")
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0, help="measured real-time seconds per run")
-    parser.add_argument("--warmup", type=float, default=4.0, help="seconds after the first segment")
+    parser.add_argument("--seconds", type=int, default=600, help="programme seconds per run")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None, help="folder for the demo library and outputs")
-    parser.add_argument("--skip-ffmpeg", action="store_true")
     args = parser.parse_args()
-
-    sys.path.insert(0, str(ROOT / "src"))
-    from radiocalico import stream_layout
-    from radiocalico.station import ensure_demo_library, scan_library
-    from radiocalico.station.encoders import LOSSLESS_NAME
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SystemExit("the ffmpeg command line is needed: apt-get install ffmpeg")
 
     work = args.work or Path(tempfile.mkdtemp(prefix="station-bench-"))
-    library = ensure_demo_library(work / "demo-library")
-    track = next(t for t in scan_library(library) if t.sample_rate == 44100)
     single = work / "single"
-    shutil.rmtree(single, ignore_errors=True)
-    single.mkdir(parents=True)
-    shutil.copy(track.path, single / track.path.name)
-    print(f"track: {track.path.name} ({track.sample_rate} Hz/{track.bit_depth}-bit, {track.duration:.0f} s); "
-          f"measuring {args.seconds:.0f} s after {args.warmup:.0f} s of warm-up")
+    track = json.loads(subprocess.run([sys.executable, "-c", PREPARE_CHILD, str(work), str(single)],
+                                      check=True, capture_output=True, text=True).stdout)
+    segments = args.seconds // SEGMENT_SECONDS
+    programme = segments * SEGMENT_SECONDS
+    print(f"track: {track['name']} ({track['rate']} Hz/{track['bits']}-bit, {track['seconds']:.0f} s, looped); "
+          f"{programme} s of programme per run, as fast as possible; {args.rounds} rounds; {os.cpu_count()} CPUs "
+          f"(shared machine: expect noise)")
 
-    results = []
-    for name, lib in (("station (one track)", single), ("station (demo rotation)", library)):
-        out = work / ("out-" + name.split("(")[1].rstrip(")").replace(" ", "-"))
-        shutil.rmtree(out, ignore_errors=True)
-        results.append(measure(name, [sys.executable, "-c", STATION_CHILD, str(lib), str(out)],
-                               out / stream_layout.METADATA_NAME, args.seconds, args.warmup))
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg and not args.skip_ffmpeg:
-        out = work / "out-ffmpeg"
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
-        total = args.seconds + args.warmup + 30
-        media = stream_layout.media_playlist_name(LOSSLESS_NAME)  # the station's names: a like-for-like job
-        argv = [ffmpeg, "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", str(single / track.path.name),
-                "-t", str(total), "-map", "0:a", "-ar", "48000", "-ac", "2", "-c:a", "flac", "-sample_fmt", "s32",
-                "-strict", "-2", "-f", "hls", "-hls_time", "2", "-hls_list_size", "8",
-                "-hls_segment_type", "fmp4", "-hls_flags", "delete_segments+program_date_time+independent_segments",
-                "-master_pl_name", stream_layout.MASTER_NAME, "-hls_fmp4_init_filename", "init.mp4",
-                "-hls_segment_filename", str(out / "seg-%09d.m4s"), str(out / media)]
-        results.append(measure("ffmpeg -re (same job)", argv, out / media, args.seconds, args.warmup))
-    elif not args.skip_ffmpeg:
-        print("ffmpeg command line not found: apt-get install ffmpeg")
+    station_out, ffmpeg_out = work / "out-station", work / "out-ffmpeg"
+    station_master = station_out / track["master"]  # stream_layout's, from the child
+    station_argv = [sys.executable, "-c", STATION_CHILD, str(single), str(station_out), str(segments)]
+    ffmpeg_argv = [
+        ffmpeg, "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(single / track["name"]),
+        "-t", str(programme), "-map", "0:a", "-map", "0:a", "-map", "0:a",
+        "-c:a:0", "flac", "-c:a:1", "aac", "-b:a:1", "256k", "-c:a:2", "aac", "-b:a:2", "96k", "-strict", "-2",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "8", "-hls_segment_type", "fmp4",
+        "-hls_flags", "delete_segments+independent_segments+program_date_time",
+        "-var_stream_map", "a:0 a:1 a:2", "-master_pl_name", station_master.name,
+        "-hls_fmp4_init_filename", "init_%v.mp4", "-hls_segment_filename", str(ffmpeg_out / "seg_%v_%09d.m4s"),
+        str(ffmpeg_out / "live_%v.m3u8")]
 
-    print(f"{'process':26} {'CPU (cores)':>11} {'VmHWM MB':>9} {'VmRSS MB':>9} {'start-up CPU s':>15}")
-    for r in results:
-        print(f"{r['name']:26} {r['core']:11.4f} {r['hwm_mb']:9.1f} {r['rss_mb']:9.1f} {r['startup_cpu']:15.2f}")
-    if len(results) == 3 and results[2]["core"] > 0:
-        print(f"CPU ratio station/ffmpeg (one track): {results[0]['core'] / results[2]['core']:.2f}; "
-              f"memory ratio: {results[0]['hwm_mb'] / results[2]['hwm_mb']:.2f}")
-    target = all(r["core"] < 0.02 and r["hwm_mb"] < 150 for r in results[:2])
-    print(f"target (< 0.02 core, < 150 MB): {'met' if target else 'NOT met'}")
+    rows = []
+    for round_ in range(1, args.rounds + 1):
+        for out in (station_out, ffmpeg_out):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+        station = measure(station_argv)
+        if int(station["stdout"].strip() or 0) < segments:
+            raise SystemExit(f"the station published {station['stdout'].strip()} of {segments} segments")
+        reference = measure(ffmpeg_argv)
+        rows.append((station, reference))
+        print(f"round {round_}: station {station['cpu'] * 3600 / programme:7.1f} CPU s/programme h "
+              f"({station['rss_mb']:5.1f} MB peak RSS, {station['wall']:5.1f} s wall)   "
+              f"ffmpeg {reference['cpu'] * 3600 / programme:7.1f} CPU s/programme h "
+              f"({reference['rss_mb']:5.1f} MB, {reference['wall']:5.1f} s wall)   "
+              f"ratio {station['cpu'] / reference['cpu']:.2f}")
+    print("bitrates: station", ", ".join(bandwidths(station_master)),
+          "| ffmpeg", ", ".join(bandwidths(ffmpeg_out / station_master.name)))
+    ratios = [s["cpu"] / f["cpu"] for s, f in rows]
+    per_hour = [s["cpu"] * 3600 / programme for s, _ in rows]
+    ffmpeg_per_hour = [f["cpu"] * 3600 / programme for _, f in rows]
+    rss = max(s["rss_mb"] for s, _ in rows)
+    print(f"station: {statistics.median(per_hour):.1f} CPU s/programme h (range {min(per_hour):.1f}-{max(per_hour):.1f}); "
+          f"ffmpeg: {statistics.median(ffmpeg_per_hour):.1f} (range {min(ffmpeg_per_hour):.1f}-{max(ffmpeg_per_hour):.1f}); "
+          f"ratio median {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); "
+          f"station peak RSS {rss:.0f} MB")
+    met = statistics.median(ratios) <= 1.0 and rss < 200
+    print(f"goal (no more CPU than ffmpeg, under 200 MB): {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

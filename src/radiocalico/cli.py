@@ -32,10 +32,13 @@ def serve(host: str | None, port: int | None, no_station: bool) -> None:
     upgrade(services(app).store.engine)
     station = None
     if config.station_mode == "embedded" and not no_station:
-        from radiocalico.station import Station
+        from radiocalico.station import Station, StationError
 
-        station = Station.from_config(config)
-        station.start()
+        try:
+            station = Station.from_config(config)
+            station.start()
+        except StationError as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"RadioCalico on http://{config.host}:{config.port}/")
     try:
         app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
@@ -51,7 +54,9 @@ def serve(host: str | None, port: int | None, no_station: bool) -> None:
               help="Output folder for hls/, metadatav2.json, cover.jpg [STATION_OUT].")
 @click.option("--segment-seconds", type=float, default=None,
               help="HLS segment length [STATION_SEGMENT_SECONDS, 2].")
-def station(library: str | None, out: str | None, segment_seconds: float | None) -> None:
+@click.option("--renditions", default=None,
+              help="Comma list of lossless, high, saver [STATION_RENDITIONS, all three].")
+def station(library: str | None, out: str | None, segment_seconds: float | None, renditions: str | None) -> None:
     """Run the station alone (production: nginx serves its output folder)."""
     from radiocalico.station import Station, StationError
 
@@ -61,6 +66,8 @@ def station(library: str | None, out: str | None, segment_seconds: float | None)
         station_library=library or config.station_library,
         station_out=out or config.station_out,
         station_segment_seconds=segment_seconds or config.station_segment_seconds,
+        station_renditions=Config.from_env({"STATION_RENDITIONS": renditions}).station_renditions
+        if renditions is not None else config.station_renditions,
     )
     try:
         Station.from_config(config).run_forever()

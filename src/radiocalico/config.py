@@ -66,6 +66,9 @@ class Config:
     # empty means <instance_path>/stream.
     station_out: str = ""
     station_segment_seconds: float = 2.0
+    # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
+    # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
+    station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
     # Readiness (/health/ready): the newest segment in the station output folder must be at
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).

@@ -7,11 +7,19 @@ the public RadioCalico CDN's, so a player can point at either::
     <out>/metadatav2.json              now playing, the five previous tracks, stream format
     <out>/cover.jpg                    the current track's cover art
     <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition)
-    <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist
+    <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist: live_flac.m3u8
+                                       (lossless), live_high.m3u8, live_saver.m3u8
     <out>/hls/init-<hash>.mp4          fMP4 init segment (EXT-X-MAP), named by its content
-    <out>/hls/seg-<id>-<seq>.m4s       media segments (<id> names the stream's state; a
-                                       second rendition's: seg-<id>-<rendition>-<seq>.m4s)
+    <out>/hls/seg-<id>-<seq>.m4s       lossless media segments (<id> names the stream's
+                                       state); the others': seg-<id>-<rendition>-<seq>.m4s
     <out>/.station-state.json          the station's own state; never served
+
+The lossless rendition's files keep the names the stream had before it had renditions, so
+links and caches made then still work. How a player tells the master playlist's variants
+apart: by the media playlist URI of each EXT-X-STREAM-INF (its last path component is
+`media_playlist_name(rendition)`; hls.js gives it as `level.url`/`level.uri`), which
+metadatav2.json's `renditions[].playlist` names for each rendition; the master carries no
+non-standard attribute (see `radiocalico.station.hls`).
 
 Names beginning with a dot are the station's private files (state, temporary files) and
 are never served.
@@ -32,17 +40,23 @@ INIT_SUFFIX = ".mp4"
 PLAYLIST_SUFFIX = ".m3u8"
 SEGMENT_GLOB = "seg-*" + SEGMENT_SUFFIX
 INIT_GLOB = "init-*" + INIT_SUFFIX
+MEDIA_PLAYLIST_GLOB = "live_*" + PLAYLIST_SUFFIX
+# The lossless rendition's name in its files, from before there were renditions.
+LOSSLESS_RENDITION = "lossless"
+_LOSSLESS_PLAYLIST_STEM = "flac"
 
 
 def media_playlist_name(rendition: str) -> str:
-    """The media playlist of one rendition, e.g. `live_flac.m3u8`."""
-    return f"live_{rendition}{PLAYLIST_SUFFIX}"
+    """The media playlist of one rendition: `live_flac.m3u8` for the lossless one (its name
+    of old, also accepted as `media_playlist_name("flac")`), else `live_<rendition>.m3u8`."""
+    stem = _LOSSLESS_PLAYLIST_STEM if rendition == LOSSLESS_RENDITION else rendition
+    return f"live_{stem}{PLAYLIST_SUFFIX}"
 
 
 def segment_name(stream_id: str, sequence: int, rendition: str | None = None) -> str:
-    """A media segment; `rendition` tells apart the segments of a second or later rendition
-    (`seg-<id>-<rendition>-<seq>.m4s`), the first rendition's have none."""
-    tag = f"{rendition}-" if rendition else ""
+    """A media segment: `seg-<id>-<seq>.m4s` for the lossless rendition (or `rendition`
+    None), `seg-<id>-<rendition>-<seq>.m4s` for the others."""
+    tag = f"{rendition}-" if rendition and rendition != LOSSLESS_RENDITION else ""
     return f"seg-{stream_id}-{tag}{sequence:09d}{SEGMENT_SUFFIX}"
 
 

@@ -64,7 +64,9 @@ def test_pyav_plays_the_live_master_playlist(live_station):
     samples = 0
     started = time.monotonic()
     with av.open(str(hls_dir(out) / MASTER_NAME), timeout=10) as container:
-        stream = container.streams.audio[0]
+        # One audio stream per variant; the lossless one is FLAC.
+        assert sorted(s.codec_context.name for s in container.streams.audio) == ["aac", "aac", "flac"]
+        stream = next(s for s in container.streams.audio if s.codec_context.name == "flac")
         assert stream.codec_context.name == "flac" and stream.codec_context.sample_rate == 48000
         for frame in container.decode(stream):
             assert frame.sample_rate == 48000 and frame.format.name == "s32"

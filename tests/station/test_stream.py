@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 
 import numpy as np
@@ -141,7 +142,8 @@ def test_metadata_fields(tmp_path):
         cdn_fields.update({f"prev_artist_{i}": str, f"prev_title_{i}": str, f"prev_started_at_{i}": str,
                            f"prev_song_id_{i}": str})
     cdn_fields.update(started_at=str, song_id=str, cover_version=str, stream_codec=str,
-                      stream_sample_rate=int, stream_bit_depth=int, stream_channels=int)
+                      stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
+                      renditions=list)
     assert set(meta) == set(cdn_fields)
     for key, kind in cdn_fields.items():
         assert type(meta[key]) is kind, key
@@ -167,11 +169,12 @@ def test_restart_continues_the_stream(tmp_path):
     run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=5)
     first = read_playlist(out)
     meta_before = json.loads((out / METADATA_NAME).read_text())
-    run_station(Station(lib, out, segment_seconds=SEG, speed=FAST, window=6), segments=4)
+    restarted = Station(lib, out, segment_seconds=SEG, speed=FAST, window=6)
+    run_station(restarted, segments=4)
     second = read_playlist(out)
     text = second.text
     assert "#EXT-X-ENDLIST" not in text
-    assert second.entries[-1].sequence == first.entries[-1].sequence + 4
+    assert second.entries[-1].sequence == first.entries[-1].sequence + restarted.segments_published
     sequences = [e.sequence for e in second.entries]
     assert sequences == list(range(sequences[0], sequences[0] + len(sequences)))
     flagged = [e for e in second.entries if e.discontinuity]
@@ -213,7 +216,8 @@ def test_writes_are_atomic_and_old_segments_are_deleted(tmp_path):
                 assert not entry.uri.startswith(fsutil.TEMP_PREFIX)
                 assert (hls_dir(out) / entry.uri).exists()
             master = (hls_dir(out) / MASTER_NAME).read_text()
-            assert master.endswith(f"{MEDIA_NAME}\n") and 'CODECS="fLaC"' in master
+            # Whole (it ends with a variant's URI) and lists the lossless rendition.
+            assert master.endswith(".m3u8\n") and f'CODECS="fLaC"\n{MEDIA_NAME}\n' in master
             json.loads((out / METADATA_NAME).read_text())
             reads += 1
     finally:
@@ -221,9 +225,12 @@ def test_writes_are_atomic_and_old_segments_are_deleted(tmp_path):
     assert reads > 10
     names = [p.name for p in hls_dir(out).iterdir()] + [p.name for p in out.iterdir()]
     assert not [n for n in names if n.startswith(fsutil.TEMP_PREFIX)]
-    assert len([n for n in names if n.endswith(".m4s")]) <= 2 * 5
+    segments = [n for n in names if n.endswith(".m4s")]
+    for tag in ("", "high-", "saver-"):  # each rendition keeps its window and one more
+        assert 0 < len([n for n in segments if re.fullmatch(rf"seg-[0-9a-f]+-{tag}\d+\.m4s", n)]) <= 2 * 5
     master = (hls_dir(out) / MASTER_NAME).read_text()
-    bandwidth = int(master.split("BANDWIDTH=")[1].split(",")[0])
+    lossless = master.split(f"\n{MEDIA_NAME}\n")[0].rsplit("#EXT-X-STREAM-INF:", 1)[1]
+    bandwidth = int(lossless.split("BANDWIDTH=")[1].split(",")[0])
     sizes = [(hls_dir(out) / e.uri).stat().st_size * 8 / e.duration for e in read_playlist(out).entries]
     assert bandwidth >= max(sizes) and bandwidth < 3 * max(sizes)
 

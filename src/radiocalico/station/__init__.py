@@ -7,8 +7,9 @@
     station.stop()
 
 The output's file names are `radiocalico.stream_layout`'s: the master playlist, one media
-playlist per rendition (today one, lossless FLAC: ``live_flac.m3u8``), fMP4 init and media
-segments (FLAC in fragmented MP4, 48 kHz / 24-bit / stereo), metadatav2.json and cover.jpg.
+playlist per rendition of the quality ladder (lossless FLAC 48 kHz / 24-bit: ``live_flac.m3u8``;
+AAC-LC 256 kbit/s: ``live_high.m3u8``; AAC-LC 96 kbit/s: ``live_saver.m3u8``; STATION_RENDITIONS
+picks them, `encoders` describes them), fMP4 init and media segments, metadatav2.json and cover.jpg.
 The pipeline is described in `radiocalico.station.station`; the fields of metadatav2.json
 (the CDN's, plus ``started_at``/``prev_started_at_N`` on the program-date-time clock,
 ``song_id``/``prev_song_id_N``, ``cover_version`` and the stream format) in

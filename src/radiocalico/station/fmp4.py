@@ -1,8 +1,9 @@
-"""A minimal fragmented-MP4 writer for one FLAC audio track (ISO/IEC 14496-12 + the
-"Encapsulation of FLAC in ISO Base Media File Format" spec: `fLaC` sample entry with a
-`dfLa` box holding the STREAMINFO block).
+"""A minimal fragmented-MP4 writer for one audio track (ISO/IEC 14496-12), shared by the
+renditions: the init segment takes the track's sample entry, here the FLAC one ("Encapsulation
+of FLAC in ISO Base Media File Format": `fLaC` with a `dfLa` box holding the STREAMINFO block),
+in `mp4a` the AAC one.
 
-Each FLAC frame is one MP4 sample. The init segment has empty sample tables and an `mvex`;
+Each codec frame (a FLAC frame, an AAC frame) is one MP4 sample. The init segment has empty sample tables and an `mvex`;
 each media segment is `styp` + `moof` (`mfhd`, `traf` with `tfhd` default-base-is-moof,
 `tfdt` v1, `trun` with sizes) + `mdat`. The caller keeps `tfdt` continuous.
 """
@@ -24,10 +25,31 @@ def full_box(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
     return box(kind, struct.pack(">I", (version << 24) | flags), *payload)
 
 
-def init_segment(streaminfo: bytes, sample_rate: int, channels: int, bits: int) -> bytes:
-    """ftyp + moov for a FLAC track; `streaminfo` is the 34-byte STREAMINFO block body."""
+def audio_sample_entry(kind: bytes, channels: int, sample_size: int, sample_rate: int, *children: bytes) -> bytes:
+    """An AudioSampleEntry (14496-12 12.2.3) of `kind` (b"fLaC", b"mp4a") with its codec's
+    configuration box(es) as `children`."""
+    return box(
+        kind,
+        b"\0" * 6, struct.pack(">H", 1),  # reserved, data_reference_index
+        b"\0" * 8,  # reserved (version, revision, vendor)
+        struct.pack(">HHHH", channels, sample_size, 0, 0),  # channelcount, samplesize, pre_defined, reserved
+        struct.pack(">I", sample_rate << 16),  # samplerate 16.16
+        *children,
+    )
+
+
+def flac_sample_entry(streaminfo: bytes, sample_rate: int, channels: int, bits: int) -> bytes:
+    """The `fLaC` sample entry; `streaminfo` is the 34-byte STREAMINFO block body."""
     if len(streaminfo) != 34:
         raise ValueError(f"STREAMINFO must be 34 bytes, got {len(streaminfo)}")
+    # METADATA_BLOCK_HEADER: last-block flag + type 0 (STREAMINFO), 24-bit length.
+    dfla = full_box(b"dfLa", 0, 0, bytes([0x80]) + (34).to_bytes(3, "big"), streaminfo)
+    return audio_sample_entry(b"fLaC", channels, bits, sample_rate, dfla)
+
+
+def init_segment(sample_entry: bytes, sample_rate: int) -> bytes:
+    """ftyp + moov (empty sample tables, mvex) for one audio track described by
+    `sample_entry`, with media time counted in samples (mdhd timescale `sample_rate`)."""
     ftyp = box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6", b"isom", b"mp41", b"dash")
     mvhd = full_box(
         b"mvhd", 0, 0,
@@ -36,38 +58,25 @@ def init_segment(streaminfo: bytes, sample_rate: int, channels: int, bits: int) 
         struct.pack(">I", TRACK_ID + 1),
     )
     tkhd = full_box(
-        b"tkhd", 0, 0x3,
+        b"tkhd", 0, 0x3,  # enabled, in movie
         struct.pack(">IIIII", 0, 0, TRACK_ID, 0, 0), b"\0" * 8,
         struct.pack(">hhhH", 0, 0, 0x0100, 0), _MATRIX, struct.pack(">II", 0, 0),
     )
-    mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, sample_rate, 0, 0x55C4, 0))
+    mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, sample_rate, 0, 0x55C4, 0))  # 'und'
     hdlr = full_box(b"hdlr", 0, 0, struct.pack(">I4s", 0, b"soun"), b"\0" * 12, b"SoundHandler\0")
     smhd = full_box(b"smhd", 0, 0, struct.pack(">hH", 0, 0))
     dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
-    # METADATA_BLOCK_HEADER: last-block flag + type 0 (STREAMINFO), 24-bit length.
-    dfla = full_box(b"dfLa", 0, 0, bytes([0x80]) + (34).to_bytes(3, "big"), streaminfo)
-    flac_entry = box(
-        b"fLaC",
-        b"\0" * 6, struct.pack(">H", 1),  # reserved, data_reference_index
-        b"\0" * 8,  # reserved (version, revision, vendor)
-        struct.pack(">HHHH", channels, bits, 0, 0),
-        struct.pack(">I", sample_rate << 16),
-        dfla,
-    )
-    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1), flac_entry)
     stbl = box(
-        b"stbl", stsd,
+        b"stbl",
+        full_box(b"stsd", 0, 0, struct.pack(">I", 1), sample_entry),
         full_box(b"stts", 0, 0, struct.pack(">I", 0)),
         full_box(b"stsc", 0, 0, struct.pack(">I", 0)),
         full_box(b"stsz", 0, 0, struct.pack(">II", 0, 0)),
         full_box(b"stco", 0, 0, struct.pack(">I", 0)),
     )
-    minf = box(b"minf", smhd, dinf, stbl)
-    mdia = box(b"mdia", mdhd, hdlr, minf)
-    trak = box(b"trak", tkhd, mdia)
+    trak = box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, box(b"minf", smhd, dinf, stbl)))
     trex = full_box(b"trex", 0, 0, struct.pack(">IIIII", TRACK_ID, 1, 0, 0, 0))
-    moov = box(b"moov", mvhd, trak, box(b"mvex", trex))
-    return ftyp + moov
+    return ftyp + box(b"moov", mvhd, trak, box(b"mvex", trex))
 
 
 def media_segment(sequence_number: int, base_decode_time: int, frame_duration: int,

@@ -1,17 +1,44 @@
 """The HLS writer: each rendition's fMP4 segments and media playlist, the master playlist
 listing them all, and the state that lets a restarted station continue the same stream.
 
-Names come from `radiocalico.stream_layout`. Every rendition's media playlist holds the same
-segments of the same timeline: the same media sequence numbers, durations, program-date-times
-and discontinuities, so a player can switch between them. The master playlist has one
-EXT-X-STREAM-INF per rendition (its CODECS and its measured BANDWIDTH), in the order given.
+Names come from `radiocalico.stream_layout`. This module is over 300 lines because the
+playlists and the state they are rebuilt from after a restart are one job: split, the two
+halves would share every field.
+
+One timeline. Every rendition's media playlist holds the same segments: for each media
+sequence number the same EXT-X-PROGRAM-DATE-TIME (the segment's programme edge), the same
+EXT-X-DISCONTINUITY placement, and segments that start at the same programme sample within
+one AAC frame: a FLAC segment starts on the edge, an AAC segment with its first frame
+starting in [edge, edge + 1,024) (see `encoders`), its `tfdt` that frame's position and its
+EXTINF the frames' real duration (within one frame of the FLAC one). `tfdt` counts samples
+of the stream (state included), the same clock for every rendition, so a player can switch
+rendition at any segment boundary without a gap or a repeat.
+
+The master playlist (RFC 8216 4.3.4.2, Apple's HLS authoring specification): one
+EXT-X-STREAM-INF per rendition with its CODECS (`fLaC`, `mp4a.40.2`), its measured peak
+segment bitrate as BANDWIDTH and mean as AVERAGE-BANDWIDTH, audio only (no RESOLUTION), and
+EXT-X-INDEPENDENT-SEGMENTS (every segment starts with a sync sample). Order (`master_order`):
+a client that does not adapt plays the first variant, and Safari/AVPlayer and hls.js start
+with it (Apple: the first variant listed is the one playback starts with) before adapting by
+BANDWIDTH. So the first variant is the best rendition every HLS client decodes, `high`
+(AAC-LC 256 kbit/s): FLAC in fMP4 is not in Apple's list of HLS codecs and many players
+(older Safari and iOS, TVs, cars) cannot decode it. The others follow best first (lossless,
+then saver); adapting clients sort by BANDWIDTH anyway. With lossless alone the master is
+what it was before there were renditions.
+
+Which variant is which rendition: by its URI, `stream_layout.media_playlist_name(name)`
+(live_flac.m3u8, live_high.m3u8, live_saver.m3u8), which metadatav2.json's
+`renditions[].playlist` repeats. RFC 8216 gives EXT-X-STREAM-INF no NAME (that belongs to
+EXT-X-MEDIA), and CODECS + BANDWIDTH would not tell two renditions of one codec apart once
+their measured bitrates move, so the URI is the robust key (hls.js: `level.url`).
 
 Every file is written atomically. A restart marks its first segment with
-EXT-X-DISCONTINUITY, keeps counting the media sequence, keeps each rendition's `tfdt`
+EXT-X-DISCONTINUITY in every playlist, keeps counting the media sequence, keeps `tfdt`
 continuous and keeps the program-date-time clock monotonic. EXT-X-ENDLIST is never written:
 to a player a stopped station looks like a live stream that is late, and it resumes when
 the station is back. Segments that slide out of the playlist stay on disk for another
-window's length (a player may still be fetching one), then are deleted.
+window's length (a player may still be fetching one), then are deleted; the media playlist
+of a rendition no longer offered is deleted at start-up.
 
 The state file holds the timeline, each rendition's window and an opaque `extra` blob the
 caller hands over with each segment (the publisher's track history) and gets back after a
@@ -33,13 +60,22 @@ from radiocalico import stream_layout
 
 from . import fmp4, fsutil
 from .clock import iso_utc
-from .encoders import LOSSLESS_NAME, Encoder, Rendition
+from .encoders import LOSSLESS_NAME, EncodedSegment, Encoder, Rendition
 
 log = logging.getLogger("radiocalico.station")
 
-STATE_VERSION = 2
-# Version 1 (one FLAC rendition, the publisher's history at the top level) is still read.
-_READABLE_VERSIONS = (1, STATE_VERSION)
+STATE_VERSION = 3
+# Version 1 (one FLAC rendition, the publisher's history at the top level) and 2 (renditions,
+# each with its own decode time; the lossless one called "flac") are still read.
+_READABLE_VERSIONS = (1, 2, STATE_VERSION)
+_OLD_LOSSLESS_KEY = "flac"
+
+
+def master_order(renditions: Sequence[Rendition]) -> list[Rendition]:
+    """The master playlist's order (see the module docstring): the best rendition every
+    client plays first, then the others as given (best first)."""
+    first = next((r for r in renditions if r.universal), None)
+    return ([first] if first else []) + [r for r in renditions if r is not first]
 
 
 @dataclass
@@ -47,7 +83,7 @@ class SegmentEntry:
     sequence: int
     uri: str
     duration: float
-    program_date_time: float  # unix seconds of the segment's first sample
+    program_date_time: float  # unix seconds of the segment's programme edge
     discontinuity: bool
     init_uri: str
     size: int
@@ -55,30 +91,25 @@ class SegmentEntry:
 
 class _Variant:
     """One rendition's share of the output: its init segment, its window of segments, the
-    segments out of the window still on disk, its `tfdt` and its measured peak bandwidth."""
+    segments out of the window still on disk and its measured peak bandwidth."""
 
-    def __init__(self, rendition: Rendition, encoder: Encoder, index: int):
+    def __init__(self, rendition: Rendition, encoder: Encoder):
         self.rendition = rendition
         self.frame_samples = encoder.frame_samples
-        # The first rendition's segments keep the names streams have always had.
-        self.segment_tag = None if index == 0 else rendition.name
         init = encoder.init_segment()
         self.init_uri = stream_layout.init_name(hashlib.sha256(init).hexdigest()[:12])
         self.init = init
         self.entries: list[SegmentEntry] = []
         self.retired: list[list[str]] = []  # [segment, init] out of the playlist, still on disk
-        self.decode_time = 0  # tfdt of the next segment, in samples
         self.peak_bps = 0
 
     def restore(self, saved: dict) -> None:
-        self.decode_time = int(saved["decode_time"])
         self.peak_bps = int(saved.get("peak_bps", 0))
         self.retired = list(saved.get("retired", []))
         self.entries = [SegmentEntry(**raw) for raw in saved.get("entries", [])]
 
     def state(self) -> dict:
-        return {"decode_time": self.decode_time, "peak_bps": self.peak_bps,
-                "entries": [asdict(e) for e in self.entries], "retired": self.retired}
+        return {"peak_bps": self.peak_bps, "entries": [asdict(e) for e in self.entries], "retired": self.retired}
 
     def average_bps(self) -> int:
         average = sum(e.size for e in self.entries) * 8 / sum(e.duration for e in self.entries)
@@ -88,8 +119,8 @@ class _Variant:
 class HlsWriter:
     def __init__(self, out: Path, outputs: Sequence[tuple[Rendition, Encoder]], *, window: int = 8,
                  sample_rate: int = 48000):
-        """`outputs`: each rendition with its encoder (for its init segment and frame length),
-        in the order the master playlist lists them."""
+        """`outputs`: each rendition with this run's encoder (for its init segment and frame
+        length), in the order `publish` gets their segments."""
         if not outputs:
             raise ValueError("the HLS writer needs at least one rendition")
         self.out = Path(out)
@@ -99,7 +130,7 @@ class HlsWriter:
         fsutil.remove_stale_temp_files(self.out)
         self.window = max(3, window)
         self.sample_rate = sample_rate
-        self.variants = [_Variant(rendition, encoder, i) for i, (rendition, encoder) in enumerate(outputs)]
+        self.variants = [_Variant(rendition, encoder) for rendition, encoder in outputs]
         for variant in self.variants:
             if not (self.dir / variant.init_uri).exists():
                 fsutil.atomic_write(self.dir / variant.init_uri, variant.init)
@@ -107,6 +138,7 @@ class HlsWriter:
         state = self._load_state()
         self.next_sequence = 0
         self.discontinuity_sequence = 0
+        self.decode_time = 0  # the stream sample (tfdt clock) of the next segment's edge
         self.clock_end = 0.0  # program-date-time at the end of the last published segment
         self.target_duration = 1
         self.extra: dict = {}  # the caller's blob from the state, as last saved
@@ -119,6 +151,7 @@ class HlsWriter:
             self.resumed = True
             self.next_sequence = int(state["next_sequence"])
             self.discontinuity_sequence = int(state["discontinuity_sequence"])
+            self.decode_time = int(state["decode_time"])
             self.clock_end = float(state["clock_end"])
             self.target_duration = int(state.get("target_duration", 1))
             self.extra = dict(state.get("extra") or {})
@@ -127,6 +160,8 @@ class HlsWriter:
                 if variant.rendition.name in saved:
                     variant.restore(saved[variant.rendition.name])
             self._keep_unbroken_window()
+        # The encoders count from 0 at this run's first edge.
+        self.run_start = self.decode_time
         self.pending_discontinuity = self.resumed
         self._delete_orphans()
 
@@ -148,12 +183,20 @@ class HlsWriter:
             rendition = {key: state[key] for key in ("decode_time", "peak_bps", "entries", "retired")
                          if key in state}
             # Version 1 kept the caller's fields (the history) at the top level: hand it all over.
-            state = dict(state, renditions={LOSSLESS_NAME: rendition}, extra=state)
+            state = dict(state, renditions={_OLD_LOSSLESS_KEY: rendition}, extra=state)
+        if state["version"] in (1, 2):
+            renditions = dict(state["renditions"])
+            lossless = renditions.pop(_OLD_LOSSLESS_KEY, None)
+            if lossless is None:
+                return None
+            state = dict(state, decode_time=lossless["decode_time"],
+                         renditions=dict(renditions, **{LOSSLESS_NAME: lossless}))
         return state
 
     def _keep_unbroken_window(self) -> None:
         """Keep the newest unbroken run of segments every rendition still has on disk: a
-        window cannot have a gap, and the renditions' windows must match."""
+        window cannot have a gap, and the renditions' windows must match (a rendition new
+        since the last run has none, so every window starts afresh)."""
         def on_disk(variant: _Variant) -> set[int]:
             return {e.sequence for e in variant.entries
                     if (self.dir / e.uri).exists() and (self.dir / e.init_uri).exists()}
@@ -177,6 +220,7 @@ class HlsWriter:
             "stream_id": self.stream_id,
             "next_sequence": self.next_sequence,
             "discontinuity_sequence": self.discontinuity_sequence,
+            "decode_time": self.decode_time,
             "clock_end": self.clock_end,
             "target_duration": self.target_duration,
             "renditions": {v.rendition.name: v.state() for v in self.variants},
@@ -187,33 +231,39 @@ class HlsWriter:
 
     # -- publishing ----------------------------------------------------------------------
 
-    def publish(self, frames: Sequence[list[bytes]], samples: int, program_date_time: float,
+    def publish(self, segments: Sequence[EncodedSegment], samples: int, program_date_time: float,
                 extra: dict | None = None) -> None:
-        """Write one segment per rendition (`frames` in the renditions' order, each holding
-        `samples` samples), then the playlists, then the state with `extra`."""
-        if len(frames) != len(self.variants):
-            raise ValueError(f"{len(frames)} renditions' frames for {len(self.variants)} renditions")
+        """Write one segment per rendition (`segments` in the renditions' order, each the
+        frames of the programme's next `samples` samples), then the playlists, then the
+        state with `extra`."""
+        if len(segments) != len(self.variants):
+            raise ValueError(f"{len(segments)} renditions' segments for {len(self.variants)} renditions")
         sequence = self.next_sequence
-        duration = samples / self.sample_rate
-        for variant, rendition_frames in zip(self.variants, frames):
-            data = fmp4.media_segment(sequence + 1, variant.decode_time, variant.frame_samples,
-                                      rendition_frames)
-            uri = stream_layout.segment_name(self.stream_id, sequence, variant.segment_tag)
+        nominal = samples / self.sample_rate
+        target = math.ceil(nominal - 1e-9) or 1
+        for variant, segment in zip(self.variants, segments):
+            tfdt = self.run_start + segment.start
+            if not 0 <= tfdt - self.decode_time < variant.frame_samples:
+                raise RuntimeError(f"{variant.rendition.name} segment at {tfdt}, its edge is {self.decode_time}")
+            data = fmp4.media_segment(sequence + 1, tfdt, variant.frame_samples, segment.frames)
+            uri = stream_layout.segment_name(self.stream_id, sequence, variant.rendition.name)
             fsutil.atomic_write(self.dir / uri, data)
+            duration = len(segment.frames) * variant.frame_samples / self.sample_rate
             variant.entries.append(SegmentEntry(sequence, uri, duration, program_date_time,
                                                 self.pending_discontinuity, variant.init_uri, len(data)))
-            variant.decode_time += len(rendition_frames) * variant.frame_samples
             variant.peak_bps = max(variant.peak_bps, int(math.ceil(len(data) * 8 / duration)))
+            target = max(target, math.floor(duration + 0.5))  # RFC 8216 4.3.3.1: EXTINF rounded
         self.pending_discontinuity = False
         self.next_sequence += 1
-        self.clock_end = program_date_time + duration
+        self.decode_time += samples
+        self.clock_end = program_date_time + nominal
         while len(self.variants[0].entries) > self.window:
             gone = [variant.entries.pop(0) for variant in self.variants]
             if gone[0].discontinuity:
                 self.discontinuity_sequence += 1
             for variant, entry in zip(self.variants, gone):
                 variant.retired.append([entry.uri, entry.init_uri])
-        self.target_duration = max(self.target_duration, math.ceil(duration - 1e-9) or 1)
+        self.target_duration = max(self.target_duration, target)
         for variant in self.variants:
             fsutil.atomic_write(self.dir / variant.rendition.playlist_name, self.media_playlist(variant))
         fsutil.atomic_write(self.dir / stream_layout.MASTER_NAME, self.master_playlist())
@@ -221,9 +271,11 @@ class HlsWriter:
         self._save_state(self.extra if extra is None else extra)
 
     def _delete_orphans(self) -> None:
-        """Segments no state knows of (a lost state file, an older layout) are never served again."""
+        """Segments no state knows of (a lost state file, an older layout) are never served
+        again, nor the playlist of a rendition no longer offered."""
         known = {e.uri for v in self.variants for e in v.entries} | {r[0] for v in self.variants for r in v.retired}
         self._unlink_all_but(stream_layout.SEGMENT_GLOB, known)
+        self._unlink_all_but(stream_layout.MEDIA_PLAYLIST_GLOB, {v.rendition.playlist_name for v in self.variants})
 
     def _delete_retired(self) -> None:
         for variant in self.variants:
@@ -276,9 +328,11 @@ class HlsWriter:
 
     def master_playlist(self) -> str:
         lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-        for variant in self.variants:
+        variants = {v.rendition: v for v in self.variants}
+        for rendition in master_order(list(variants)):
+            variant = variants[rendition]
             lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
                          f"AVERAGE-BANDWIDTH={variant.average_bps()},"
-                         f'CODECS="{variant.rendition.codecs}"')
-            lines.append(variant.rendition.playlist_name)
+                         f'CODECS="{rendition.codecs}"')
+            lines.append(rendition.playlist_name)
         return "\n".join(lines) + "\n"

@@ -45,21 +45,32 @@ class Programme:
         self.starts: deque[TrackStart] = deque()
 
     def take(self, samples: int) -> np.ndarray:
-        while self.buffered < samples:
-            self._pull()
-        out = np.empty((samples, STREAM_CHANNELS), dtype=np.int32)
-        filled = 0
-        while filled < samples:
+        """The next `samples` samples, consumed."""
+        out = self.peek(samples)
+        while samples:
             chunk = self.chunks[0]
-            n = min(len(chunk), samples - filled)
-            out[filled:filled + n] = chunk[:n]
-            filled += n
+            n = min(len(chunk), samples)
             if n == len(chunk):
                 self.chunks.popleft()
             else:
                 self.chunks[0] = chunk[n:]
-        self.buffered -= samples
-        self.position += samples
+            samples -= n
+            self.buffered -= n
+            self.position += n
+        return out
+
+    def peek(self, samples: int) -> np.ndarray:
+        """The next `samples` samples, left for `take` (an encoder's lookahead)."""
+        while self.buffered < samples:
+            self._pull()
+        out = np.empty((samples, STREAM_CHANNELS), dtype=np.int32)
+        filled = 0
+        for chunk in self.chunks:
+            if filled == samples:
+                break
+            n = min(len(chunk), samples - filled)
+            out[filled:filled + n] = chunk[:n]
+            filled += n
         return out
 
     def starts_before(self, end: int) -> list[TrackStart]:

@@ -20,7 +20,23 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
 * ``cover_version``: a token that changes when (and only when) a new track starts;
   append it to cover.jpg's URL to defeat caches.
 * ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
-  ``stream_channels`` (2): the format of the stream itself.
+  ``stream_channels`` (2): the format of the stream's best rendition (the first of
+  ``renditions``; with the lossless one offered, as here by default, exactly what these
+  fields always said). For players that predate renditions.
+* ``renditions``: every rendition the master playlist offers, best first (not the master's
+  order, see `radiocalico.station.hls`), so a player can say what is heard::
+
+      [{"name": "lossless", "codec": "flac", "codecs": "fLaC", "bitrate": null,
+        "sample_rate": 48000, "bit_depth": 24, "channels": 2, "playlist": "live_flac.m3u8"},
+       {"name": "high", "codec": "aac", "codecs": "mp4a.40.2", "bitrate": 256000,
+        "sample_rate": 48000, "bit_depth": null, "channels": 2, "playlist": "live_high.m3u8"},
+       {"name": "saver", "codec": "aac", "codecs": "mp4a.40.2", "bitrate": 96000,
+        "sample_rate": 48000, "bit_depth": null, "channels": 2, "playlist": "live_saver.m3u8"}]
+
+  ``name`` is a STATION_RENDITIONS name; ``bitrate`` the encoder's target in bit/s (null
+  when lossless; the master playlist's BANDWIDTH is the measured peak); ``bit_depth`` null
+  for a lossy codec; ``playlist`` the media playlist's file name, the last component of the
+  variant's URI in the master playlist: match a player's level on it (hls.js `level.url`).
 
 The flags: ``is_new`` is true when the track's year is this year or last year, or a
 grouping/comment tag says "new"; ``is_summer`` and ``is_vidgames`` when the genre, grouping
@@ -42,9 +58,7 @@ from radiocalico import stream_layout
 from radiocalico.songs import song_id
 
 from . import fsutil
-from .audio import STREAM_BITS, STREAM_CHANNELS, STREAM_RATE
 from .clock import iso_utc
-from .encoders import LOSSLESS_NAME
 from .library import Track
 from .programme import TrackStart
 
@@ -55,9 +69,11 @@ _KEPT = HISTORY + 1  # the current track and the previous ones
 
 
 class Publisher:
-    def __init__(self, out: Path, saved: dict | None = None):
-        """`saved`: what `state()` returned before a restart (an empty dict or None if lost)."""
+    def __init__(self, out: Path, saved: dict | None, renditions: list[dict]):
+        """`saved`: what `state()` returned before a restart (an empty dict or None if lost);
+        `renditions`: the `renditions` field, best first (`Rendition.describe()`)."""
         self.out = Path(out)
+        self.renditions = renditions
         self.history: list[dict] = list((saved or {}).get("history", []))
         self._cover: bytes | None = None  # the newest started track's cover, not yet published
 
@@ -77,7 +93,7 @@ class Publisher:
             return
         fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._cover)
         fsutil.atomic_write(self.out / stream_layout.METADATA_NAME,
-                            json.dumps(build_metadata(self.history), indent=1))
+                            json.dumps(build_metadata(self.history, self.renditions), indent=1))
         self._cover = None
 
 
@@ -105,8 +121,9 @@ def _record(track: Track, started_at: float) -> dict:
     return record
 
 
-def build_metadata(history: list[dict]) -> dict:
-    """metadatav2.json from the track history (oldest first, current last)."""
+def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
+    """metadatav2.json from the track history (oldest first, current last) and the
+    renditions offered (best first)."""
     current = history[-1]
     previous = list(reversed(history[:-1]))[:HISTORY]
     meta: dict = {
@@ -130,8 +147,10 @@ def build_metadata(history: list[dict]) -> dict:
         meta[f"prev_started_at_{i + 1}"] = iso_utc(prev["started_at"]) if prev else ""
         meta[f"prev_song_id_{i + 1}"] = prev["song_id"] if prev else ""
     meta["cover_version"] = current["cover_version"]
-    meta["stream_codec"] = LOSSLESS_NAME
-    meta["stream_sample_rate"] = STREAM_RATE
-    meta["stream_bit_depth"] = STREAM_BITS
-    meta["stream_channels"] = STREAM_CHANNELS
+    best = renditions[0]
+    meta["stream_codec"] = best["codec"]
+    meta["stream_sample_rate"] = best["sample_rate"]
+    meta["stream_bit_depth"] = best["bit_depth"]
+    meta["stream_channels"] = best["channels"]
+    meta["renditions"] = renditions
     return meta

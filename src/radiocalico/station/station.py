@@ -5,9 +5,11 @@ The pipeline, one way::
     Rotation -> Programme -> one Encoder per Rendition -> HlsWriter -> Publisher
     (rotation)  (programme)   (encoders)                  (hls)        (publisher)
 
-the rotation picks the library's next track; the programme decodes the tracks into gapless
-48 kHz PCM and notes where each starts; each rendition's encoder turns a segment of PCM
-into frames; the HLS writer publishes them as segments and playlists; the publisher writes
+the rotation picks the library's next track; the programme decodes the tracks (once) into
+gapless 48 kHz PCM and notes where each starts; each rendition's encoder (lossless FLAC, AAC
+high, AAC saver: `encoders`) turns a segment of PCM, plus a peek at the PCM after it for
+the AAC lookahead, into frames; the HLS writer publishes them as segments on one timeline
+and writes the playlists; the publisher writes
 metadatav2.json and cover.jpg (its docstring documents the fields) once the segment holding
 a new track's first sample is in the playlists, never before.
 
@@ -19,13 +21,15 @@ wall clock reaches its end, so the stream runs in real time; the first few segme
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 from .audio import STREAM_RATE
-from .encoders import choose_frame_size, lossless
+from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
 from .hls import HlsWriter
 from .library import scan_library
@@ -43,20 +47,24 @@ class _Outputs:
     def __init__(self, station: "Station"):
         self.renditions = station.renditions
         self.encoders = [rendition.make_encoder() for rendition in self.renditions]
+        self.lookahead = max(encoder.lookahead for encoder in self.encoders)
         self.hls = HlsWriter(station.out, list(zip(self.renditions, self.encoders)), window=station.window,
                              sample_rate=STREAM_RATE)
-        self.publisher = Publisher(station.out, self.hls.extra)
+        self.publisher = Publisher(station.out, self.hls.extra, [r.describe() for r in self.renditions])
 
-    def encode(self, pcm) -> list[list[bytes]]:
-        return [encoder.encode(pcm) for encoder in self.encoders]
+    def encode(self, pcm, ahead) -> list[EncodedSegment]:
+        return [encoder.encode(pcm, ahead) for encoder in self.encoders]
 
 
 class Station:
     def __init__(self, library: Path | None, out: Path, *, segment_seconds: float = 2.0,
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
-                 speed: float = 1.0, seed: int | None = None, compression_level: int = 5):
+                 speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
+                 renditions: Sequence[str] = LADDER):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
-        clock faster than real time (for tests only)."""
+        clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
+        benchmark). `renditions`: names from
+        `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -75,9 +83,8 @@ class Station:
         self.speed = float(speed)
         self.seed = seed
         self.compression_level = compression_level
-        # What the master playlist offers, in its order. Every rendition's encoder must take
-        # segments of `segment_samples`.
-        self.renditions = [lossless(self.frame_size, compression_level)]
+        # What the master playlist offers, best first (the writer orders the master).
+        self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._first = threading.Event()
@@ -88,7 +95,7 @@ class Station:
     def from_config(cls, config) -> "Station":
         library = Path(config.station_library) if config.station_library else None
         return cls(library, config.resolved_station_out, segment_seconds=config.station_segment_seconds,
-                   instance_path=config.instance_path)
+                   instance_path=config.instance_path, renditions=config.station_renditions)
 
     @property
     def segment_seconds(self) -> float:
@@ -209,12 +216,12 @@ class Station:
         while not self._stop.is_set():
             start = k * seg
             pcm = programme.take(seg)
-            frames = outputs.encode(pcm)
+            segments = outputs.encode(pcm, programme.peek(outputs.lookahead))
             due = mono0 + ((k + 1) * seg_seconds - lead) / self.speed
             delay = due - time.monotonic()
-            if delay > 0 and self._stop.wait(delay):
+            if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
                 break
-            if -delay > max_lag:
+            if -delay > max_lag and math.isfinite(self.speed):
                 # Far behind (machine suspended, disk stalled): jump the clock forward rather
                 # than bursting out stale audio; players see a discontinuity.
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
@@ -226,7 +233,7 @@ class Station:
                 publisher.track_started(begin, origin + begin.sample / STREAM_RATE)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            hls.publish(frames, seg, pdt, publisher.state())
+            hls.publish(segments, seg, pdt, publisher.state())
             publisher.publish()
             self.segments_published += 1
             self._first.set()
