@@ -18,14 +18,18 @@ export class AccountDialog {
       if (event.target === this.dialog) this.dialog.close(); // a click on the backdrop
     });
     this.dialog.addEventListener("close", () => account.close()); // also Escape
-    for (const tab of this.dialog.querySelectorAll('[role="tab"]')) {
-      tab.addEventListener("click", () => this.selectTab(tab));
+    // The tabs follow the ARIA tabs pattern: one tab stop, arrows/Home/End move between tabs
+    // (selecting as they go), and choosing a tab with a click, Enter or Space takes the
+    // listener into its form, since a tab by itself is only a way there.
+    this.tabs = [...this.dialog.querySelectorAll('[role="tab"]')];
+    for (const tab of this.tabs) {
+      tab.addEventListener("click", () => this.selectTab(tab, { enter: true }));
       tab.addEventListener("keydown", (event) => {
-        if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-          const other = tab.id === "tab-signin" ? $("tab-signup") : $("tab-signin");
-          this.selectTab(other);
-          other.focus();
-        }
+        const next = this.neighbour(tab, event.key);
+        if (!next) return;
+        event.preventDefault();
+        this.selectTab(next);
+        next.focus();
       });
     }
     this.handle($("form-signin"), (values) => account.signIn(values));
@@ -34,14 +38,28 @@ export class AccountDialog {
     $("sign-out").addEventListener("click", () => account.signOut());
   }
 
-  selectTab(tab) {
-    for (const other of this.dialog.querySelectorAll('[role="tab"]')) {
+  neighbour(tab, key) {
+    const i = this.tabs.indexOf(tab);
+    const n = this.tabs.length;
+    const at = { ArrowRight: i + 1, ArrowLeft: i - 1 + n, Home: 0, End: n - 1 }[key];
+    return at === undefined ? null : this.tabs[at % n];
+  }
+
+  selectTab(tab, { enter = false } = {}) {
+    for (const other of this.tabs) {
       const selected = other === tab;
       other.setAttribute("aria-selected", String(selected));
       other.tabIndex = selected ? 0 : -1;
       $(other.getAttribute("aria-controls")).hidden = !selected;
     }
     this.account.say("");
+    if (enter) this.focusForm();
+  }
+
+  // The first field of the form on show (sign in or sign up).
+  focusForm() {
+    const tab = this.tabs.find((t) => t.getAttribute("aria-selected") === "true");
+    $(tab.getAttribute("aria-controls")).querySelector("input")?.focus();
   }
 
   handle(form, action) {
@@ -77,7 +95,10 @@ export class AccountDialog {
     $("account-signed-out").hidden = Boolean(user);
     $("account-signed-in").hidden = !user;
     if (user) setText($("account-name"), user.display_name ? `${user.display_name} (${user.username})` : user.username);
-    if (open && !this.dialog.open) this.dialog.showModal();
+    if (open && !this.dialog.open) {
+      this.dialog.showModal();
+      if (!user) this.focusForm();
+    }
     if (!open && this.dialog.open) this.dialog.close();
     if (likes && likes !== this.drawnLikes) {
       this.drawnLikes = likes;
