@@ -33,25 +33,26 @@ export function bindMediaSession(playback) {
 function typing(target) {
   if (!(target instanceof Element)) return false;
   if (target.isContentEditable) return true;
+  if (target.matches('input[type="range"]')) return false; // the volume: shortcuts still apply
   return Boolean(target.closest("input, textarea, select, dialog[open]"));
 }
 
-// space or k: play/pause, m: mute, arrow keys: volume. Not while typing or in the dialog.
-export function bindKeys(playback) {
+// The page's keyboard shortcuts, announced on their controls with aria-keyshortcuts:
+// k toggles playback and m the mute, anywhere but in a form field or the dialog. Space
+// toggles playback only inside the player (elsewhere it scrolls the page, or presses the
+// button it is on), and the arrow keys are left to the page (scrolling) and to the volume
+// slider, which moves with them when it has focus.
+export function bindKeys(playback, player) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event.target) || document.querySelector("dialog[open]")) return;
+    const key = event.key.toLowerCase();
+    const inPlayer = event.target instanceof Element && player.contains(event.target);
     const onButton = event.target instanceof Element && event.target.closest("button, a, summary");
-    const key = event.key;
-    const audio = playback.audio;
-    if ((key === " " && !onButton) || key === "k" || key === "K") {
+    if (key === "k" || (key === " " && inPlayer && !onButton)) {
       playback.toggle();
-    } else if (key === "m" || key === "M") {
+    } else if (key === "m") {
       playback.toggleMute();
-    } else if (key === "ArrowUp" || key === "ArrowRight") {
-      playback.setVolume(Math.round(audio.volume * 100 + 5) / 100);
-    } else if (key === "ArrowDown" || key === "ArrowLeft") {
-      playback.setVolume(Math.round(audio.volume * 100 - 5) / 100);
     } else {
       return;
     }
