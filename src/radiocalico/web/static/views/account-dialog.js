@@ -23,11 +23,15 @@ export class AccountDialog {
     // listener into its form, since a tab by itself is only a way there.
     this.tabs = [...this.dialog.querySelectorAll('[role="tab"]')];
     for (const tab of this.tabs) {
-      tab.addEventListener("click", () => this.selectTab(tab, { enter: true }));
+      tab.addEventListener("click", () => {
+        this.account.say(""); // the other form's message is not this one's
+        this.selectTab(tab, { enter: true });
+      });
       tab.addEventListener("keydown", (event) => {
         const next = this.neighbour(tab, event.key);
         if (!next) return;
         event.preventDefault();
+        this.account.say("");
         this.selectTab(next);
         next.focus();
       });
@@ -52,7 +56,6 @@ export class AccountDialog {
       other.tabIndex = selected ? 0 : -1;
       $(other.getAttribute("aria-controls")).hidden = !selected;
     }
-    this.account.say("");
     if (enter) this.focusForm();
   }
 
@@ -92,13 +95,15 @@ export class AccountDialog {
 
   render({ user, open, likes, message }) {
     setText($("account-label"), user ? (user.display_name || user.username) : "Sign in");
+    const signedOut = !user && !$("account-signed-in").hidden; // just now, in the open dialog
     $("account-signed-out").hidden = Boolean(user);
     $("account-signed-in").hidden = !user;
     if (user) setText($("account-name"), user.display_name ? `${user.display_name} (${user.username})` : user.username);
-    if (open && !this.dialog.open) {
-      this.dialog.showModal();
-      if (!user) this.focusForm();
-    }
+    const opening = open && !this.dialog.open;
+    if (opening) this.dialog.showModal();
+    // Opening the dialog or signing out shows the sign-in form, with the focus in it (the
+    // sign-out button the focus was on is gone).
+    if (!user && (opening || (signedOut && this.dialog.open))) this.selectTab($("tab-signin"), { enter: true });
     if (!open && this.dialog.open) this.dialog.close();
     if (likes && likes !== this.drawnLikes) {
       this.drawnLikes = likes;
