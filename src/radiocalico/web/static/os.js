@@ -37,19 +37,18 @@ function typing(target) {
   return Boolean(target.closest("input, textarea, select, dialog[open]"));
 }
 
-// The page's keyboard shortcuts, announced on their controls with aria-keyshortcuts:
-// k toggles playback and m the mute, anywhere but in a form field or the dialog. Space
-// toggles playback only inside the player (elsewhere it scrolls the page, or presses the
-// button it is on), and the arrow keys are left to the page (scrolling) and to the volume
-// slider, which moves with them when it has focus.
-export function bindKeys(playback, player) {
+// The page's keyboard shortcuts, announced on the play and mute buttons with
+// aria-keyshortcuts: k or Space toggles playback and m the mute, except in a form field,
+// the dialog or a scrollable region, and Space also not on a button or link (it presses
+// them). The arrow keys are left to the page, which they scroll, and to the volume slider,
+// which they move while it has focus (see views/player-bar.js).
+export function bindKeys(playback) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target) || document.querySelector("dialog[open]")) return;
+    if (typing(event.target) || scrollable(event.target) || document.querySelector("dialog[open]")) return;
     const key = event.key.toLowerCase();
-    const inPlayer = event.target instanceof Element && player.contains(event.target);
     const onButton = event.target instanceof Element && event.target.closest("button, a, summary");
-    if (key === "k" || (key === " " && inPlayer && !onButton)) {
+    if (key === "k" || (key === " " && !onButton)) {
       playback.toggle();
     } else if (key === "m") {
       playback.toggleMute();
@@ -58,4 +57,13 @@ export function bindKeys(playback, player) {
     }
     event.preventDefault();
   });
+}
+
+// Inside an element that scrolls by itself (not the page): Space scrolls it.
+function scrollable(target) {
+  for (let node = target instanceof Element ? target : null; node && node !== document.body && node !== document.documentElement; node = node.parentElement) {
+    const { overflowY } = getComputedStyle(node);
+    if ((overflowY === "auto" || overflowY === "scroll") && node.scrollHeight > node.clientHeight) return true;
+  }
+  return false;
 }

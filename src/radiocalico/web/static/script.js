@@ -80,7 +80,7 @@ async function main(status) {
   bar.renderPlaying(playback.snapshot());
   poller.start();
   bindMediaSession(playback);
-  bindKeys(playback, $("player"));
+  bindKeys(playback);
   playback.prepare();
   account.restore();
   document.body.dataset.ready = "true";

@@ -14,6 +14,13 @@ export class PlayerBar {
     this.play.addEventListener("click", () => controls.toggle());
     this.mute.addEventListener("click", () => controls.toggleMute());
     this.volume.addEventListener("input", () => controls.setVolume(Number(this.volume.value) / 100));
+    // The arrow keys move the volume only while the slider has focus, in steps of 5 %.
+    this.volume.addEventListener("keydown", (event) => {
+      const step = { ArrowUp: 5, ArrowRight: 5, ArrowDown: -5, ArrowLeft: -5 }[event.key];
+      if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      controls.setVolume((Number(this.volume.value) + step) / 100);
+    });
     // Go live hides itself once at live; while it has focus it stays (greyed out) so that
     // focus is not lost to the top of the page, and goes when focus leaves it.
     this.goLive = $("go-live");
