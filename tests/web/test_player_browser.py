@@ -197,6 +197,7 @@ def test_keyboard_shortcuts_and_remembered_volume(page, station_server):
     assert page.evaluate("() => document.getElementById('audio').muted")
     page.keyboard.press("m")
     volume = page.evaluate("() => document.getElementById('audio').volume")
+    page.focus("#volume")  # the arrow keys move the volume only there (elsewhere they scroll)
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     lower = page.evaluate("() => document.getElementById('audio').volume")

@@ -71,10 +71,12 @@ async function withSongIds(parsed) {
 // Events: "data" (each new version, parsed), "error" ({error, failures}: each failed poll),
 // "recover" (a poll succeeded after failures).
 export class MetadataPoller extends Emitter {
-  // `interval()` says how long to wait between polls (ms) while polls succeed.
-  constructor(url, { interval }) {
+  // `interval()` says how long to wait between polls (ms) while polls succeed; every
+  // answer's Date header goes to `clock.observe()` (see clock.js).
+  constructor(url, { interval, clock = null }) {
     super();
     this.url = url;
+    this.clock = clock;
     this.sameOrigin = new URL(url, location.href).origin === location.origin;
     this.interval = interval;
     this.etag = null;
@@ -137,8 +139,10 @@ export class MetadataPoller extends Emitter {
       init.cache = "no-cache";
     }
     try {
+      const sent = Date.now();
       const response = await fetch(this.url, init);
       const received = performance.now();
+      this.clock?.observe(response.headers.get("Date"), sent, Date.now());
       if (response.status === 304) {
         this.recovered();
         return;

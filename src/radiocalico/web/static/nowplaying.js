@@ -6,6 +6,9 @@
 // track entered the live edge at some moment between the poll before and the poll that saw
 // it, so it is taken to have entered halfway between the two.
 //
+// While paused, the track shown is the one Play would start with (playback.resumeDate()),
+// so that pressing Play never sends the title back to the track before.
+//
 // Events: "change" ({track, previous, changed}): the track on show and the ones before it;
 // `changed` is false when only the details of the same track were refreshed.
 import { Emitter } from "./events.js";
@@ -29,10 +32,20 @@ export class NowPlaying extends Emitter {
     playback.audio.addEventListener("seeked", () => this.tick());
   }
 
+  // Whether the audio is playing.
+  playing() {
+    return this.playback.audio.readyState >= 2 && !this.playback.audio.paused;
+  }
+
   // The program-date-time being heard, or null when nothing is playing.
   hearing() {
-    if (this.playback.audio.readyState < 2 || this.playback.audio.paused) return null;
-    return this.playback.playingDate();
+    return this.playing() ? this.playback.playingDate() : null;
+  }
+
+  // The program-date-time whose track is to be shown: the one heard, or the one Play
+  // would start at.
+  showing() {
+    return this.playing() ? this.playback.playingDate() : this.playback.resumeDate();
   }
 
   update({ tracks, timed, uncertaintyMs = 0, answeredAt = performance.now() }) {
@@ -100,7 +113,7 @@ export class NowPlaying extends Emitter {
   tick() {
     const heard = this.hearing();
     this.resolveStarts(heard);
-    const track = this.select(heard);
+    const track = this.select(this.showing());
     if (track && track !== this.shown) {
       const changed = !this.shown || identity(this.shown) !== identity(track) || this.shown.start !== track.start;
       this.show(track, changed);

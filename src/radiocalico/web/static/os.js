@@ -33,28 +33,37 @@ export function bindMediaSession(playback) {
 function typing(target) {
   if (!(target instanceof Element)) return false;
   if (target.isContentEditable) return true;
+  if (target.matches('input[type="range"]')) return false; // the volume: shortcuts still apply
   return Boolean(target.closest("input, textarea, select, dialog[open]"));
 }
 
-// space or k: play/pause, m: mute, arrow keys: volume. Not while typing or in the dialog.
+// The page's keyboard shortcuts, announced on the play and mute buttons with
+// aria-keyshortcuts: k or Space toggles playback and m the mute, except in a form field,
+// the dialog or a scrollable region, and Space also not on a button or link (it presses
+// them). The arrow keys are left to the page, which they scroll, and to the volume slider,
+// which they move while it has focus (see views/player-bar.js).
 export function bindKeys(playback) {
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target) || document.querySelector("dialog[open]")) return;
+    if (typing(event.target) || scrollable(event.target) || document.querySelector("dialog[open]")) return;
+    const key = event.key.toLowerCase();
     const onButton = event.target instanceof Element && event.target.closest("button, a, summary");
-    const key = event.key;
-    const audio = playback.audio;
-    if ((key === " " && !onButton) || key === "k" || key === "K") {
+    if (key === "k" || (key === " " && !onButton)) {
       playback.toggle();
-    } else if (key === "m" || key === "M") {
+    } else if (key === "m") {
       playback.toggleMute();
-    } else if (key === "ArrowUp" || key === "ArrowRight") {
-      playback.setVolume(Math.round(audio.volume * 100 + 5) / 100);
-    } else if (key === "ArrowDown" || key === "ArrowLeft") {
-      playback.setVolume(Math.round(audio.volume * 100 - 5) / 100);
     } else {
       return;
     }
     event.preventDefault();
   });
+}
+
+// Inside an element that scrolls by itself (not the page): Space scrolls it.
+function scrollable(target) {
+  for (let node = target instanceof Element ? target : null; node && node !== document.body && node !== document.documentElement; node = node.parentElement) {
+    const { overflowY } = getComputedStyle(node);
+    if ((overflowY === "auto" || overflowY === "scroll") && node.scrollHeight > node.clientHeight) return true;
+  }
+  return false;
 }

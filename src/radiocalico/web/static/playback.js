@@ -1,17 +1,29 @@
 // Playback, the player's audio path: hls.js where Media Source Extensions exist, the
-// browser's own HLS otherwise (Safari, iOS), recovery from network and media errors with
-// bounded exponential backoff, live latency, volume.
+// browser's own HLS otherwise (Safari, iOS), recovery from network and media errors,
+// where to resume after a pause, live latency, volume.
+//
+// Recovery never gives up while the listener wants sound and the page is open: retries back
+// off exponentially up to 30 s, and start again at once when the network comes back or the
+// page is shown again. While the browser knows it is offline there is no countdown to show,
+// only "offline" (retries still go on quietly, in case the browser is wrong).
+//
+// Resuming (the play button, a media key, the lock screen: all call play()): after a pause
+// longer than the audio buffered ahead of the paused position, the listener hears live radio
+// again; after a shorter one, the music carries on where it was paused.
 //
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}).
-// A little over 300 lines: recovery is one state machine whose steps share its state.
+// Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
 import { Emitter } from "./events.js";
+import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
 
-const MAX_ATTEMPTS = 10; // consecutive failed recoveries before we wait for the listener
 const STALL_MS = 8000; // no progress for this long while playing: rebuild the pipeline
+const RETRY_CAP_MS = 30000; // the longest wait between two retries
+
+const OFFLINE = "You are offline. The music will resume when the network is back.";
 
 const HLS_CONFIG = {
   debug: false,
@@ -28,10 +40,12 @@ const HLS_CONFIG = {
 };
 
 export class Playback extends Emitter {
-  constructor(audio, url) {
+  // `clock.now()`: the station's time in ms (see clock.js), for the latency heard.
+  constructor(audio, url, { clock = { now: () => Date.now() } } = {}) {
     super();
     this.audio = audio;
     this.url = url;
+    this.clock = clock;
     this.hls = null;
     this.useHls = Hls.isSupported();
     this.wanted = false; // the listener wants sound
@@ -41,8 +55,10 @@ export class Playback extends Emitter {
     this.lastTime = -1;
     this.mediaErrorAt = 0;
     this.playingSince = null; // performance.now() when the audio last started to play
+    this.paused = null; // {at: performance.now(), ahead: ms buffered ahead} of the last pause
 
-    rememberVolume(audio);
+    this.volumes = rememberVolume(audio);
+    this.position = new LivePosition(audio, () => this.hls, clock);
     audio.addEventListener("volumechange", () => this.emit("volume", this.volumeState()));
     for (const type of ["playing", "pause", "waiting", "play"]) {
       audio.addEventListener(type, () => this.emitState(type));
@@ -60,16 +76,16 @@ export class Playback extends Emitter {
     });
     window.addEventListener("online", () => {
       if (!this.wanted) return;
-      if (this.retryTimer || this.attempt > 0) {
-        // Start the backoff afresh, but still as an outage, so that progress says "Back on air".
-        this.attempt = 1;
-        this.retryNow(() => this.rebuild());
-      } else {
-        this.status("", "ok"); // the buffer carried us through: nothing was lost
-      }
+      if (this.inOutage()) this.retrySoon();
+      else this.status("", "ok"); // the buffer carried us through: nothing was lost
     });
     window.addEventListener("offline", () => {
-      if (this.wanted) this.status("You are offline. The music will resume when the network is back.", "warn");
+      if (this.wanted) this.status(OFFLINE, "warn");
+      this.emitState("offline");
+    });
+    // A hidden tab's timers are throttled: coming back is a good moment to try at once.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.wanted && this.inOutage()) this.retrySoon();
     });
     setInterval(() => this.watchdog(), 1000);
   }
@@ -102,18 +118,32 @@ export class Playback extends Emitter {
   }
 
   async play() {
+    const live = this.resumesAtLive();
+    this.paused = null;
     this.wanted = true;
     // A fresh press answers "Press play…"; an outage in progress keeps its message.
-    if (!this.retryTimer) this.status("", "info");
+    if (!this.inOutage()) this.status("", "info");
     this.lastProgressAt = performance.now();
     if (this.useHls) {
+      if (live && this.hls?.media) {
+        // hls.js would carry on from the old position: start a fresh pipeline at the live edge.
+        this.destroyHls();
+      }
       if (!this.hls) this.createHls();
       this.hls.startLoad(-1);
     } else if (!this.audio.src) {
       this.audio.src = this.url;
+    } else if (live) {
+      this.seekLive();
     }
     this.emitState("play");
     await this.playMedia();
+  }
+
+  // The resume rule (see the top of this file).
+  resumesAtLive() {
+    if (!this.paused) return false;
+    return performance.now() - this.paused.at > this.paused.ahead;
   }
 
   async playMedia() {
@@ -130,10 +160,13 @@ export class Playback extends Emitter {
   }
 
   pause() {
+    if (this.wanted && !this.paused) this.paused = { at: performance.now(), ahead: this.position.bufferedAhead() };
     this.wanted = false;
     this.audio.pause();
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.attempt = 0;
+    this.emitState("pause");
   }
 
   // "stop" for a live stream: pause and stop downloading.
@@ -152,55 +185,45 @@ export class Playback extends Emitter {
     if (this.audio.volume > 0 && this.audio.muted) this.audio.muted = false;
   }
 
+  // At volume 0 the player is as good as muted: unmuting brings back the last audible volume.
   toggleMute() {
-    this.audio.muted = !this.audio.muted;
+    if (this.audio.muted || this.audio.volume === 0) {
+      if (this.audio.volume === 0) this.audio.volume = this.volumes.lastAudible();
+      this.audio.muted = false;
+    } else {
+      this.audio.muted = true;
+    }
   }
 
-  // Milliseconds on the stream's program-date-time clock of what is being heard, or null.
+  // Where the listener is in the live stream (see position.js), for the rest of the page.
   playingDate() {
-    if (this.hls) {
-      const date = this.hls.playingDate;
-      return date ? date.getTime() : null;
-    }
-    const start = this.audio.getStartDate?.();
-    if (start && Number.isFinite(start.getTime()) && start.getTime() > 0) {
-      return start.getTime() + this.audio.currentTime * 1000;
-    }
-    return null;
+    return this.position.playingDate();
   }
 
-  // Seconds between the live edge and what is being heard, or null.
   latency() {
-    if (this.hls) {
-      if (!this.hls.levels?.length || this.audio.readyState < 2) return null;
-      const latency = this.hls.latency;
-      return latency > 0 ? latency : null;
-    }
-    const { seekable } = this.audio;
-    if (seekable.length && this.audio.readyState >= 2) {
-      return Math.max(0, seekable.end(seekable.length - 1) - this.audio.currentTime);
-    }
-    return null;
+    return this.position.latency();
   }
 
-  targetLatency() {
-    return this.hls?.targetLatency ?? 6;
-  }
-
-  behindLive() {
-    const latency = this.latency();
-    if (latency === null) return false;
-    const slack = Math.max(3, 2 * (this.hls?.levels?.[0]?.details?.targetduration ?? 2));
-    return latency > this.targetLatency() + slack;
+  // The program-date-time Play would start at (ms), for showing while paused the track the
+  // listener will hear on pressing it: where paused if the pause is short (the resume
+  // rule), otherwise live, at a latency rather over- than underestimated, so that the
+  // title can only move forwards when the audio starts.
+  resumeDate() {
+    if (this.paused && !this.resumesAtLive()) return this.position.playingDate();
+    return this.clock.now() - this.position.expectedLatency() * 1000;
   }
 
   goLive() {
+    this.seekLive();
+    if (!this.wanted) this.play();
+  }
+
+  seekLive() {
     if (this.hls?.liveSyncPosition) {
       this.audio.currentTime = this.hls.liveSyncPosition;
     } else if (this.audio.seekable.length) {
       this.audio.currentTime = Math.max(0, this.audio.seekable.end(this.audio.seekable.length - 1) - 6);
     }
-    if (!this.wanted) this.play();
   }
 
   status(text, kind, ttl = 0) {
@@ -213,10 +236,23 @@ export class Playback extends Emitter {
     this.emit("state", { type, ...this.snapshot() });
   }
 
-  // What the player bar shows: whether the listener wants sound, and the live position.
+  // What the player bar shows: whether the listener wants sound, the connection ("live",
+  // "offline", "reconnecting") and the live position, known only while the audio flows.
   snapshot() {
-    const behind = !this.audio.paused && this.behindLive();
-    return { wanted: this.wanted, paused: this.audio.paused, latency: this.latency(), behind };
+    const connection = this.connection();
+    const flowing = connection === "live" && !this.audio.paused;
+    const behind = flowing && this.position.behindLive();
+    return { wanted: this.wanted, paused: this.audio.paused, connection, latency: flowing ? this.position.latency() : null, behind };
+  }
+
+  connection() {
+    if (!this.wanted) return "live";
+    if (navigator.onLine === false) return "offline";
+    return this.inOutage() ? "reconnecting" : "live";
+  }
+
+  inOutage() {
+    return this.retryTimer !== null || this.attempt > 0;
   }
 
   volumeState() {
@@ -273,26 +309,27 @@ export class Playback extends Emitter {
   fail(kind, action) {
     this.attempt += 1;
     clearTimeout(this.retryTimer);
-    if (this.attempt > MAX_ATTEMPTS) {
-      this.retryTimer = null;
-      this.destroyHls();
-      this.wanted = false;
-      this.audio.pause();
-      this.status("The stream is unavailable right now. Press play to try again.", "warn");
-      this.emitState("pause");
-      return;
+    const wait = backoff(this.attempt, 1000, RETRY_CAP_MS);
+    if (navigator.onLine === false) {
+      this.status(OFFLINE, "warn");
+    } else {
+      const what = kind === "network" ? "Connection to the station lost" : "Playback interrupted";
+      this.status(`${what}. Reconnecting in ${Math.ceil(wait / 1000)} s…`, "warn");
     }
-    const wait = backoff(this.attempt);
-    const offline = navigator.onLine === false;
-    const what = offline ? "You are offline" : kind === "network" ? "Connection to the station lost" : "Playback interrupted";
-    this.status(`${what}. Reconnecting in ${Math.ceil(wait / 1000)} s…`, "warn");
     this.retryTimer = setTimeout(() => this.retryNow(action), wait);
+  }
+
+  // Retry at once (the network is back, the page is shown again): the backoff starts afresh,
+  // but still as an outage, so that progress says "Back on air".
+  retrySoon() {
+    this.attempt = 1;
+    this.retryNow(() => this.rebuild());
   }
 
   retryNow(action) {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.status(navigator.onLine === false ? "You are offline. Reconnecting…" : "Reconnecting…", "info");
+    if (navigator.onLine !== false) this.status("Reconnecting…", "info");
     action();
   }
 

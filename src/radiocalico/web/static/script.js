@@ -5,6 +5,7 @@
 import { Account } from "./account.js";
 import { ApiClient } from "./api/client.js";
 import { Session } from "./api/session.js";
+import { ServerClock } from "./clock.js";
 import { loadConfig } from "./config.js";
 import { Covers } from "./covers.js";
 import { $ } from "./dom.js";
@@ -33,11 +34,12 @@ async function main(status) {
 
   const config = await loadConfig(client, status);
   status.set("");
-  const playback = new Playback($("audio"), config.stream_url);
+  const clock = new ServerClock();
+  const playback = new Playback($("audio"), config.stream_url, { clock });
   const covers = new Covers(config.cover_url);
   const nowPlaying = new NowPlaying(playback);
   const ratings = new Ratings(client);
-  const poller = new MetadataPoller(config.metadata_url, { interval: pollInterval(playback) });
+  const poller = new MetadataPoller(config.metadata_url, { interval: pollInterval(playback), clock });
   const bar = new PlayerBar(playback);
   const thumbs = new RatingsView({ onVote: (track, kind) => ratings.vote(track, kind) });
 

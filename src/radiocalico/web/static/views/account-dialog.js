@@ -18,14 +18,22 @@ export class AccountDialog {
       if (event.target === this.dialog) this.dialog.close(); // a click on the backdrop
     });
     this.dialog.addEventListener("close", () => account.close()); // also Escape
-    for (const tab of this.dialog.querySelectorAll('[role="tab"]')) {
-      tab.addEventListener("click", () => this.selectTab(tab));
+    // The tabs follow the ARIA tabs pattern: one tab stop, arrows/Home/End move between tabs
+    // (selecting as they go), and choosing a tab with a click, Enter or Space takes the
+    // listener into its form, since a tab by itself is only a way there.
+    this.tabs = [...this.dialog.querySelectorAll('[role="tab"]')];
+    for (const tab of this.tabs) {
+      tab.addEventListener("click", () => {
+        this.account.say(""); // the other form's message is not this one's
+        this.selectTab(tab, { enter: true });
+      });
       tab.addEventListener("keydown", (event) => {
-        if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-          const other = tab.id === "tab-signin" ? $("tab-signup") : $("tab-signin");
-          this.selectTab(other);
-          other.focus();
-        }
+        const next = this.neighbour(tab, event.key);
+        if (!next) return;
+        event.preventDefault();
+        this.account.say("");
+        this.selectTab(next);
+        next.focus();
       });
     }
     this.handle($("form-signin"), (values) => account.signIn(values));
@@ -34,14 +42,27 @@ export class AccountDialog {
     $("sign-out").addEventListener("click", () => account.signOut());
   }
 
-  selectTab(tab) {
-    for (const other of this.dialog.querySelectorAll('[role="tab"]')) {
+  neighbour(tab, key) {
+    const i = this.tabs.indexOf(tab);
+    const n = this.tabs.length;
+    const at = { ArrowRight: i + 1, ArrowLeft: i - 1 + n, Home: 0, End: n - 1 }[key];
+    return at === undefined ? null : this.tabs[at % n];
+  }
+
+  selectTab(tab, { enter = false } = {}) {
+    for (const other of this.tabs) {
       const selected = other === tab;
       other.setAttribute("aria-selected", String(selected));
       other.tabIndex = selected ? 0 : -1;
       $(other.getAttribute("aria-controls")).hidden = !selected;
     }
-    this.account.say("");
+    if (enter) this.focusForm();
+  }
+
+  // The first field of the form on show (sign in or sign up).
+  focusForm() {
+    const tab = this.tabs.find((t) => t.getAttribute("aria-selected") === "true");
+    $(tab.getAttribute("aria-controls")).querySelector("input")?.focus();
   }
 
   handle(form, action) {
@@ -74,10 +95,15 @@ export class AccountDialog {
 
   render({ user, open, likes, message }) {
     setText($("account-label"), user ? (user.display_name || user.username) : "Sign in");
+    const signedOut = !user && !$("account-signed-in").hidden; // just now, in the open dialog
     $("account-signed-out").hidden = Boolean(user);
     $("account-signed-in").hidden = !user;
     if (user) setText($("account-name"), user.display_name ? `${user.display_name} (${user.username})` : user.username);
-    if (open && !this.dialog.open) this.dialog.showModal();
+    const opening = open && !this.dialog.open;
+    if (opening) this.dialog.showModal();
+    // Opening the dialog or signing out shows the sign-in form, with the focus in it (the
+    // sign-out button the focus was on is gone).
+    if (!user && (opening || (signedOut && this.dialog.open))) this.selectTab($("tab-signin"), { enter: true });
     if (!open && this.dialog.open) this.dialog.close();
     if (likes && likes !== this.drawnLikes) {
       this.drawnLikes = likes;

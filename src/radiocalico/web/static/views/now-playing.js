@@ -3,6 +3,8 @@
 import { $, el } from "../dom.js";
 import { formatRate, titleWithYear } from "./format.js";
 
+// `coverSrc`: the cover fetched for this very track, or null: then the station's logo, never
+// another track's cover.
 export function renderTrack(track, coverSrc) {
   $("track-artist").textContent = track.artist || "Unknown artist";
   $("track-title").textContent = titleWithYear(track) || "Untitled";
@@ -14,7 +16,9 @@ export function renderTrack(track, coverSrc) {
   box.replaceChildren(...badges.map((text) => el("span", { className: "badge", text })));
   box.hidden = badges.length === 0;
   const cover = $("cover");
-  if (coverSrc && cover.getAttribute("src") !== coverSrc) cover.src = coverSrc;
+  cover.dataset.placeholder ??= cover.getAttribute("src"); // the logo the page starts with
+  const src = coverSrc ?? cover.dataset.placeholder;
+  if (cover.getAttribute("src") !== src) cover.src = src;
   cover.alt = track.album ? `Cover of ${track.album} by ${track.artist}` : `Cover art for ${track.title} by ${track.artist}`;
 }
 

@@ -1,8 +1,10 @@
 // The player bar: play/pause, the clock and live position, mute and volume. Its controls
 // report the listener's wishes to `controls` (toggle, toggleMute, setVolume, goLive); what
 // it shows comes from playback's state.
-import { $ } from "../dom.js";
+import { $, setText } from "../dom.js";
 import { formatTime } from "./format.js";
+
+const LABELS = { offline: "Offline", reconnecting: "Reconnecting" };
 
 export class PlayerBar {
   constructor(controls) {
@@ -12,7 +14,22 @@ export class PlayerBar {
     this.play.addEventListener("click", () => controls.toggle());
     this.mute.addEventListener("click", () => controls.toggleMute());
     this.volume.addEventListener("input", () => controls.setVolume(Number(this.volume.value) / 100));
-    $("go-live").addEventListener("click", () => controls.goLive());
+    // The arrow keys move the volume only while the slider has focus, in steps of 5 %.
+    this.volume.addEventListener("keydown", (event) => {
+      const step = { ArrowUp: 5, ArrowRight: 5, ArrowDown: -5, ArrowLeft: -5 }[event.key];
+      if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      controls.setVolume((Number(this.volume.value) + step) / 100);
+    });
+    // Go live hides itself once at live; while it has focus it stays (greyed out) so that
+    // focus is not lost to the top of the page, and goes when focus leaves it.
+    this.goLive = $("go-live");
+    this.goLive.addEventListener("click", () => {
+      if (this.goLive.getAttribute("aria-disabled") !== "true") controls.goLive();
+    });
+    this.goLive.addEventListener("blur", () => {
+      if (this.goLive.getAttribute("aria-disabled") === "true") this.goLive.hidden = true;
+    });
   }
 
   // {wanted}: whether the listener wants sound (the button shows pause while it is wanted).
@@ -21,23 +38,32 @@ export class PlayerBar {
     this.play.setAttribute("aria-label", wanted ? "Pause" : "Play");
   }
 
-  renderVolume({ volume, muted }) {
+  // Volume 0 shows as muted: the mute button then offers to unmute.
+  renderVolume({ volume, muted: mutedFlag }) {
+    const muted = mutedFlag || volume === 0;
     const value = muted ? 0 : Math.round(volume * 100);
     this.volume.value = String(value);
     this.volume.style.setProperty("--fill", `${value}%`);
     this.volume.setAttribute("aria-valuetext", muted ? "Muted" : `${value}%`);
     this.mute.setAttribute("aria-pressed", String(muted));
     this.mute.setAttribute("aria-label", muted ? "Unmute" : "Mute");
-    document.body.classList.toggle("is-muted", muted || volume === 0);
+    document.body.classList.toggle("is-muted", muted);
   }
 
-  // {elapsed} seconds into the track, and playback's snapshot: {paused, latency, behind}.
-  renderClock({ elapsed, paused, latency, behind }) {
-    $("elapsed").textContent = formatTime(elapsed);
-    $("live-label").textContent = behind ? "Delayed" : "Live";
-    $("go-live").hidden = !behind;
-    $("latency").textContent = latency !== null && !paused
+  // {elapsed} seconds into the track, and playback's snapshot: {paused, connection,
+  // latency, behind}. During an outage the label says so instead of "Live".
+  renderClock({ elapsed, paused, connection, latency, behind }) {
+    setText($("elapsed"), formatTime(elapsed));
+    setText($("live-label"), LABELS[connection] ?? (behind ? "Delayed" : "Live"));
+    this.renderGoLive(behind);
+    setText($("latency"), latency !== null && !paused
       ? `Live latency ${latency.toFixed(1)} s${behind ? " (behind live)" : ""}`
-      : "";
+      : "");
+  }
+
+  renderGoLive(behind) {
+    const focused = document.activeElement === this.goLive;
+    this.goLive.setAttribute("aria-disabled", String(!behind));
+    this.goLive.hidden = !behind && !focused;
   }
 }

@@ -10,8 +10,11 @@ function thumbButton(kind) {
 }
 
 // One group's two thumbs for `track` (null: nothing on show), with `rating` from Ratings.view().
+// A thumb is disabled while its vote is in flight, which takes the keyboard focus off it:
+// the focus comes back to it when the vote is done, so the listener can carry on from there.
 function renderGroup(group, track, rating) {
   for (const button of group.querySelectorAll(".thumb")) {
+    if (document.activeElement === button) refocus.add(button);
     const kind = button.dataset.vote;
     const count = rating[kind] ?? 0;
     const mine = rating.my_vote === kind;
@@ -21,7 +24,15 @@ function renderGroup(group, track, rating) {
     const verb = kind === "up" ? "Thumbs up" : "Thumbs down";
     button.setAttribute("aria-label", `${verb} for ${name}, ${count} ${count === 1 ? "vote" : "votes"}${mine ? " (your vote, press to retract)" : ""}`);
     button.disabled = !track?.songId || rating.busy;
+    if (!button.disabled && refocus.delete(button) && lostFocus()) button.focus({ preventScroll: true });
   }
+}
+
+const refocus = new WeakSet(); // thumbs that had the focus when they were disabled
+
+function lostFocus() {
+  const active = document.activeElement;
+  return !active || active === document.body || active.disabled;
 }
 
 export class RatingsView {
