@@ -9,6 +9,11 @@ prints requests per second and p50/p99 latency for each, and afterwards checks t
 count is exact: the votes stored equal the 200 answers wrk saw, and the API's counts add
 up to the rows. Rate limits are switched off here: this measures the API, not the limiter.
 With --url it measures an already running server (e.g. nginx in front) instead.
+
+    .venv/bin/python bench/api_load/run.py --growth [10,10000,1000000] [--rounds 2]
+
+Growth mode (bench/api_load/growth.py): reads/s and p99 of one song with 10, 10,000 and
+1,000,000 votes, then the chart's latency with 100,000 songs.
 """
 
 from __future__ import annotations
@@ -131,11 +136,11 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def run_wrk(url: str, script: str, data: Path, args) -> tuple[dict, str]:
+def run_wrk(url: str, script: str | None, data: Path | None, args) -> tuple[dict, str]:
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-        "-s", str(HERE / script), url, "--", str(data),
     ]
+    command += ["-s", str(HERE / script), url, "--", str(data)] if script else [url]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
@@ -167,7 +172,14 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--url", default=None, help="measure this running server instead")
     parser.add_argument("--json", action="store_true", help="print one JSON line too")
+    parser.add_argument("--growth", nargs="?", const="10,10000,1000000", default=None,
+                        metavar="SIZES", help="growth mode: reads of one song with each number "
+                        "of votes (default 10,10000,1000000), then the chart")
+    parser.add_argument("--rounds", type=int, default=2, help="growth mode: rounds per size")
+    parser.add_argument("--chart-songs", type=int, default=100_000, help="growth mode")
     args = parser.parse_args()
+    if args.growth and args.url:
+        parser.error("--growth seeds its own database schema: it cannot use --url")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
@@ -192,6 +204,11 @@ def main() -> None:
             gunicorn, command = start_gunicorn(database_url, port, args.workers, workdir / "gunicorn.log")
             print(f"server: {' '.join(command)}")
             wait_healthy(url)
+        if args.growth:
+            import growth
+
+            growth.run(args, url, database_url, workdir, run_wrk, write_lua_data)
+            return
         seed(url, songs)
         before = count_votes(database_url) if schema else None
         reads, read_cmd = run_wrk(url, "read.lua", data, args)

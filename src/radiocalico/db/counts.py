@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, func, or_, select, text, update
+from sqlalchemy import Connection, bindparam, case, func, or_, select, text, update
 
 from radiocalico.db.schema import songs, votes
 
@@ -58,8 +58,15 @@ def repair(connection: Connection) -> list[Drift]:
     if connection.dialect.name == "postgresql":
         connection.execute(text("LOCK TABLE votes IN SHARE MODE"))
     drifts = differences(connection)
-    for drift in drifts:
+    if drifts:
         connection.execute(
-            update(songs).where(songs.c.id == drift.song_id).values(up=drift.up, down=drift.down)
+            _SET_COUNTS, [{"sid": d.song_id, "new_up": d.up, "new_down": d.down} for d in drifts]
         )
     return drifts
+
+
+_SET_COUNTS = (
+    update(songs)
+    .where(songs.c.id == bindparam("sid"))
+    .values(up=bindparam("new_up"), down=bindparam("new_down"))
+)

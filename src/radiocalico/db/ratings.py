@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, text
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, literal_column, select, text
 from sqlalchemy.dialects import sqlite
 
 from radiocalico.db.schema import songs, votes
@@ -176,9 +176,11 @@ class ChartEntry:
 # The order and the filter are `ix_songs_chart`'s: the chart reads its first rows.
 _CHART = (
     select(songs.c.id, songs.c.artist, songs.c.title, songs.c.album, songs.c.up, songs.c.down)
-    .where(songs.c.up > 0)
+    .where(songs.c.up > literal_column("0"))  # literal: the partial index's own condition
     .order_by((songs.c.up - songs.c.down).desc(), songs.c.up.desc(), songs.c.id)
-    .limit(bindparam("limit"))
+    # A literal: with a bound LIMIT, a generic plan (prepared after five runs) guesses
+    # the limit and may sort every song instead of reading the index.
+    .limit(bindparam("limit", type_=Integer, literal_execute=True))
 )
 
 
