@@ -1,8 +1,8 @@
-"""Load benchmark of the ratings API: wrk against gunicorn on PostgreSQL.
+"""Load benchmark of the ratings API: wrk against gunicorn (or granian) on PostgreSQL.
 
     .venv/bin/python bench/api_load/run.py [--duration 15] [--connections 32]
 
-Starts gunicorn (deploy/gunicorn.conf.py when present) on a fresh PostgreSQL schema with
+Starts gunicorn (deploy/gunicorn.conf.py; or --server granian to compare) on a fresh PostgreSQL schema with
 ~1,000 songs, then runs wrk twice with the Lua scripts beside this file: reads (one song's
 counts and the caller's own vote) and writes (each request a new listener voting). It
 prints requests per second and p50/p99 latency for each, and afterwards checks that every
@@ -78,7 +78,10 @@ def seed(url: str, songs: list[dict]) -> None:
         response.raise_for_status()
 
 
-def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path):
+def start_server(database_url: str, port: int, log: Path, server: str = "gunicorn",
+                 workers: int | None = None, threads: int | None = None,
+                 worker_class: str | None = None):
+    """gunicorn with deploy/gunicorn.conf.py (flags override it), or granian to compare."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -90,6 +93,13 @@ def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path)
     }
     migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
     subprocess.run(migrate, env=env, check=True, capture_output=True)
+    if server == "granian":
+        command = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+                   "--factory", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers or 2), "--blocking-threads", str(threads or 8),
+                   "--no-ws", "radiocalico:create_app"]
+        return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True), command
     command = [str(Path(sys.executable).with_name("gunicorn"))]
     config = ROOT / "deploy" / "gunicorn.conf.py"
     if config.exists():
@@ -97,6 +107,10 @@ def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path)
     command += ["-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if workers:
         command += ["-w", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
+    if worker_class:
+        command += ["-k", worker_class]
     command.append("radiocalico:create_app()")
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
@@ -168,7 +182,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=None, help="server workers")
+    parser.add_argument("--server-threads", type=int, default=None, help="threads per worker")
+    parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--url", default=None, help="measure this running server instead")
     parser.add_argument("--json", action="store_true", help="print one JSON line too")
@@ -201,7 +218,8 @@ def main() -> None:
             database_url = f"{args.database_url}{separator}options={quote(f'-csearch_path={schema}')}"
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            gunicorn, command = start_gunicorn(database_url, port, args.workers, workdir / "gunicorn.log")
+            gunicorn, command = start_server(database_url, port, workdir / "server.log", args.server,
+                                             args.workers, args.server_threads, args.worker_class)
             print(f"server: {' '.join(command)}")
             wait_healthy(url)
         if args.growth:
