@@ -1,8 +1,8 @@
-"""Load benchmark of the ratings API: wrk against gunicorn (or granian) on PostgreSQL.
+"""Load benchmark of the ratings API: wrk against the production app server on PostgreSQL.
 
     .venv/bin/python bench/api_load/run.py [--duration 15] [--connections 32]
 
-Starts gunicorn (deploy/gunicorn.conf.py; or --server granian to compare) on a fresh PostgreSQL schema with
+Starts deploy/serve.py (or --server gunicorn / granian to compare) on a fresh PostgreSQL schema with
 ~1,000 songs, then runs wrk twice with the Lua scripts beside this file: reads (one song's
 counts and the caller's own vote) and writes (each request a new listener voting). It
 prints requests per second and p50/p99 latency for each, and afterwards checks that every
@@ -93,6 +93,15 @@ def start_server(database_url: str, port: int, log: Path, server: str = "gunicor
     }
     migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
     subprocess.run(migrate, env=env, check=True, capture_output=True)
+    if server == "production":
+        env.update(APP_BIND=f"127.0.0.1:{port}", APP_ACCESS_LOG="false")
+        if workers:
+            env["WEB_CONCURRENCY"] = str(workers)
+        if threads:
+            env["APP_THREADS"] = str(threads)
+        command = [sys.executable, str(ROOT / "deploy" / "serve.py")]
+        return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True), command
     if server == "granian":
         command = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
                    "--factory", "--host", "127.0.0.1", "--port", str(port),
@@ -182,7 +191,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=1000)
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--server", choices=("production", "gunicorn", "granian"),
+                        default="production",
+                        help="production: deploy/serve.py (granian); gunicorn: its own CLI "
+                        "with deploy/gunicorn.conf.py when present; granian: its CLI")
     parser.add_argument("--workers", type=int, default=None, help="server workers")
     parser.add_argument("--server-threads", type=int, default=None, help="threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
