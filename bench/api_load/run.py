@@ -1,14 +1,19 @@
-"""Load benchmark of the ratings API: wrk against gunicorn on PostgreSQL.
+"""Load benchmark of the ratings API: wrk against the production app server on PostgreSQL.
 
     .venv/bin/python bench/api_load/run.py [--duration 15] [--connections 32]
 
-Starts gunicorn (deploy/gunicorn.conf.py when present) on a fresh PostgreSQL schema with
+Starts deploy/serve.py (or --server gunicorn / granian to compare) on a fresh PostgreSQL schema with
 ~1,000 songs, then runs wrk twice with the Lua scripts beside this file: reads (one song's
 counts and the caller's own vote) and writes (each request a new listener voting). It
 prints requests per second and p50/p99 latency for each, and afterwards checks that every
 count is exact: the votes stored equal the 200 answers wrk saw, and the API's counts add
 up to the rows. Rate limits are switched off here: this measures the API, not the limiter.
 With --url it measures an already running server (e.g. nginx in front) instead.
+
+    .venv/bin/python bench/api_load/run.py --growth [10,10000,1000000] [--rounds 2]
+
+Growth mode (bench/api_load/growth.py): reads/s and p99 of one song with 10, 10,000 and
+1,000,000 votes, then the chart's latency with 100,000 songs.
 """
 
 from __future__ import annotations
@@ -73,7 +78,10 @@ def seed(url: str, songs: list[dict]) -> None:
         response.raise_for_status()
 
 
-def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path):
+def start_server(database_url: str, port: int, log: Path, server: str = "gunicorn",
+                 workers: int | None = None, threads: int | None = None,
+                 worker_class: str | None = None):
+    """gunicorn with deploy/gunicorn.conf.py (flags override it), or granian to compare."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -85,6 +93,22 @@ def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path)
     }
     migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
     subprocess.run(migrate, env=env, check=True, capture_output=True)
+    if server == "production":
+        env.update(APP_BIND=f"127.0.0.1:{port}", APP_ACCESS_LOG="false")
+        if workers:
+            env["WEB_CONCURRENCY"] = str(workers)
+        if threads:
+            env["APP_THREADS"] = str(threads)
+        command = [sys.executable, str(ROOT / "deploy" / "serve.py")]
+        return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True), command
+    if server == "granian":
+        command = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+                   "--factory", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers or 2), "--blocking-threads", str(threads or 8),
+                   "--no-ws", "radiocalico:create_app"]
+        return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True), command
     command = [str(Path(sys.executable).with_name("gunicorn"))]
     config = ROOT / "deploy" / "gunicorn.conf.py"
     if config.exists():
@@ -92,6 +116,10 @@ def start_gunicorn(database_url: str, port: int, workers: int | None, log: Path)
     command += ["-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if workers:
         command += ["-w", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
+    if worker_class:
+        command += ["-k", worker_class]
     command.append("radiocalico:create_app()")
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
@@ -131,11 +159,11 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def run_wrk(url: str, script: str, data: Path, args) -> tuple[dict, str]:
+def run_wrk(url: str, script: str | None, data: Path | None, args) -> tuple[dict, str]:
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-        "-s", str(HERE / script), url, "--", str(data),
     ]
+    command += ["-s", str(HERE / script), url, "--", str(data)] if script else [url]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
@@ -163,11 +191,24 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--server", choices=("production", "gunicorn", "granian"),
+                        default="production",
+                        help="production: deploy/serve.py (granian); gunicorn: its own CLI "
+                        "with deploy/gunicorn.conf.py when present; granian: its CLI")
+    parser.add_argument("--workers", type=int, default=None, help="server workers")
+    parser.add_argument("--server-threads", type=int, default=None, help="threads per worker")
+    parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--url", default=None, help="measure this running server instead")
     parser.add_argument("--json", action="store_true", help="print one JSON line too")
+    parser.add_argument("--growth", nargs="?", const="10,10000,1000000", default=None,
+                        metavar="SIZES", help="growth mode: reads of one song with each number "
+                        "of votes (default 10,10000,1000000), then the chart")
+    parser.add_argument("--rounds", type=int, default=2, help="growth mode: rounds per size")
+    parser.add_argument("--chart-songs", type=int, default=100_000, help="growth mode")
     args = parser.parse_args()
+    if args.growth and args.url:
+        parser.error("--growth seeds its own database schema: it cannot use --url")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
@@ -189,9 +230,15 @@ def main() -> None:
             database_url = f"{args.database_url}{separator}options={quote(f'-csearch_path={schema}')}"
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            gunicorn, command = start_gunicorn(database_url, port, args.workers, workdir / "gunicorn.log")
+            gunicorn, command = start_server(database_url, port, workdir / "server.log", args.server,
+                                             args.workers, args.server_threads, args.worker_class)
             print(f"server: {' '.join(command)}")
             wait_healthy(url)
+        if args.growth:
+            import growth
+
+            growth.run(args, url, database_url, workdir, run_wrk, write_lua_data)
+            return
         seed(url, songs)
         before = count_votes(database_url) if schema else None
         reads, read_cmd = run_wrk(url, "read.lua", data, args)

@@ -6,7 +6,7 @@ __all__ = ["create_app", "__version__"]
 
 
 def __getattr__(name: str):
-    # `radiocalico:create_app()` for gunicorn, without making `radiocalico station`
+    # `radiocalico:create_app()` for the app server (deploy/serve.py), without making `radiocalico station`
     # (which never serves HTTP) import Flask and the API.
     if name == "create_app":
         from radiocalico.app import create_app

@@ -1,4 +1,4 @@
-"""The `radiocalico` command: serve, station, db upgrade, db backup, db restore."""
+"""The `radiocalico` command: serve, station, db upgrade, db check-counts, db backup, db restore."""
 
 from __future__ import annotations
 
@@ -91,6 +91,47 @@ def db_upgrade(revision: str) -> None:
     config.instance_path.mkdir(parents=True, exist_ok=True)
     upgrade(engine, revision)
     click.echo(f"database at revision {revision}: {engine.url.render_as_string()}")
+
+
+@db.command("check-counts")
+@click.option("--repair", is_flag=True, help="Set any differing counts to the aggregate.")
+def db_check_counts(repair: bool) -> None:
+    """Compare each song's kept up/down counts with a full count of its votes.
+
+    Exits 1 when a difference is found and not repaired."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from radiocalico.db import Store, counts
+
+    store = Store.from_url(Config.from_env().resolved_database_url)
+    try:
+        if repair:
+            with store.writing() as connection:
+                drifts = counts.repair(connection)
+        else:
+            with store.reading() as connection:
+                drifts = counts.differences(connection)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(
+            f"cannot check the counts ({reason}); is DATABASE_URL at the newest revision "
+            "(radiocalico db upgrade)?"
+        ) from None
+    finally:
+        store.dispose()
+    for drift in drifts:
+        click.echo(
+            f"{drift.song_id}: kept up {drift.kept_up} down {drift.kept_down}, "
+            f"votes say up {drift.up} down {drift.down}" + (" (repaired)" if repair else "")
+        )
+    if not drifts:
+        click.echo("counts exact: every song's up/down equals its votes")
+    elif repair:
+        click.echo(f"{len(drifts)} song(s) repaired")
+    else:
+        raise click.ClickException(
+            f"{len(drifts)} song(s) differ from their votes; run with --repair to fix"
+        )
 
 
 def _pg_command(url: str) -> tuple[list[str], dict[str, str], str | None]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from radiocalico.db import alembic_config, make_engine, upgrade
 from radiocalico.db.schema import metadata
+
+
+def _head() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def test_upgrade_builds_the_declared_schema(database_url):
@@ -17,7 +22,7 @@ def test_upgrade_builds_the_declared_schema(database_url):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == _head()
     engine.dispose()
 
 

@@ -50,7 +50,7 @@ def deploy_schema_url(postgres_available):
 
 @pytest.fixture(scope="session")
 def topology(tmp_path_factory, nginx_binary, deploy_schema_url, redis_url):
-    """nginx + 2 gunicorn replicas (2 workers each) + the station + PostgreSQL + Redis."""
+    """nginx + 2 app-server replicas (2 workers each) + the station + PostgreSQL + Redis."""
     topo = Topology(
         tmp_path_factory.mktemp("topology"),
         deploy_schema_url,

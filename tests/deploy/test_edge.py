@@ -117,17 +117,18 @@ def test_caching_and_types_per_file_kind(https, topology):
     playlist = https.get(base + MASTER_URL, timeout=10)
     assert playlist.status_code == 200
     assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
-    assert playlist.headers["Cache-Control"] == "no-cache, max-age=0"
+    assert playlist.headers["Cache-Control"] == "public, max-age=1"
 
     segment = https.get(f"{base}/stream/{stream_layout.HLS_DIR}/{_newest_segment(topology)}", timeout=10)
     assert segment.status_code == 200
     assert segment.headers["Content-Type"] == "audio/mp4"
-    assert segment.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
     metadata = https.get(base + METADATA_URL, timeout=10,
                          headers={"Accept-Encoding": "gzip"})
     assert metadata.headers["Content-Type"] == "application/json"
-    assert metadata.headers["Cache-Control"] == "no-cache"
+    assert metadata.headers["Cache-Control"] == "public, max-age=1"
+    assert metadata.headers["ETag"]
     assert metadata.headers.get("Content-Encoding") == "gzip"
     assert metadata.json()["title"]
 
@@ -257,7 +258,7 @@ def test_readiness_includes_the_station(https, topology):
 
 
 def test_logs_keep_no_raw_client_address(topology, https):
-    """nginx logs the client's network, gunicorn no address at all."""
+    """nginx logs the client's network, the app server no address at all."""
     assert https.get(f"{topology.url}/health").status_code == 200
     access_log = topology.root / "nginx-access.log"
     deadline = time.monotonic() + 5

@@ -44,7 +44,7 @@ def test_requests_keep_succeeding_while_a_replica_is_killed(topology):
     worker.start()
     try:
         time.sleep(1.0)
-        topology.apps[1].kill()  # SIGKILL the whole gunicorn of replica 1
+        topology.apps[1].kill()  # SIGKILL the whole app server of replica 1
         time.sleep(2.5)
         # The vote written through replica 0 or 1 is in the shared store.
         again = session.put(f"{topology.url}/api/ratings/{sid}/vote",

@@ -1,7 +1,7 @@
 """The production topology, started natively on loopback from the files in deploy/.
 
 nginx (Debian's, with deploy/nginx/*.template rendered exactly as the nginx image renders
-them, only with other ports and paths), gunicorn with deploy/gunicorn.conf.py (one process
+them, only with other ports and paths), the app server deploy/serve.py (one process
 group per replica), the real station (`radiocalico station`), PostgreSQL and Redis.
 Used by tests/deploy and bench/api_load_nginx.
 """
@@ -204,7 +204,7 @@ class ThrowawayPostgres:
 
 @dataclass
 class Topology:
-    """nginx + N gunicorn replicas + the station, all on loopback, under `root`."""
+    """nginx + N app server replicas (deploy/serve.py) + the station, on loopback, under `root`."""
 
     root: Path
     database_url: str
@@ -262,10 +262,10 @@ class Topology:
         metrics = self.root / f"metrics-{index}"
         metrics.mkdir(exist_ok=True)
         env.update(
-            GUNICORN_BIND=f"127.0.0.1:{self.app_ports[index]}",
+            APP_BIND=f"127.0.0.1:{self.app_ports[index]}",
             WEB_CONCURRENCY=str(self.workers),
-            GUNICORN_THREADS="4",
-            GUNICORN_GRACEFUL_TIMEOUT="3",
+            APP_THREADS="4",
+            APP_GRACEFUL_TIMEOUT="3",
             PROMETHEUS_MULTIPROC_DIR=str(metrics),
             INSTANCE_PATH=str(self.root / f"instance-{index}"),
             DATABASE_URL=self.database_url,
@@ -283,7 +283,7 @@ class Topology:
     def start_app(self, index: int) -> Proc:
         proc = spawn(
             f"app-{index}",
-            [str(BIN / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py")],
+            [sys.executable, str(DEPLOY / "serve.py")],
             self.root / f"app-{index}.log", self.app_environment(index), cwd=self.root,
         )
         self.apps[index] = proc
@@ -291,7 +291,7 @@ class Topology:
 
         def healthy():
             if not proc.alive():
-                raise RuntimeError(f"gunicorn {index} exited:\n{proc.tail()}")
+                raise RuntimeError(f"app server {index} exited:\n{proc.tail()}")
             return requests.get(url, timeout=2).status_code == 200
 
         wait_for(healthy, 60, f"app replica {index}")

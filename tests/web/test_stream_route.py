@@ -24,7 +24,7 @@ def stream_client(make_app, tmp_path):
 def test_files_get_the_cdn_types_and_caching(stream_client):
     playlist = stream_client.get(f"/stream/{stream_layout.MASTER_PATH}")
     assert playlist.mimetype == "application/vnd.apple.mpegurl"
-    assert playlist.headers["Cache-Control"] == "no-cache"
+    assert playlist.headers["Cache-Control"] == "public, max-age=1"
     segment = stream_client.get(f"/stream/{stream_layout.HLS_DIR}/{SEGMENT}")
     assert segment.mimetype == "audio/mp4"
     assert "immutable" in segment.headers["Cache-Control"]

@@ -1,6 +1,6 @@
 """Rate limits (Flask-Limiter), as the operations declare them (`@operation(limits=...)`).
 
-Storage is Redis when `REDIS_URL` is set, so limits hold across gunicorn workers and app
+Storage is Redis when `REDIS_URL` is set, so limits hold across app-server workers and app
 replicas; in memory otherwise (one dev server process). Keys are HMACs of the client
 address or listener, never raw addresses. A limiter is made per app so that apps built in
 one process (tests) never share counters.

@@ -2,9 +2,8 @@
 
 `/metrics` is the Prometheus text format: requests and latencies by endpoint name (never
 the raw path, so song ids do not explode the label set), votes cast, listeners seen in a
-sliding window (api/listeners.py), and the age of the newest station segment. Under
-gunicorn with several workers set `PROMETHEUS_MULTIPROC_DIR` (deploy/gunicorn.conf.py
-does): every worker then writes its counters to files there and any worker's scrape adds
+sliding window (api/listeners.py), and the age of the newest station segment. With
+several worker processes set `PROMETHEUS_MULTIPROC_DIR` (deploy/serve.py does): every worker then writes its counters to files there and any worker's scrape adds
 them all up.
 
 `/metrics` is meant for the internal network only: the public nginx server answers 404 for

@@ -1,14 +1,13 @@
 """Queries on votes: counts, the caller's own vote, casting, retracting and the chart.
 
-Counts are always aggregated from `votes`, never cached, so a read is never stale and
-never counts a listener twice.
+Counts are read from `songs.up` / `songs.down`, which triggers on `votes` keep in the
+same statement as the vote (see db/schema.py): a read costs the same at ten votes and at
+a million, never aggregates `votes`, and is never stale.
 
-On PostgreSQL, casting and retracting a vote are each ONE statement (data-modifying
-CTEs): atomic by itself, so it runs in autocommit with a single round trip instead of
-BEGIN, upserts, count and COMMIT. The counts it returns are the other listeners' votes in
-the statement's snapshot plus the caller's own new vote. On SQLite the same happens as
-several statements inside one IMMEDIATE transaction. Which of the two runs is chosen once,
-by the store (db/store.py), as the `Votes` subclass it hands out.
+On PostgreSQL, casting or retracting a vote is one atomic statement (data-modifying CTEs,
+the triggers firing at its end) run in autocommit, followed by a read of the counts it
+left; on SQLite the same statements run inside one IMMEDIATE transaction. Which of the two
+runs is chosen once, by the store (db/store.py), as the `Votes` subclass it hands out.
 """
 
 from __future__ import annotations
@@ -17,13 +16,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, bindparam, case, delete, func, select, text
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, literal_column, select, text
 from sqlalchemy.dialects import sqlite
 
 from radiocalico.db.schema import songs, votes
-
-_up = func.coalesce(func.sum(case((votes.c.value == 1, 1), else_=0)), 0)
-_down = func.coalesce(func.sum(case((votes.c.value == -1, 1), else_=0)), 0)
 
 
 @dataclass(frozen=True)
@@ -44,62 +40,56 @@ _SQLITE_UPSERT_VOTE = _sqlite_vote.on_conflict_do_update(
 
 
 # Built once: this is the hottest query, and building the expression costs more than
-# running it.
+# running it. One primary-key lookup per song, plus one for the voter's own vote.
 _RATINGS = (
-    select(
-        votes.c.song_id,
-        _up,
-        _down,
-        func.max(case((votes.c.voter == bindparam("voter"), votes.c.value), else_=None)),
-    )
-    .where(votes.c.song_id.in_(bindparam("song_ids", expanding=True)))
-    .group_by(votes.c.song_id)
+    select(songs.c.id, songs.c.up, songs.c.down, votes.c.value)
+    .outerjoin(votes, and_(votes.c.song_id == songs.c.id, votes.c.voter == bindparam("voter")))
+    .where(songs.c.id.in_(bindparam("song_ids", expanding=True)))
+)
+_ONE_RATING = (
+    select(songs.c.up, songs.c.down, votes.c.value)
+    .outerjoin(votes, and_(votes.c.song_id == songs.c.id, votes.c.voter == bindparam("voter")))
+    .where(songs.c.id == bindparam("song_id"))
 )
 
 
 def ratings_for(connection: Connection, song_ids: list[str], voter: str | None) -> list[Rating]:
     """Counts and the voter's own vote for each id, in the order asked (unknown ids: 0/0)."""
+    if len(song_ids) == 1:
+        return [rating_of(connection, song_ids[0], voter)]
     rows = connection.execute(_RATINGS, {"voter": voter, "song_ids": song_ids})
     found = {row[0]: row for row in rows}
     return [
-        Rating(sid, int(found[sid][1]), int(found[sid][2]), found[sid][3])
+        Rating(sid, found[sid][1], found[sid][2], found[sid][3])
         if sid in found
         else Rating(sid, 0, 0, None)
         for sid in song_ids
     ]
 
 
-_OTHERS = """
-    others AS (
-        SELECT coalesce(sum(CASE WHEN value = 1 THEN 1 ELSE 0 END), 0) AS up,
-               coalesce(sum(CASE WHEN value = -1 THEN 1 ELSE 0 END), 0) AS down
-        FROM votes WHERE song_id = :song_id AND voter <> :voter
-    )"""
+def rating_of(connection: Connection, song_id: str, voter: str | None) -> Rating:
+    """One song's counts and the voter's own vote (an unknown song: 0/0)."""
+    row = connection.execute(_ONE_RATING, {"voter": voter, "song_id": song_id}).first()
+    return Rating(song_id, row[0], row[1], row[2]) if row else Rating(song_id, 0, 0, None)
 
-_PG_CAST = text(f"""
+
+_PG_CAST = text("""
     WITH new_song AS (
         INSERT INTO songs (id, artist, title, album, first_seen)
         VALUES (:song_id, :artist, :title, :album, :now)
         ON CONFLICT (id) DO NOTHING
-    ),
-    new_vote AS (
-        INSERT INTO votes (song_id, voter, user_id, value, created_at, updated_at)
-        VALUES (:song_id, :voter, :user_id, :value, :now, :now)
-        ON CONFLICT (song_id, voter)
-        DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-        RETURNING value
-    ),{_OTHERS}
-    SELECT others.up + (new_vote.value = 1)::int, others.down + (new_vote.value = -1)::int,
-           new_vote.value
-    FROM others, new_vote
-""")
+    )
+    INSERT INTO votes (song_id, voter, user_id, value, created_at, updated_at)
+    VALUES (:song_id, :voter, :user_id, :value, :now, :now)
+    ON CONFLICT (song_id, voter)
+    DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+""")  # The song must exist before the vote's foreign key is checked, at the statement's end.
+_DELETE_VOTE = delete(votes).where(
+    votes.c.song_id == bindparam("song_id"), votes.c.voter == bindparam("voter")
+)
 
-_PG_RETRACT = text(f"""
-    WITH gone AS (
-        DELETE FROM votes WHERE song_id = :song_id AND voter = :voter RETURNING 1
-    ),{_OTHERS}
-    SELECT others.up, others.down FROM others
-""")  # PostgreSQL runs a data-modifying CTE to completion even when nothing reads it.
+
+_PG_COUNTS = select(songs.c.up, songs.c.down).where(songs.c.id == bindparam("song_id"))
 
 
 class Votes(ABC):
@@ -131,20 +121,25 @@ class Votes(ABC):
 
 
 class PostgresVotes(Votes):
-    """One atomic statement each (data-modifying CTEs): runs in autocommit."""
+    """One atomic statement each (data-modifying CTEs) in autocommit, then the counts.
+
+    The counts are read after the vote committed: they include it, and any vote another
+    listener committed meanwhile, which is the song's rating as it now stands."""
 
     def cast(self, *, song_id, artist, title, album, voter, user_id, value) -> Rating:
         now = datetime.now(timezone.utc)
-        row = self.connection.execute(
+        self.connection.execute(
             _PG_CAST,
             {"song_id": song_id, "artist": artist, "title": title, "album": album,
              "voter": voter, "user_id": user_id, "value": value, "now": now},
-        ).one()
-        return Rating(song_id, int(row[0]), int(row[1]), row[2])
+        )
+        up, down = self.connection.execute(_PG_COUNTS, {"song_id": song_id}).one()
+        return Rating(song_id, up, down, value)
 
     def retract(self, *, song_id, voter) -> Rating:
-        row = self.connection.execute(_PG_RETRACT, {"song_id": song_id, "voter": voter}).one()
-        return Rating(song_id, int(row[0]), int(row[1]), None)
+        self.connection.execute(_DELETE_VOTE, {"song_id": song_id, "voter": voter})
+        row = self.connection.execute(_PG_COUNTS, {"song_id": song_id}).first()
+        return Rating(song_id, row[0], row[1], None) if row else Rating(song_id, 0, 0, None)
 
 
 class SqliteVotes(Votes):
@@ -161,13 +156,11 @@ class SqliteVotes(Votes):
             {"song_id": song_id, "voter": voter, "user_id": user_id, "value": value,
              "created_at": now, "updated_at": now},
         )
-        return ratings_for(self.connection, [song_id], voter)[0]
+        return rating_of(self.connection, song_id, voter)
 
     def retract(self, *, song_id, voter) -> Rating:
-        self.connection.execute(
-            delete(votes).where(votes.c.song_id == song_id, votes.c.voter == voter)
-        )
-        return ratings_for(self.connection, [song_id], voter)[0]
+        self.connection.execute(_DELETE_VOTE, {"song_id": song_id, "voter": voter})
+        return rating_of(self.connection, song_id, voter)
 
 
 @dataclass(frozen=True)
@@ -180,18 +173,17 @@ class ChartEntry:
     down: int
 
 
+# The order and the filter are `ix_songs_chart`'s: the chart reads its first rows.
+_CHART = (
+    select(songs.c.id, songs.c.artist, songs.c.title, songs.c.album, songs.c.up, songs.c.down)
+    .where(songs.c.up > literal_column("0"))  # literal: the partial index's own condition
+    .order_by((songs.c.up - songs.c.down).desc(), songs.c.up.desc(), songs.c.id)
+    # A literal: with a bound LIMIT, a generic plan (prepared after five runs) guesses
+    # the limit and may sort every song instead of reading the index.
+    .limit(bindparam("limit", type_=Integer, literal_execute=True))
+)
+
+
 def top_rated(connection: Connection, limit: int) -> list[ChartEntry]:
     """Songs with the most net thumbs up; ties go to the one with more up votes."""
-    tally = (
-        select(votes.c.song_id, _up.label("up"), _down.label("down"))
-        .group_by(votes.c.song_id)
-        .subquery()
-    )
-    query = (
-        select(songs.c.id, songs.c.artist, songs.c.title, songs.c.album, tally.c.up, tally.c.down)
-        .join(tally, tally.c.song_id == songs.c.id)
-        .where(tally.c.up > 0)
-        .order_by((tally.c.up - tally.c.down).desc(), tally.c.up.desc(), songs.c.id)
-        .limit(limit)
-    )
-    return [ChartEntry(*row) for row in connection.execute(query)]
+    return [ChartEntry(*row) for row in connection.execute(_CHART, {"limit": limit})]

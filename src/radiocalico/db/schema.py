@@ -5,6 +5,15 @@ constraint that, with an INSERT ... ON CONFLICT upsert, makes concurrent votes f
 one listener count once. A voter is `u:<user id>` for a signed-in listener or `f:<hmac>`
 for an anonymous one (HMAC-SHA256 of the page's fingerprint under the server secret),
 so no raw fingerprint and no IP address is ever stored.
+
+`songs.up` and `songs.down` are the song's counts, kept by triggers on `votes` (created by
+migration 0002_song_counts, one body per database) in the statement that changes the vote:
+every path that writes `votes` (a vote, a retraction, an account deleted, a cascade, a
+hand-written fix) keeps them exact, a read never aggregates `votes`, and a failed or
+killed transaction takes the vote and its count change with it. `radiocalico db
+check-counts` compares them with a full aggregate. `ix_songs_chart` is the chart's order
+(net desc, up desc, id) over the songs with at least one up vote, so the chart reads the
+first rows of an index instead of sorting every song.
 """
 
 from sqlalchemy import (
@@ -18,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    text,
 )
 
 metadata = MetaData(
@@ -38,7 +48,20 @@ songs = Table(
     Column("title", String(512), nullable=False),
     Column("album", String(512), nullable=False, server_default=""),
     Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("up", Integer, nullable=False, server_default="0"),
+    Column("down", Integer, nullable=False, server_default="0"),
+    # Spelled as SQL text, as both databases report it back, so that the migrations can be
+    # compared with this declaration; db/ratings.py's chart query orders by the same terms.
+    Index(
+        "ix_songs_chart",
+        text("(up - down) DESC"),
+        text("up DESC"),
+        "id",
+        postgresql_where=text("up > 0"),
+        sqlite_where=text("up > 0"),
+    ),
 )
+
 
 users = Table(
     "users",

@@ -11,14 +11,26 @@ from radiocalico.services import services
 
 bp = Blueprint("stream", __name__, url_prefix="/stream")
 
-# (mimetype, Cache-Control) by file ending: playlists and metadata change every segment,
-# segments never change once written, the cover is revalidated.
+# Cache-Control as the production nginx sends it (deploy/nginx/radiocalico-server.conf.template;
+# tests/web/test_stream_cache_headers.py keeps the two equal), so that a CDN in front of
+# either can absorb thousands of listeners:
+# - playlists change with every segment: cached at most half a segment (1 s of the default
+#   2 s), so a listener is never a whole segment behind;
+# - segments and init files never change once written (new names for new content);
+# - metadata changes with the track: cached briefly, then revalidated by its ETag;
+# - the cover changes with the track: revalidated every time.
+PLAYLIST_CACHE = "public, max-age=1"
+SEGMENT_CACHE = "public, max-age=31536000, immutable"
+METADATA_CACHE = "public, max-age=1"
+COVER_CACHE = "no-cache"
+
+# (mimetype, Cache-Control) by file ending.
 _SERVING = {
-    stream_layout.PLAYLIST_SUFFIX: ("application/vnd.apple.mpegurl", "no-cache"),
-    stream_layout.SEGMENT_SUFFIX: ("audio/mp4", "public, max-age=86400, immutable"),
-    stream_layout.INIT_SUFFIX: ("audio/mp4", "public, max-age=86400, immutable"),
-    PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", "no-cache"),
-    PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", "no-cache"),
+    stream_layout.PLAYLIST_SUFFIX: ("application/vnd.apple.mpegurl", PLAYLIST_CACHE),
+    stream_layout.SEGMENT_SUFFIX: ("audio/mp4", SEGMENT_CACHE),
+    stream_layout.INIT_SUFFIX: ("audio/mp4", SEGMENT_CACHE),
+    PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", METADATA_CACHE),
+    PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", COVER_CACHE),
 }
 
 
