@@ -218,19 +218,21 @@ class Recorder:
         self._stop.set()
 
     def _run(self) -> None:
-        next_sample = next_retention = time.monotonic()
+        jobs = [(self.poll, 0.0), (self.sample_listeners, self.SAMPLE_EVERY),
+                (self.apply_retention, self.RETENTION_EVERY)]
+        due = [0.0] * len(jobs)
+        failing = False
         while not self._stop.is_set():
-            for job, every, due in ((self.poll, 0.0, 0.0),
-                                    (self.sample_listeners, self.SAMPLE_EVERY, next_sample),
-                                    (self.apply_retention, self.RETENTION_EVERY, next_retention)):
-                if time.monotonic() < due:
+            for index, (job, every) in enumerate(jobs):
+                if time.monotonic() < due[index]:
                     continue
+                due[index] = time.monotonic() + every
                 try:
                     job()
-                except Exception:  # the database may be away for a while: try again later
-                    log.warning("recorder: %s failed", job.__name__, exc_info=True)
-                if job == self.sample_listeners:
-                    next_sample = time.monotonic() + every
-                elif job == self.apply_retention:
-                    next_retention = time.monotonic() + every
+                    failing = False
+                except Exception as exc:  # the database may be away a while: try again later
+                    # One warning per outage, not one per poll.
+                    log.log(logging.DEBUG if failing else logging.WARNING,
+                            "recorder: %s failed (%s)", job.__name__, type(exc).__name__)
+                    failing = True
             self._stop.wait(self.config.history_poll_seconds)
