@@ -10,7 +10,7 @@ function thumbButton(kind) {
 }
 
 // One group's two thumbs for `track` (null: nothing on show), with `rating` from Ratings.view().
-function renderGroup(group, track, rating) {
+export function renderGroup(group, track, rating) {
   for (const button of group.querySelectorAll(".thumb")) {
     const kind = button.dataset.vote;
     const count = rating[kind] ?? 0;
