@@ -1,5 +1,5 @@
 // The embed card: polls /api/now-playing (same origin, no credentials) and draws it.
-const POLL_MS = 10000;
+const POLL_MS = 5000;
 const LOGO = "/static/logo-192.png";
 const $ = (id) => document.getElementById(id);
 
