@@ -197,3 +197,14 @@ def test_upstream_metadata_without_times_is_recorded_once(make_app, tmp_path):
     with services(app).store.writing() as connection:
         assert len(queries.record(connection, first)) == 1
         assert queries.record(connection, later) == []
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("history_poll_seconds", -1.0), ("history_retention_days", -5),
+    ("stream_listener_window_seconds", 2), ("embed_origins", ("javascript:alert(1)",)),
+])
+def test_a_bad_setting_is_named_at_start_up(setting, value, tmp_path):
+    from radiocalico.config import Config
+
+    with pytest.raises(ValueError, match=setting.upper()):
+        Config(instance_path=tmp_path, **{setting: value})

@@ -18,13 +18,13 @@ from sqlalchemy import (
     Connection,
     DateTime,
     LargeBinary,
-    and_,
     bindparam,
     delete,
     func,
     or_,
     select,
     text,
+    tuple_,
 )
 
 from radiocalico.db.schema import plays, song_covers, songs
@@ -166,10 +166,8 @@ def history(
     if search:
         query = query.where(plays.c.song_id.in_(_matching_songs(search)))
     if before is not None:
-        at, play_id = before
-        query = query.where(
-            or_(plays.c.started_at < at, and_(plays.c.started_at == at, plays.c.id < play_id))
-        )
+        # A row-value comparison: one range on the (started_at, id) index.
+        query = query.where(tuple_(plays.c.started_at, plays.c.id) < before)
     query = query.order_by(plays.c.started_at.desc(), plays.c.id.desc()).limit(limit)
     return [
         Play(row[0], row[1], as_utc(row[2]), *row[3:9], bool(row[9]))
