@@ -208,3 +208,18 @@ def test_a_bad_setting_is_named_at_start_up(setting, value, tmp_path):
 
     with pytest.raises(ValueError, match=setting.upper()):
         Config(instance_path=tmp_path, **{setting: value})
+
+
+def test_public_reads_are_open_to_any_site_without_credentials(make_app):
+    """Even with CORS_ORIGINS set for the credentialed API, public reads answer any origin
+    with `*` and never allow credentials; personal reads stay closed."""
+    app = make_app(cors_origins=("https://partner.example",), history_poll_seconds=0)
+    client = app.test_client()
+    for path in ("/api/now-playing", "/api/history", "/api/charts/most-played", "/api/listeners"):
+        response = client.get(path, headers={"Origin": "https://elsewhere.example"})
+        assert response.status_code == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Credentials" not in response.headers
+    likes = client.get("/api/likes", headers={"Origin": "https://elsewhere.example",
+                                              "X-Listener-Fingerprint": "cd" * 16})
+    assert "Access-Control-Allow-Origin" not in likes.headers

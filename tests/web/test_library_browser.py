@@ -85,3 +85,18 @@ def test_history_search_finds_by_artist(phone, station_server):
         " return all.length > 0 && all.every(n => n.textContent === a); }", arg=artist)
     phone.fill("#history-search", "no such artist at all")
     phone.wait_for_selector("#history-empty:not([hidden])")
+
+
+def test_history_stays_live(phone, station_server):
+    """A track that starts while the page is open appears on top without a reload."""
+    goto(phone, station_server.url + "/")
+    phone.wait_for_selector("#history-days .song")
+    first = phone.get_attribute("#history-days .song", "data-play-id")
+    phone.wait_for_function(
+        "id => document.querySelector('#history-days .song').dataset.playId !== id", arg=first,
+        timeout=60000)
+    newest = requests.get(f"{station_server.url}/api/history", params={"limit": 1}).json()["plays"][0]
+    shown = int(phone.get_attribute("#history-days .song", "data-play-id"))
+    assert shown in (newest["id"], newest["id"] - 1)  # the newest, or the one just before it
+    ids = phone.eval_on_selector_all("#history-days .song", "items => items.map(i => i.dataset.playId)")
+    assert len(ids) == len(set(ids))  # each play once

@@ -7,6 +7,8 @@ import { Emitter } from "./events.js";
 
 const PAGE = 30;
 const LISTENERS_MS = 15000;
+const RETRIES = 6;
+const RETRY_MS = 2500;
 
 // A play, chart entry or like as the ratings controller and the thumbs know a track.
 export function asTrack(song) {
@@ -55,18 +57,24 @@ export class Library extends Emitter {
     }
   }
 
-  // A new track started: fetch the newest plays and put the new ones on top.
-  async refreshNewest() {
+  // A new track (`songId`) started: fetch the newest plays and put the new ones on top.
+  // The server records a start within a few seconds of its publication, so until the
+  // newest play is that song, ask again a few times.
+  async refreshNewest(songId = "", attempt = 0) {
     const h = this.history;
     if (!h.plays.length && !h.done) return this.more();
     try {
       const page = await this.client.history({ limit: 10, q: h.q });
       const known = new Set(h.plays.map((p) => p.id));
       const fresh = page.plays.filter((p) => !known.has(p.id));
-      if (!fresh.length) return;
-      h.plays = fresh.concat(h.plays);
-      this.ratings.load(fresh.map((p) => p.song_id));
-      this.emit("history", h);
+      if (fresh.length) {
+        h.plays = fresh.concat(h.plays);
+        this.ratings.load(fresh.map((p) => p.song_id));
+        this.emit("history", h);
+      }
+      if (songId && !h.q && page.plays[0]?.song_id !== songId && attempt < RETRIES) {
+        setTimeout(() => this.refreshNewest(songId, attempt + 1), RETRY_MS);
+      }
     } catch { /* the next track change tries again */ }
   }
 

@@ -79,7 +79,7 @@ async function main(status) {
   library.on("listeners", renderListeners);
   library.on("error", (message) => status.set(message, "error", 8000));
   ratings.on("change", () => shelf.renderRatings());
-  nowPlaying.on("change", ({ changed }) => changed && library.refreshNewest());
+  nowPlaying.on("change", ({ track, changed }) => changed && library.refreshNewest(track?.songId));
   session.on("change", () => library.showLikes());
   library.more();
   library.watchListeners();
