@@ -105,3 +105,12 @@ def test_the_hourly_series_keeps_peak_and_mean(app):
     with services(app).store.reading() as connection:
         rows = series.hours(connection, hour - timedelta(hours=1), hour + timedelta(hours=1))
     assert [(r.hour, r.peak, r.mean) for r in rows] == [(hour, 10, 5.0)]
+
+
+def test_the_mirror_endpoint_counts_only_where_nginx_serves_the_stream(make_app):
+    mirror = {"X-Original-URI": "/stream/hls/live_flac.m3u8", "User-Agent": "VLC/3"}
+    external = make_app(history_poll_seconds=0).test_client()
+    assert external.get("/internal/stream-hit", headers=mirror).status_code == 204
+    assert external.get("/api/now-playing").get_json()["listeners"] == 1
+    embedded = make_app(station_mode="embedded", history_poll_seconds=0).test_client()
+    assert embedded.get("/internal/stream-hit", headers=mirror).status_code == 404

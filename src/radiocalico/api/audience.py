@@ -19,6 +19,7 @@ from radiocalico.api.listeners import stream_listener_digest
 from radiocalico.api.operation import operation
 from radiocalico.api.public import cacheable
 from radiocalico.db import listeners as series
+from radiocalico.errors import APIError
 from radiocalico.services import services
 
 bp = Blueprint("audience", __name__)
@@ -61,5 +62,8 @@ def listeners(query: s.ListenersQuery):
 
 @bp.get("/internal/stream-hit")
 def stream_hit():
+    # Only where nginx serves the stream; the dev server counts its own /stream fetches.
+    if services().config.station_mode != "external":
+        raise APIError(404, "No such resource.")
     count_stream_fetch(request.headers.get("X-Original-URI", ""))
     return Response(status=204)
