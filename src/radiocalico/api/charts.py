@@ -31,6 +31,7 @@ def _songs(connection, entries: list[queries.SongCount], rated: bool) -> list[s.
     ids = [e.song_id for e in entries]
     played = queries.plays_of(connection, ids)
     tally = {} if rated else counts(connection, ids)
+    covered = play_queries.with_cover(connection, ids)
     out = []
     for rank, e in enumerate(entries, start=1):
         up, down = (e.up, e.down) if rated else tally.get(e.song_id, (0, 0))
@@ -38,7 +39,7 @@ def _songs(connection, entries: list[queries.SongCount], rated: bool) -> list[s.
         out.append(s.ChartSongOut(
             rank=rank, song_id=e.song_id, artist=e.artist, title=e.title, album=e.album,
             up=up, down=down, net=up - down, plays=plays, last_played=last,
-            cover_url=cover_url(e.song_id, play_queries.has_cover(connection, e.song_id)),
+            cover_url=cover_url(e.song_id, e.song_id in covered),
         ))
     return out
 

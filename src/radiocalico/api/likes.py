@@ -34,13 +34,15 @@ def my_likes(query: s.LikesQuery):
     with services().store.reading() as connection:
         found = queries.likes(connection, voter.key, query.limit + 1, query.before)
         page = found[: query.limit]
-        tally = counts(connection, [like.song_id for like in page]) if page else {}
+        ids = [like.song_id for like in page]
+        tally = counts(connection, ids) if page else {}
+        covered = play_queries.with_cover(connection, ids)
         songs = [
             s.LikeOut(
                 song_id=like.song_id, artist=like.artist, title=like.title, album=like.album,
                 liked_at=like.liked_at, up=tally.get(like.song_id, (0, 0))[0],
                 down=tally.get(like.song_id, (0, 0))[1],
-                cover_url=cover_url(like.song_id, play_queries.has_cover(connection, like.song_id)),
+                cover_url=cover_url(like.song_id, like.song_id in covered),
             )
             for like in page
         ]

@@ -110,6 +110,14 @@ def has_cover(connection: Connection, song_id: str) -> bool:
     return connection.execute(query).first() is not None
 
 
+def with_cover(connection: Connection, song_ids: list[str]) -> set[str]:
+    """Those of `song_ids` that have a kept cover (one query for a whole list)."""
+    if not song_ids:
+        return set()
+    query = select(song_covers.c.song_id).where(song_covers.c.song_id.in_(song_ids))
+    return set(connection.execute(query).scalars())
+
+
 def store_cover(connection: Connection, song_id: str, jpeg: bytes) -> None:
     connection.execute(
         _INSERT_COVER, {"song_id": song_id, "jpeg": jpeg, "now": datetime.now(timezone.utc)}
