@@ -221,7 +221,7 @@ class Recorder:
         jobs = [(self.poll, 0.0), (self.sample_listeners, self.SAMPLE_EVERY),
                 (self.apply_retention, self.RETENTION_EVERY)]
         due = [0.0] * len(jobs)
-        failing = False
+        failing = [False] * len(jobs)
         while not self._stop.is_set():
             for index, (job, every) in enumerate(jobs):
                 if time.monotonic() < due[index]:
@@ -229,10 +229,10 @@ class Recorder:
                 due[index] = time.monotonic() + every
                 try:
                     job()
-                    failing = False
+                    failing[index] = False
                 except Exception as exc:  # the database may be away a while: try again later
-                    # One warning per outage, not one per poll.
-                    log.log(logging.DEBUG if failing else logging.WARNING,
+                    # One warning per job and outage, not one per poll.
+                    log.log(logging.DEBUG if failing[index] else logging.WARNING,
                             "recorder: %s failed (%s)", job.__name__, type(exc).__name__)
-                    failing = True
+                    failing[index] = True
             self._stop.wait(self.config.history_poll_seconds)

@@ -147,8 +147,11 @@ def test_paging_search_and_time_range(replicas, station):
     assert [p["title"] for p in plays] == [f"Song {n}" for n in range(11, -1, -1)]
     found = client.get("/api/history", query_string={"q": "artist 3"}).get_json()["plays"]
     assert [p["title"] for p in found] == ["Song 10", "Song 3"]
-    found = client.get("/api/history", query_string={"q": "SONG 1"}).get_json()["plays"]
-    assert {p["title"] for p in found} == {"Song 1", "Song 10", "Song 11"}
+    # Every word must be in the artist or the title, in any case and order.
+    found = client.get("/api/history", query_string={"q": "  1   SONG "}).get_json()["plays"]
+    assert {p["title"] for p in found} == {"Song 1", "Song 10", "Song 11", "Song 8"}  # Artist 1
+    found = client.get("/api/history", query_string={"q": "song 11 artist 4"}).get_json()["plays"]
+    assert [p["title"] for p in found] == ["Song 11"]
     assert client.get("/api/history", query_string={"q": "100%_"}).get_json()["plays"] == []
     since = datetime.fromtimestamp(T0 + 240 * 2, timezone.utc).isoformat()
     until = datetime.fromtimestamp(T0 + 240 * 5, timezone.utc).isoformat()
@@ -170,6 +173,16 @@ def test_bad_history_queries_get_a_422(client, query):
     response = client.get("/api/history", query_string=query)
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_error"
+
+
+def test_search_folds_case_beyond_ascii(replicas, station):
+    station.history = [dict(track(1, T0), artist="Émile Ünïcode", title="Ça Va",
+                            song_id=song_id("Émile Ünïcode", "Ça Va"))]
+    station.play(2, T0 + 240)
+    poll_all(replicas)
+    client = replicas[0].test_client()
+    found = client.get("/api/history", query_string={"q": "ÉMILE ça"}).get_json()["plays"]
+    assert [p["title"] for p in found] == ["Ça Va"]
 
 
 def test_retention_forgets_old_plays(make_app, station):

@@ -74,6 +74,17 @@ def test_history_lists_what_played_at_local_times_and_votes_reach_now_playing(ph
         "t => [...document.querySelectorAll('#chart-list .song__title')].some(n => n.textContent === t)",
         arg=title)
 
+    # Removing it from My likes retracts the vote (and leaves the shared station as it was).
+    phone.click("#tab-likes")
+    phone.locator(f'#likes-page-list button[aria-label^="Remove {title} by"]').click()
+    phone.wait_for_function(
+        "t => ![...document.querySelectorAll('#likes-page-list .song__title')].some(n => n.textContent === t)",
+        arg=title)
+    phone.wait_for_function(
+        """t => [...document.querySelectorAll('.thumb--up')]
+              .filter(b => b.getAttribute('aria-label').includes(`for ${t} by`))
+              .every(b => b.getAttribute('aria-pressed') === 'false')""", arg=title)
+
 
 def test_history_search_finds_by_artist(phone, station_server):
     goto(phone, station_server.url + "/")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     LargeBinary,
+    and_,
     bindparam,
     delete,
     func,
@@ -32,6 +33,7 @@ from radiocalico.db.schema import plays, song_covers, songs
 # How many songs a search may match before the plays are looked up: bounds its cost by the
 # size of the catalogue, never by the length of the history.
 SEARCH_SONGS = 500
+SEARCH_WORDS = 8
 
 
 def as_utc(value: datetime) -> datetime:
@@ -140,11 +142,14 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _matching_songs(search: str):
-    pattern = search.lower()
+    """Songs whose artist or title contains every word of `search` (case-insensitive; each
+    word a bound, escaped LIKE parameter)."""
+    words = search.lower().split()[:SEARCH_WORDS]
+    artist, title = func.lower(songs.c.artist), func.lower(songs.c.title)
     return (
         select(songs.c.id)
-        .where(or_(func.lower(songs.c.artist).contains(pattern, autoescape=True),
-                   func.lower(songs.c.title).contains(pattern, autoescape=True)))
+        .where(and_(*(or_(artist.contains(w, autoescape=True), title.contains(w, autoescape=True))
+                      for w in words)))
         .limit(SEARCH_SONGS)
     )
 
@@ -171,7 +176,7 @@ def history(
         query = query.where(plays.c.started_at >= since)
     if until is not None:
         query = query.where(plays.c.started_at < until)
-    if search:
+    if search.strip():
         query = query.where(plays.c.song_id.in_(_matching_songs(search)))
     if before is not None:
         # A row-value comparison: one range on the (started_at, id) index.
