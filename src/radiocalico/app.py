@@ -16,17 +16,29 @@ from typing import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from radiocalico.api import docs, health, monitoring, ratings, users
+from radiocalico.api import (
+    audience,
+    charts,
+    docs,
+    health,
+    history,
+    likes,
+    metrics,
+    monitoring,
+    ratings,
+    users,
+)
 from radiocalico.api.identity import listener_digest
 from radiocalico.api.limits import limited, make_limiter
-from radiocalico.api.listeners import ListenerCounter, counting_listeners
+from radiocalico.api.listeners import ListenerCounter, StreamListeners, counting_listeners
 from radiocalico.api.openapi import build_spec
 from radiocalico.api.operation import CONVERTERS, declared_operations
 from radiocalico.config import Config
 from radiocalico.db import Store
 from radiocalico.errors import register_error_handlers
+from radiocalico.recorder import Recorder
 from radiocalico.services import Services
-from radiocalico.web import player, stream
+from radiocalico.web import embed, player, stream
 
 
 def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
@@ -51,14 +63,23 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         hops = config.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    store = Store.from_url(config.resolved_database_url)
+    stream_listeners = StreamListeners(
+        config.redis_url, config.stream_listener_window_seconds,
+        on_listening=metrics.listening_counted,
+    )
     shared = Services(
         config=config,
-        store=Store.from_url(config.resolved_database_url),
+        store=store,
         limiter=make_limiter(config),
         listeners=ListenerCounter(config.redis_url, config.listener_window_seconds),
+        stream_listeners=stream_listeners,
+        recorder=Recorder(config, store, stream_listeners.count),
         openapi=functools.cache(functools.partial(build_spec, app)),
     )
     shared.init_app(app)
+    # Each process records plays from its first request on: after a fork, never in a master.
+    app.before_request(shared.recorder.ensure_running)
 
     _register_blueprints(app, config)
     monitoring.init_app(app)  # before the limiter, so rejected requests are timed too
@@ -79,7 +100,8 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
-    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp):
+    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp,
+                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

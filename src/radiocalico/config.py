@@ -8,6 +8,7 @@ tests agree on names and defaults. `Config.from_env()` is the only place that re
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -76,6 +77,17 @@ class Config:
     # Metrics: listeners are counted over this sliding window of seconds (distinct keyed
     # digests of fingerprints and accounts; in Redis when REDIS_URL is set).
     listener_window_seconds: int = 300
+    # --- Play history, charts, the embed and stream listeners -----------------------------
+    # Each app process reads metadatav2.json this often (seconds) and records track starts
+    # (once, whatever the number of processes); 0 turns recording off in this process.
+    history_poll_seconds: float = 5.0
+    # Plays older than this many days are deleted; 0 keeps every play.
+    history_retention_days: int = 0
+    # Sites that may show /embed in an iframe (CSP frame-ancestors), comma separated, e.g.
+    # https://example.org; "*" allows any site; empty allows only this site.
+    embed_origins: tuple[str, ...] = ()
+    # A client counts as listening while it fetched an HLS playlist within this many seconds.
+    stream_listener_window_seconds: int = 60
     # Where `radiocalico serve` listens.
     host: str = "127.0.0.1"
     port: int = 3000
@@ -85,6 +97,17 @@ class Config:
             raise ValueError(
                 f"STATION_MODE must be one of {', '.join(STATION_MODES)}, not {self.station_mode!r}"
             )
+        if self.history_poll_seconds < 0:
+            raise ValueError("HISTORY_POLL_SECONDS must be 0 (off) or a positive number of seconds")
+        if self.history_retention_days < 0:
+            raise ValueError("HISTORY_RETENTION_DAYS must be 0 (keep all) or a number of days")
+        if self.stream_listener_window_seconds < 6:
+            raise ValueError("STREAM_LISTENER_WINDOW_SECONDS must be at least 6 seconds")
+        for origin in self.embed_origins:
+            if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin):
+                raise ValueError(
+                    f"EMBED_ORIGINS must list origins like https://example.org (or *), not {origin!r}"
+                )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":

@@ -1,7 +1,8 @@
 """The app's shared objects, made once by the app factory and reached through `services()`.
 
 Views, hooks and the player page ask `services()` for what they share (settings, the
-database, the rate limiter, the listener counter, the OpenAPI document) instead of
+database, the rate limiter, the listener counters, the play recorder, the OpenAPI
+document) instead of
 reading loose keys out of `app.extensions`.
 """
 
@@ -13,9 +14,10 @@ from typing import Callable
 from flask import Flask, current_app
 from flask_limiter import Limiter
 
-from radiocalico.api.listeners import ListenerCounter
+from radiocalico.api.listeners import ListenerCounter, StreamListeners
 from radiocalico.config import Config
 from radiocalico.db.store import Store
+from radiocalico.recorder import Recorder
 
 _EXTENSION = "radiocalico"
 
@@ -27,6 +29,9 @@ class Services:
     # Flask-Limiter holds its limiter only weakly; this keeps it alive with the app.
     limiter: Limiter
     listeners: ListenerCounter
+    # Listeners of the stream itself (playlist fetches), and the play recorder.
+    stream_listeners: StreamListeners
+    recorder: Recorder
     # The OpenAPI document, built on first use (every route is registered by then).
     openapi: Callable[[], dict]
 

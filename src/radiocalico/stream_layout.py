@@ -60,6 +60,14 @@ def segment_name(stream_id: str, sequence: int, rendition: str | None = None) ->
     return f"seg-{stream_id}-{tag}{sequence:09d}{SEGMENT_SUFFIX}"
 
 
+def rendition_of(playlist_name: str) -> str | None:
+    """The rendition of a media playlist name (`live_flac.m3u8` -> "flac"); None otherwise."""
+    head, tail = "live_", PLAYLIST_SUFFIX
+    if playlist_name.startswith(head) and playlist_name.endswith(tail):
+        return playlist_name[len(head):-len(tail)] or None
+    return None
+
+
 def init_name(content_hash: str) -> str:
     return f"init-{content_hash}{INIT_SUFFIX}"
 

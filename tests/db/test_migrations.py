@@ -30,10 +30,10 @@ def test_upgrade_is_repeatable_and_downgrade_empties(database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     upgrade(engine)
-    assert {"songs", "users", "votes"} <= set(inspect(engine).get_table_names())
+    assert {"songs", "users", "votes", "plays"} <= set(inspect(engine).get_table_names())
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "base")
-    assert not {"songs", "users", "votes"} & set(inspect(engine).get_table_names())
+    assert not {"songs", "users", "votes", "plays"} & set(inspect(engine).get_table_names())
     engine.dispose()

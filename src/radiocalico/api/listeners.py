@@ -1,4 +1,16 @@
-"""Listeners seen: distinct listeners over a sliding window, for the metrics.
+"""Listeners: of the stream itself (`StreamListeners`), and of the API ("listeners seen").
+
+Stream listeners are the clients fetching our HLS playlists (hls.js in a browser, Safari's
+native player, VLC, ...): each is a keyed digest of its address and user agent under the
+server secret and the day (`stream_listener_digest`), so digests rotate daily and no address
+or user agent is stored. A client counts while it fetched a playlist within the window
+(STREAM_LISTENER_WINDOW_SECONDS); the dev server's /stream route reports fetches, and in
+production nginx mirrors each playlist request to /internal/stream-hit. With REDIS_URL the
+counts are shared by every process and replica. Listening time per rendition is credited
+one bucket (a sixth of the window) per listener and bucket, exactly once across processes
+(a Redis set per bucket), and handed to `on_listening` (the metrics counter).
+
+The rest of this module is the older "listeners seen" metric of API callers:
 
 An operation declared with `counts_listener=True` counts its caller once it succeeded
 (the app factory wraps its view with `counting_listeners`). Listeners are counted as
@@ -14,9 +26,13 @@ shared services can hold a counter without importing the request identity.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import logging
+import re
 import threading
 import time
+from datetime import date
 from typing import Callable
 
 from flask import Response
@@ -25,19 +41,21 @@ log = logging.getLogger("radiocalico")
 
 
 class ListenerCounter:
-    """Distinct listeners over a sliding window: Redis HyperLogLogs, or memory."""
+    """Distinct listeners over a sliding window: Redis HyperLogLogs, or memory.
+
+    `bucket`: the seconds of one HyperLogLog (the window is a whole number of them);
+    `prefix`: the Redis key prefix, one per thing counted."""
 
     BUCKET = 60
 
-    def __init__(self, redis_url: str, window: int):
+    def __init__(self, redis_url: str, window: int, *, bucket: int | None = None,
+                 prefix: str = "radiocalico:listeners", redis_client=None):
+        self.BUCKET = int(bucket or self.BUCKET)
         self.window = max(self.BUCKET, int(window))
-        self._redis = None
-        if redis_url:
-            import redis
-
-            self._redis = redis.Redis.from_url(
-                redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
-            )
+        self.prefix = prefix
+        self._redis = redis_client
+        if redis_url and redis_client is None:
+            self._redis = _redis_client(redis_url)
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
         # Listeners already reported in the current bucket: a listener polls all the
@@ -49,7 +67,7 @@ class ListenerCounter:
     def _keys(self, now: float) -> list[str]:
         current = int(now // self.BUCKET)
         count = -(-self.window // self.BUCKET)
-        return [f"radiocalico:listeners:{b}" for b in range(current - count + 1, current + 1)]
+        return [f"{self.prefix}:{b}" for b in range(current - count + 1, current + 1)]
 
     def see(self, digest: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -93,6 +111,12 @@ class ListenerCounter:
             return len(self._seen)
 
 
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
 def counting_listeners(
     view: Callable[..., Response],
     counter: ListenerCounter,
@@ -113,3 +137,96 @@ def counting_listeners(
         return response
 
     return counted
+
+
+def stream_listener_digest(secret: str, address: str, user_agent: str, day: date) -> str:
+    """A stream client's key for the day: HMAC of its address and user agent."""
+    message = f"stream-listener:{day.isoformat()}:{address}\n{user_agent}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+class StreamListeners:
+    """Concurrent listeners of the stream, in all and per rendition, and listening time."""
+
+    RENDITION = re.compile(r"^[a-z0-9]{1,16}$")
+    MAX_RENDITIONS = 8  # a client cannot invent renditions to grow our memory or Redis
+    _RENDITIONS_KEY = "radiocalico:stream-renditions"
+
+    def __init__(self, redis_url: str, window: int,
+                 on_listening: Callable[[str, float], None] = lambda rendition, seconds: None):
+        self.window = int(window)
+        self.bucket = max(1, self.window // 6)
+        self._redis = _redis_client(redis_url) if redis_url else None
+        self._on_listening = on_listening
+        self.all = self._counter("all")
+        self._renditions: dict[str, ListenerCounter] = {}
+        self._credited: dict[str, int] = {}  # "rendition:digest" -> bucket credited here
+        self._lock = threading.Lock()
+
+    def _counter(self, name: str) -> ListenerCounter:
+        return ListenerCounter("", self.window, bucket=self.bucket, redis_client=self._redis,
+                               prefix=f"radiocalico:stream-listeners:{name}")
+
+    def hit(self, digest: str, rendition: str | None, now: float | None = None) -> None:
+        """`digest` fetched a playlist (a media playlist of `rendition`, or the master)."""
+        now = time.time() if now is None else now
+        self.all.see(digest, now)
+        if rendition is None or not self.RENDITION.match(rendition):
+            return
+        counter = self._rendition(rendition)
+        if counter is not None:
+            counter.see(digest, now)
+            self._credit(rendition, digest, now)
+
+    def _rendition(self, rendition: str) -> ListenerCounter | None:
+        with self._lock:
+            counter = self._renditions.get(rendition)
+            if counter is None and len(self._renditions) < self.MAX_RENDITIONS:
+                counter = self._renditions[rendition] = self._counter(rendition)
+                if self._redis is not None:
+                    try:
+                        self._redis.sadd(self._RENDITIONS_KEY, rendition)
+                    except Exception as exc:
+                        log.debug("stream listeners: redis unavailable (%s)", type(exc).__name__)
+            return counter
+
+    def _credit(self, rendition: str, digest: str, now: float) -> None:
+        bucket = int(now // self.bucket)
+        key = f"{rendition}:{digest}"
+        with self._lock:
+            if self._credited.get(key) == bucket:
+                return
+            self._credited[key] = bucket
+            if len(self._credited) > 100_000:
+                self._credited = {k: b for k, b in self._credited.items() if b >= bucket - 1}
+        if self._redis is not None:
+            # Several processes see the same listener: the one whose SADD is new credits it.
+            name = f"radiocalico:stream-listening:{rendition}:{bucket}"
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.sadd(name, digest)
+                pipe.expire(name, 2 * self.bucket + 60)
+                if not pipe.execute()[0]:
+                    return
+            except Exception as exc:
+                log.debug("stream listeners: redis unavailable (%s)", type(exc).__name__)
+                return
+        self._on_listening(rendition, float(self.bucket))
+
+    def count(self, now: float | None = None) -> int | None:
+        return self.all.count(now)
+
+    def by_rendition(self, now: float | None = None) -> dict[str, int]:
+        names = set(self._renditions)
+        if self._redis is not None:
+            try:
+                names |= {n.decode() for n in self._redis.smembers(self._RENDITIONS_KEY)}
+            except Exception as exc:
+                log.debug("stream listeners: redis unavailable (%s)", type(exc).__name__)
+        counts = {}
+        for name in sorted(n for n in names if self.RENDITION.match(n))[: self.MAX_RENDITIONS]:
+            counter = self._renditions.get(name) or self._counter(name)
+            value = counter.count(now)
+            if value is not None:
+                counts[name] = value
+        return counts

@@ -26,7 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from radiocalico.api.listeners import ListenerCounter
+from radiocalico.api.listeners import ListenerCounter, StreamListeners
 from radiocalico.api.readiness import newest_segment_age
 from radiocalico.config import Config
 from radiocalico.services import services
@@ -54,7 +54,20 @@ VOTES = Counter(
     registry=_REGISTRY,
 )
 
+LISTENING = Counter(
+    "radiocalico_stream_listening_seconds_total",
+    "Listening time of the stream, by rendition (seconds; credited per listener and "
+    "sixth of the listener window).",
+    ["rendition"],
+    registry=_REGISTRY,
+)
+
 _UNMATCHED = "unmatched"
+
+
+def listening_counted(rendition: str, seconds: float) -> None:
+    """A stream listener was credited `seconds` of listening to `rendition`."""
+    LISTENING.labels(rendition).inc(seconds)
 
 
 def vote_counted(action: str) -> None:
@@ -82,9 +95,10 @@ def _after(response: Response) -> Response:
 class _AppCollector:
     """Gauges computed at scrape time: segment age and listeners seen."""
 
-    def __init__(self, cfg: Config, listeners: ListenerCounter):
+    def __init__(self, cfg: Config, listeners: ListenerCounter, stream: StreamListeners):
         self.cfg = cfg
         self.listeners = listeners
+        self.stream = stream
 
     def collect(self):
         age = GaugeMetricFamily(
@@ -105,6 +119,18 @@ class _AppCollector:
         if count is not None:
             seen.add_metric([], count)
         yield seen
+        now = GaugeMetricFamily(
+            "radiocalico_stream_listeners",
+            f"Clients that fetched an HLS playlist in the last {self.stream.window} seconds "
+            f"(keyed daily digests), in all and by rendition (absent: unknown).",
+            labels=["rendition"],
+        )
+        total = self.stream.count()
+        if total is not None:
+            now.add_metric(["all"], total)
+            for rendition, value in self.stream.by_rendition().items():
+                now.add_metric([rendition], value)
+        yield now
 
 
 class _LocalCollector:
@@ -119,7 +145,7 @@ def scrape():
     else:
         registry.register(_LocalCollector())
     shared = services()
-    registry.register(_AppCollector(shared.config, shared.listeners))
+    registry.register(_AppCollector(shared.config, shared.listeners, shared.stream_listeners))
     response = Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.headers["Cache-Control"] = "no-store"

@@ -26,6 +26,12 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
+        # lower() as PostgreSQL's: Unicode-aware (SQLite's own folds only ASCII), so that
+        # case-insensitive searches behave alike on both databases.
+        dbapi_connection.create_function(
+            "lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+            deterministic=True,
+        )
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

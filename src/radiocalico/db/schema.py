@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -86,4 +87,51 @@ votes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("value IN (-1, 1)", name="value_is_up_or_down"),
     Index(None, "user_id"),
+)
+
+# --- Play history, cover thumbnails, listener statistics -----------------------------------
+#
+# `plays` has one row per track start. `play_key` is what makes a start recorded exactly
+# once whichever app process sees it first: for our station it is the start on the stream's
+# program-date-time clock plus the song id (the same in every replica and across station
+# restarts); for the public CDN, whose metadata has no start time, it is the song and the four
+# songs before it (see radiocalico.recorder). Search looks up `songs` (one row per song, a
+# catalogue far smaller than the history) and then plays by (song_id, started_at).
+
+plays = Table(
+    "plays",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("play_key", String(80), nullable=False, unique=True),
+    Column("song_id", String(32), ForeignKey("songs.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("artist", String(512), nullable=False),
+    Column("title", String(512), nullable=False),
+    Column("album", String(512), nullable=False, server_default=""),
+    Column("year", String(16), nullable=False, server_default=""),
+    Column("bit_depth", SmallInteger, nullable=True),  # the source's, as published
+    Column("sample_rate", Integer, nullable=True),
+    Index(None, "started_at", "id"),
+    Index(None, "song_id", "started_at"),
+)
+
+# A small JPEG per song, taken from the station's cover.jpg when the song is first recorded:
+# the station publishes only the current cover, the history shows every play's.
+song_covers = Table(
+    "song_covers",
+    metadata,
+    Column("song_id", String(32), ForeignKey("songs.id", ondelete="CASCADE"), primary_key=True),
+    Column("jpeg", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Concurrent stream listeners, sampled about once a minute by every app process: the peak
+# and the mean (listener_sum / samples) of each hour, for an operator's graph.
+listener_hours = Table(
+    "listener_hours",
+    metadata,
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("peak", Integer, nullable=False),
+    Column("samples", Integer, nullable=False),
+    Column("listener_sum", Integer, nullable=False),
 )

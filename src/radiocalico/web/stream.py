@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from flask import Blueprint, abort, send_from_directory
 
 from radiocalico import stream_layout
+from radiocalico.api.audience import count_stream_fetch
 from radiocalico.services import services
 
 bp = Blueprint("stream", __name__, url_prefix="/stream")
@@ -42,4 +43,6 @@ def stream_file(filename: str):
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
     response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
+    if response.status_code < 400:
+        count_stream_fetch(filename)  # a playlist fetch: a listener (api/audience.py)
     return response

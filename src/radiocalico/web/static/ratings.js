@@ -32,16 +32,23 @@ export class Ratings extends Emitter {
   }
 
   async refresh() {
-    const ids = [...new Set(this.shownIds.filter(Boolean))].slice(0, BATCH);
-    if (!ids.length) return;
-    try {
-      const { ratings } = await this.client.ratings(ids);
-      for (const rating of ratings) {
-        if (!this.pending.has(rating.song_id)) this.counts.set(rating.song_id, rating);
+    return this.load(this.shownIds.slice(0, BATCH));
+  }
+
+  // Counts and my vote for any songs (history, charts, likes), BATCH per request; other
+  // views and the now-playing thumbs then share them.
+  async load(songIds) {
+    const ids = [...new Set(songIds.filter(Boolean))];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      try {
+        const { ratings } = await this.client.ratings(ids.slice(i, i + BATCH));
+        for (const rating of ratings) {
+          if (!this.pending.has(rating.song_id)) this.counts.set(rating.song_id, rating);
+        }
+        this.emit("change");
+      } catch {
+        // Counts are decoration: keep the last known ones and try on the next change.
       }
-      this.emit("change");
-    } catch {
-      // Counts are decoration: keep the last known ones and try on the next change.
     }
   }
 

@@ -8,6 +8,7 @@ import { Session } from "./api/session.js";
 import { ServerClock } from "./clock.js";
 import { loadConfig } from "./config.js";
 import { Covers } from "./covers.js";
+import { Library } from "./library.js";
 import { $ } from "./dom.js";
 import { MetadataPoller, pollInterval } from "./metadata.js";
 import { NowPlaying } from "./nowplaying.js";
@@ -17,6 +18,7 @@ import { Ratings } from "./ratings.js";
 import { Status } from "./status.js";
 import { AccountDialog } from "./views/account-dialog.js";
 import { renderHistory } from "./views/history.js";
+import { LibraryView, renderListeners } from "./views/library.js";
 import { announce, renderStreamQuality, renderTrack } from "./views/now-playing.js";
 import { PlayerBar } from "./views/player-bar.js";
 import { RatingsView } from "./views/ratings.js";
@@ -69,6 +71,20 @@ async function main(status) {
     if (changed) announce(track);
   });
   ratings.on("change", () => thumbs.render(nowPlaying.shown, nowPlaying.shownPrevious, ratings));
+
+  // History, charts, likes and "N listening" (library.js, views/library.js).
+  const library = new Library(client, ratings);
+  const shelf = new LibraryView(library, ratings, thumbs);
+  library.on("history", (state) => shelf.renderHistory(state));
+  library.on("chart", (state) => shelf.renderChart(state));
+  library.on("likes", (state) => shelf.renderLikes(state));
+  library.on("listeners", renderListeners);
+  library.on("error", (message) => status.set(message, "error", 8000));
+  ratings.on("change", () => shelf.renderRatings());
+  nowPlaying.on("change", ({ track, changed }) => changed && library.refreshNewest(track?.songId));
+  session.on("change", () => library.showLikes());
+  library.more();
+  library.watchListeners();
   ratings.on("error", (message) => status.set(message, "error", 8000));
   session.on("change", () => ratings.refresh()); // my votes differ per account
 

@@ -3,6 +3,11 @@
 import { OPERATIONS, only, read } from "./operations.js";
 import { request } from "./transport.js";
 
+function queryString(params) {
+  const kept = Object.entries(params).filter(([, value]) => value !== undefined && value !== null && value !== "");
+  return kept.length ? `?${new URLSearchParams(kept)}` : "";
+}
+
 export class ApiClient {
   constructor(session) {
     this.session = session;
@@ -53,6 +58,23 @@ export class ApiClient {
 
   likes() {
     return this.call("likes");
+  }
+
+  nowPlaying() {
+    return this.call("nowPlaying");
+  }
+
+  // `params`: {limit, cursor, q, since, until}; empty values are left out.
+  history(params = {}) {
+    return this.call("history", { query: queryString(params) });
+  }
+
+  chart(name, period) {
+    return this.call(name === "most-played" ? "mostPlayed" : "topRated", { query: queryString({ period }) });
+  }
+
+  myLikes(params = {}) {
+    return this.call("myLikes", { query: queryString(params) });
   }
 
   deleteAccount(password) {

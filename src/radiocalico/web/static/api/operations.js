@@ -8,6 +8,14 @@
 // own shape) or a one-element array (a list whose items have that shape).
 
 const RATING = { song_id: true, up: true, down: true, my_vote: true };
+const PLAY = {
+  id: true, song_id: true, started_at: true, artist: true, title: true, album: true, year: true,
+  cover_url: true, up: true, down: true,
+};
+const CHART = {
+  songs: [{ rank: true, song_id: true, artist: true, title: true, album: true, up: true,
+    down: true, net: true, plays: true, cover_url: true }],
+};
 const SESSION = { user: { username: true, display_name: true }, csrf_token: true };
 
 // `status`: the documented success status; `listener`: sends the anonymous listener's
@@ -42,6 +50,20 @@ export const OPERATIONS = {
   likes: {
     method: "GET", path: "/api/users/me/likes", status: 200,
     reads: { songs: [{ artist: true, title: true }] },
+  },
+  nowPlaying: {
+    method: "GET", path: "/api/now-playing", status: 200, reads: { listeners: true },
+  },
+  history: {
+    method: "GET", path: "/api/history", status: 200,
+    reads: { plays: [PLAY], next_cursor: true },
+  },
+  topRated: { method: "GET", path: "/api/charts/top-rated", status: 200, reads: CHART },
+  mostPlayed: { method: "GET", path: "/api/charts/most-played", status: 200, reads: CHART },
+  myLikes: {
+    method: "GET", path: "/api/likes", status: 200, listener: true,
+    reads: { songs: [{ song_id: true, artist: true, title: true, album: true, liked_at: true,
+      cover_url: true }], next_cursor: true },
   },
   deleteAccount: {
     method: "DELETE", path: "/api/users/me", status: 204, sends: ["password"], reads: null,

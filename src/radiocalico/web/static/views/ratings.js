@@ -12,7 +12,7 @@ function thumbButton(kind) {
 // One group's two thumbs for `track` (null: nothing on show), with `rating` from Ratings.view().
 // A thumb is disabled while its vote is in flight, which takes the keyboard focus off it:
 // the focus comes back to it when the vote is done, so the listener can carry on from there.
-function renderGroup(group, track, rating) {
+export function renderGroup(group, track, rating) {
   for (const button of group.querySelectorAll(".thumb")) {
     if (document.activeElement === button) refocus.add(button);
     const kind = button.dataset.vote;

@@ -1,0 +1,39 @@
+"""What every public read-only answer shares: caching, open CORS, cover URLs, counts.
+
+Public answers carry no personal data (no voter, no own vote), so they may be cached by
+browsers and shared caches for a few seconds (`Cache-Control: public, max-age=N`), are
+revalidated with an `ETag` of their body (304 when unchanged), and may be read by any site
+(`Access-Control-Allow-Origin: *`, never with credentials).
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request, url_for
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from radiocalico.db import ratings as rating_queries
+
+
+def cacheable(model: BaseModel, max_age: int) -> Response:
+    response = jsonify(model.model_dump(mode="json"))
+    return public(response, max_age)
+
+
+def public(response: Response, max_age: int) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def cover_url(song_id: str, has_cover: bool) -> str | None:
+    if not has_cover:
+        return None
+    return url_for("history.song_cover", song_id=song_id, _external=True)
+
+
+def counts(connection: Connection, song_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(up, down) of each song, all time."""
+    found = rating_queries.ratings_for(connection, list(dict.fromkeys(song_ids)), None)
+    return {r.song_id: (r.up, r.down) for r in found}
