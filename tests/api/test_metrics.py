@@ -70,3 +70,25 @@ def test_requests_are_labelled_by_endpoint_and_a_scrape_not_at_all(client):
                 if name == "radiocalico_http_requests_total"}
     assert "monitoring.ready" in labelled
     assert "monitoring.metrics" not in labelled
+
+
+def test_made_up_methods_and_paths_do_not_grow_the_scrape(live_server):
+    """Finding 4: the raw method was a label, so random methods grew /metrics without end."""
+    import secrets
+
+    import requests
+
+    def lines() -> int:
+        return len(requests.get(f"{live_server.url}/metrics").text.splitlines())
+
+    requests.get(f"{live_server.url}/health")
+    requests.request("FOO", f"{live_server.url}/health")
+    requests.request("FOO", f"{live_server.url}/no-such-path")
+    before = lines()
+    for _ in range(40):
+        method = "X" + secrets.token_hex(4).upper()
+        requests.request(method, f"{live_server.url}/{secrets.token_hex(4)}")
+        requests.request(method, f"{live_server.url}/health")
+    assert lines() == before
+    text = requests.get(f"{live_server.url}/metrics").text
+    assert 'method="other"' in text
