@@ -124,3 +124,22 @@ def test_an_unexpected_failure_is_a_generic_500(make_app, make_live_server):
     error = assert_error(response, 500, "internal_error")
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
     assert error["message"] == "Something went wrong on our side."
+
+
+@pytest.mark.parametrize("path,method", [
+    (f"/api/ratings/{song()['id']}/vote", "PUT"),
+    ("/api/users", "POST"),
+    ("/api/users/session", "POST"),
+])
+def test_deeply_nested_json_is_422_not_a_crash(live_server, path, method):
+    """Finding 8: a 10 KB, 5,000-level array raised RecursionError (500)."""
+    deep = "[" * 5000 + "]" * 5000
+    response = requests.request(
+        method, live_server.url + path, data=deep,
+        headers={**HEADERS, "Content-Type": "application/json"},
+    )
+    assert_error(response, 422, "validation_error")
+    # Brackets inside strings are text, not nesting.
+    text = {"login": "[" * 200, "password": "x"}
+    response = requests.post(f"{live_server.url}/api/users/session", json=text)
+    assert_error(response, 401)
