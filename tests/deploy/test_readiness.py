@@ -43,6 +43,7 @@ def test_ready_follows_the_newest_segment(make_app, stream_out):
         "version": ready.json["version"],
         "checks": {
             "database": {"status": "ok"},
+            "rate_limits": {"status": "skipped"},
             "station": {"status": "ok", "segment_age_seconds": pytest.approx(1, abs=1),
                         "max_age_seconds": 10.0},
         },

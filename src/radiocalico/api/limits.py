@@ -1,7 +1,11 @@
 """Rate limits (Flask-Limiter), as the operations declare them (`@operation(limits=...)`).
 
 Storage is Redis when `REDIS_URL` is set, so limits hold across gunicorn workers and app
-replicas; in memory otherwise (one dev server process). Keys are HMACs of the client
+replicas; in memory otherwise (one dev server process). When Redis does not answer, the
+limits keep holding from each process's memory (Flask-Limiter's in-memory fallback,
+which returns to Redis once it answers again) and `/health/ready` reports the rate-limit
+check failing: an outage of Redis never turns votes and sign-ins into 500s, and never
+switches the limits off. Keys are HMACs of the client
 address or listener, never raw addresses. A limiter is made per app so that apps built in
 one process (tests) never share counters.
 """
@@ -25,6 +29,10 @@ def make_limiter(config: Config) -> Limiter:
         headers_enabled=True,
         enabled=config.ratelimit_enabled,
         key_prefix="radiocalico",
+        in_memory_fallback_enabled=bool(config.redis_url),
+        storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if config.redis_url
+        else {},
     )
 
 
