@@ -17,7 +17,7 @@ def test_upgrade_builds_the_declared_schema(database_url):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0003_hardening"
     engine.dispose()
 
 

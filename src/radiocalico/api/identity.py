@@ -1,8 +1,11 @@
 """Who is calling: the signed-in account, the anonymous listener, and the client address.
 
-- A signed-in listener is identified by the signed session cookie. The cookie also carries
-  a token derived from the account's password hash, so changing the password or deleting
-  the account ends every other session.
+- A signed-in listener is identified by the signed session cookie, which names a session
+  row on the server (db/users.py): signing out deletes the row, so a kept copy of the
+  cookie stops working at once. The cookie also carries a token derived from the
+  account's password hash, and changing the password ends every other session.
+- Signing in (or up) on a device folds that device's anonymous votes into the account
+  (`merge_votes`): one person, one vote.
 - An anonymous listener is the fingerprint the page sends in `X-Listener-Fingerprint`
   (hex); only its HMAC under the server secret is ever stored.
 - The client address is only used as a rate-limit key, and then only as an HMAC. It is the
@@ -22,6 +25,7 @@ from flask import current_app, g, request, session
 
 from radiocalico.api.header import Header
 from radiocalico.db import users as user_queries
+from radiocalico.db.ratings import merge_votes
 from radiocalico.errors import APIError, FieldError
 from radiocalico.services import services
 
@@ -53,14 +57,38 @@ def session_token(user: user_queries.User) -> str:
 
 
 def sign_in(user: user_queries.User) -> str:
-    """Start a fresh session for `user`; returns its CSRF token."""
+    """Start a fresh session for `user`, folding this device's anonymous votes into the
+    account in the same transaction; returns the session's CSRF token."""
+    device = None if session.get("uid") else _anonymous_voter()
+    lifetime = current_app.permanent_session_lifetime
+    with services().store.writing() as connection:
+        if device is not None:
+            merge_votes(connection, device.key, f"u:{user.id}", user.id)
+        session_id = user_queries.start_session(connection, user.id, lifetime)
     session.clear()
     session.permanent = True
     session["uid"] = user.id
+    session["sid"] = session_id
     session["auth"] = session_token(user)
     session["csrf"] = secrets.token_urlsafe(32)
     g.user = user
+    g.pop("voter", None)
     return session["csrf"]
+
+
+def sign_out(everywhere: bool = False) -> None:
+    """End this session on the server (every session of the account with `everywhere`)
+    and forget the cookie."""
+    uid, sid = session.get("uid"), session.get("sid")
+    if isinstance(uid, int) and isinstance(sid, str):
+        with services().store.writing() as connection:
+            if everywhere:
+                user_queries.end_all_sessions(connection, uid)
+            else:
+                user_queries.end_session(connection, sid)
+    session.clear()
+    g.user = None
+    g.pop("voter", None)
 
 
 def current_user() -> user_queries.User | None:
@@ -70,11 +98,12 @@ def current_user() -> user_queries.User | None:
 
 
 def _load_session_user() -> user_queries.User | None:
-    uid = session.get("uid")
-    if not isinstance(uid, int):
+    uid, sid = session.get("uid"), session.get("sid")
+    if not isinstance(uid, int) or not isinstance(sid, str):
+        session.clear()
         return None
     with services().store.reading() as connection:
-        user = user_queries.get_user(connection, uid)
+        user = user_queries.session_user(connection, uid, sid)
     if user is None or not hmac.compare_digest(session.get("auth", ""), session_token(user)):
         session.clear()
         return None
@@ -121,6 +150,11 @@ def _identify_voter() -> Voter | None:
     user = current_user()
     if user is not None:
         return Voter(f"u:{user.id}", user.id)
+    return _anonymous_voter()
+
+
+def _anonymous_voter() -> Voter | None:
+    """This device as an anonymous voter, whether or not it is signed in."""
     fingerprint = request.headers.get(FINGERPRINT_HEADER)
     if fingerprint is None:
         return None

@@ -17,6 +17,7 @@ from radiocalico.api.identity import (
     require_csrf,
     require_user,
     sign_in,
+    sign_out,
 )
 from radiocalico.api.operation import Limit, operation
 from radiocalico.db import users as queries
@@ -107,7 +108,7 @@ def create_session(body: s.SignInIn):
 )
 def delete_session():
     require_csrf()
-    session.clear()
+    sign_out()
     return None
 
 
@@ -155,6 +156,8 @@ def update_me(body: s.ProfileUpdateIn):
             queries.update_user(connection, user.id, **changes)
         except queries.AccountTaken:
             raise _taken() from None
+        if "password_hash" in changes:  # a new password ends every other session
+            queries.end_all_sessions(connection, user.id)
         updated = queries.get_user(connection, user.id)
     csrf = sign_in(updated) if "password_hash" in changes else session["csrf"]
     return s.SessionOut(user=_profile(updated), csrf_token=csrf)

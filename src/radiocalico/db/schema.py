@@ -5,6 +5,10 @@ constraint that, with an INSERT ... ON CONFLICT upsert, makes concurrent votes f
 one listener count once. A voter is `u:<user id>` for a signed-in listener or `f:<hmac>`
 for an anonymous one (HMAC-SHA256 of the page's fingerprint under the server secret),
 so no raw fingerprint and no IP address is ever stored.
+
+`sessions` has one row per signed-in session: the session cookie names it, signing out
+deletes it, so a copied or kept cookie stops working the moment its session ends. Only a
+SHA-256 of the session's random id is stored.
 """
 
 from sqlalchemy import (
@@ -62,5 +66,14 @@ votes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("value IN (-1, 1)", name="value_is_up_or_down"),
+    Index(None, "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 (hex) of the cookie's session id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
     Index(None, "user_id"),
 )
