@@ -16,7 +16,9 @@ from pathlib import Path
 
 wsgi_app = "radiocalico:create_app()"
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback by default: only the proxy may reach the app. In a container set GUNICORN_BIND
+# to the container's address on the compose network (never publish the port on the host).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Workers: 2 x CPU + 1 by default (WEB_CONCURRENCY overrides), each with a few threads for
 # requests that wait on PostgreSQL.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -32,8 +34,9 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10
 # Heartbeat files in memory, not on a possibly slow container disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# nginx sets X-Forwarded-For; the app itself decides how far to trust it (TRUSTED_PROXY_HOPS).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# nginx sets X-Forwarded-*; gunicorn believes them only from these addresses (the proxy's),
+# and the app decides for itself (TRUSTED_PROXIES, TRUSTED_PROXY_HOPS).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "radiocalico"
 # gunicorn's control socket lives in $HOME by default: replicas on one host would share it
 # and containers have no writable home. Not needed here.

@@ -8,6 +8,7 @@ listener counting.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -48,8 +49,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     )
     app.json.sort_keys = False
     if config.trusted_proxy_hops > 0:
-        hops = config.trusted_proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = _FromOurProxies(app.wsgi_app, config)
 
     shared = Services(
         config=config,
@@ -75,6 +75,25 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     register_error_handlers(app)
     logging.getLogger("radiocalico").setLevel(logging.INFO)
     return app
+
+
+class _FromOurProxies:
+    """ProxyFix, but only for connections from `TRUSTED_PROXIES`: anyone else who reaches
+    the app directly is taken at its socket address, whatever X-Forwarded-For it sends."""
+
+    def __init__(self, wsgi_app, config: Config):
+        hops = config.trusted_proxy_hops
+        self.direct = wsgi_app
+        self.proxied = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        self.networks = config.trusted_proxy_networks
+
+    def __call__(self, environ, start_response):
+        try:
+            peer = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            peer = None
+        trusted = peer is not None and any(peer in net for net in self.networks)
+        return (self.proxied if trusted else self.direct)(environ, start_response)
 
 
 def _register_blueprints(app: Flask, config: Config) -> None:

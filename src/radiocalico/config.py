@@ -7,6 +7,7 @@ tests agree on names and defaults. `Config.from_env()` is the only place that re
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, fields
@@ -49,6 +50,9 @@ class Config:
     ratelimit_auth: str = "10/minute"
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
+    # The addresses (comma-separated CIDR networks) our proxies connect from: the header is
+    # believed only on a connection from one of them. Required when TRUSTED_PROXY_HOPS > 0.
+    trusted_proxies: tuple[str, ...] = ()
     # Send the session cookie only over HTTPS; turn on behind TLS.
     session_cookie_secure: bool = False
     # Largest accepted request body, in bytes.
@@ -82,6 +86,23 @@ class Config:
             raise ValueError(
                 f"STATION_MODE must be one of {', '.join(STATION_MODES)}, not {self.station_mode!r}"
             )
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES must list CIDR networks (e.g. 172.28.0.0/16), "
+                    f"not {network!r}"
+                ) from None
+        if self.trusted_proxy_hops > 0 and not self.trusted_proxies:
+            raise ValueError(
+                "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
+                "set TRUSTED_PROXIES to the network the proxy connects from"
+            )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":

@@ -10,7 +10,8 @@
   (hex); only its HMAC under the server secret is ever stored.
 - The client address is only used as a rate-limit key, and then only as an HMAC. It is the
   socket's peer unless `TRUSTED_PROXY_HOPS` says a proxy of ours sets X-Forwarded-For
-  (werkzeug's ProxyFix, installed by the app factory).
+  AND the connection comes from one of `TRUSTED_PROXIES` (werkzeug's ProxyFix, applied
+  by the app factory to those connections only).
 """
 
 from __future__ import annotations
