@@ -22,6 +22,7 @@ from radiocalico.api.identity import listener_digest
 from radiocalico.api.limits import limited, make_limiter
 from radiocalico.api.listeners import ListenerCounter, counting_listeners
 from radiocalico.api.openapi import build_spec
+from radiocalico.api.passwords import Passwords
 from radiocalico.api.operation import CONVERTERS, declared_operations
 from radiocalico.config import Config
 from radiocalico.db import Store
@@ -56,6 +57,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         store=Store.from_url(config.resolved_database_url),
         limiter=make_limiter(config),
         listeners=ListenerCounter(config.redis_url, config.listener_window_seconds),
+        passwords=Passwords(config.password_hash_concurrency),
         openapi=functools.cache(functools.partial(build_spec, app)),
     )
     shared.init_app(app)

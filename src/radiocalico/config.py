@@ -48,6 +48,11 @@ class Config:
     ratelimit_votes_per_ip: str = "600/minute"
     # Per client address, for sign-in and sign-up.
     ratelimit_auth: str = "10/minute"
+    # Every password check (sign-in, changing the e-mail or password, deleting the
+    # account), per account and per client address.
+    ratelimit_password: str = "10/minute"
+    # Password hashes (Argon2, 64 MiB each) running at once per process; more answer 503.
+    password_hash_concurrency: int = 2
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
     # The addresses (comma-separated CIDR networks) our proxies connect from: the header is

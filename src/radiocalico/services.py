@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 
 from radiocalico.api.listeners import ListenerCounter
+from radiocalico.api.passwords import Passwords
 from radiocalico.config import Config
 from radiocalico.db.store import Store
 
@@ -27,6 +28,8 @@ class Services:
     # Flask-Limiter holds its limiter only weakly; this keeps it alive with the app.
     limiter: Limiter
     listeners: ListenerCounter
+    # Password hashing, at most PASSWORD_HASH_CONCURRENCY at once in this process.
+    passwords: Passwords
     # The OpenAPI document, built on first use (every route is registered by then).
     openapi: Callable[[], dict]
 

@@ -31,7 +31,9 @@ def test_policies_are_declared_on_the_operations(app):
         "ratings.put_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
         "ratings.delete_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
         "users.register": ["ratelimit_auth"],
-        "users.create_session": ["ratelimit_auth"],
+        "users.create_session": ["ratelimit_auth", "ratelimit_password", "ratelimit_password"],
+        "users.update_me": ["ratelimit_password", "ratelimit_password"],
+        "users.delete_me": ["ratelimit_password", "ratelimit_password"],
     }
     counted = {endpoint for endpoint, op in declared.items() if op.counts_listener}
     assert counted == {"ratings.batch", "ratings.one", "ratings.put_vote", "ratings.delete_vote"}

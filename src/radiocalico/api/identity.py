@@ -183,6 +183,11 @@ def client_address_key() -> str:
     return "ip:" + _keyed_digest("address", request.remote_addr or "unknown")[:24]
 
 
+def account_key(account: str) -> str:
+    """Rate-limit key for an account (by login or id); never the login itself."""
+    return "acct:" + _keyed_digest("account", account)[:24]
+
+
 def voter_key() -> str:
     """Rate-limit key for the listener casting a vote (falls back to the address)."""
     voter = current_voter(required=False)

@@ -42,5 +42,9 @@ def limited(
     """`view` under each of `limits` in turn (the first innermost), their values read from
     `config` when the app is built: a limit naming no setting fails then, not on a request."""
     for limit in limits:
-        view = limiter.limit(getattr(config, limit.setting), key_func=limit.key)(view)
+        value = getattr(config, limit.setting)
+        if limit.shared:
+            view = limiter.shared_limit(value, scope=limit.shared, key_func=limit.key)(view)
+        else:
+            view = limiter.limit(value, key_func=limit.key)(view)
     return view

@@ -42,10 +42,13 @@ CONVERTERS = {"songid": SongIdConverter}
 @dataclass(frozen=True)
 class Limit:
     """A rate limit on an operation: the `Config` field holding its value (e.g.
-    "ratelimit_votes", "60/minute") and the function giving the key it counts per."""
+    "ratelimit_votes", "60/minute") and the function giving the key it counts per.
+    `shared`: a name under which every operation declaring it counts together (all
+    password checks, say); by default each operation counts on its own."""
 
     setting: str
     key: Callable[[], str]
+    shared: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,16 @@ def _nesting_depth(raw: bytes, limit: int) -> int:
         elif byte in (0x5D, 0x7D):  # ] }
             depth -= 1
     return deepest
+
+
+def json_object_or_none() -> dict | None:
+    """The request's JSON object if it is one and safe to parse, else None: for rate-limit
+    keys, which run before the operation validates the body."""
+    raw = request.get_data(cache=True)
+    if _nesting_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return None
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
 
 
 def _json_body() -> Any:
