@@ -17,7 +17,7 @@ from typing import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from radiocalico.api import docs, health, monitoring, ratings, users
+from radiocalico.api import docs, health, listener, monitoring, ratings, users
 from radiocalico.api.identity import listener_digest
 from radiocalico.api.limits import limited, make_limiter
 from radiocalico.api.listeners import ListenerCounter, counting_listeners
@@ -100,7 +100,7 @@ class _FromOurProxies:
 
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
-    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp):
+    for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

@@ -43,9 +43,14 @@ class Config:
     # Rate-limit storage: Redis when set (limits then hold across workers), memory otherwise.
     redis_url: str = ""
     ratelimit_enabled: bool = True
-    # Per listener (account or fingerprint) and per client address, for casting votes.
+    # Per listener (account or listener token) and per client address, for casting votes.
+    # Per address sized for real use: 50 listeners behind one NAT voting on every song.
     ratelimit_votes: str = "60/minute"
-    ratelimit_votes_per_ip: str = "600/minute"
+    ratelimit_votes_per_ip: str = "1000/hour"
+    # Listener tokens (the signed cookie an anonymous vote needs) issued per client address.
+    ratelimit_listener_tokens: str = "20/hour"
+    # Seconds a listener token must have existed ("listened a while") before it may vote.
+    listener_token_min_age: float = 60.0
     # Per client address, for sign-in and sign-up.
     ratelimit_auth: str = "10/minute"
     # Every password check (sign-in, changing the e-mail or password, deleting the

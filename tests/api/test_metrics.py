@@ -54,6 +54,7 @@ def test_a_successful_counted_call_counts_its_listener_once(client):
 def test_votes_are_counted_by_action(client):
     track = song()
     headers = {"X-Listener-Fingerprint": fingerprint("bob")}
+    client.get("/api/listener")
     key = {action: ("radiocalico_votes_total", (("action", action),))
            for action in ("up", "down", "retract")}
     before = _samples(client)

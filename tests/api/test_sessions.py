@@ -52,7 +52,9 @@ def test_a_new_password_ends_the_other_sessions(live_server):
 def _device(base_url: str, name: str) -> Account:
     """A browser that votes anonymously first (fingerprint and cookies), then signs up."""
     device = Account(base_url)
-    device.http.headers.update(Listener(base_url, name).http.headers)
+    anonymous = Listener(base_url, name).http
+    device.http.headers.update(anonymous.headers)
+    device.http.cookies.update(anonymous.cookies)
     return device
 
 

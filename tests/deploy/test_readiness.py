@@ -67,6 +67,7 @@ def test_metrics_count_votes_and_listeners_without_raw_ids(make_app, stream_out)
     _segment(stream_out, 2)
     client = make_app(station_out=str(stream_out)).test_client()
     fingerprint = "ab" * 16
+    client.get("/api/listener")
     sid = song_id("A", "B")
     client.put(f"/api/ratings/{sid}/vote", json={"value": "down", "artist": "A", "title": "B"},
                headers={"X-Listener-Fingerprint": fingerprint})

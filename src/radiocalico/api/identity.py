@@ -6,8 +6,10 @@
   account's password hash, and changing the password ends every other session.
 - Signing in (or up) on a device folds that device's anonymous votes into the account
   (`merge_votes`): one person, one vote.
-- An anonymous listener is the fingerprint the page sends in `X-Listener-Fingerprint`
-  (hex); only its HMAC under the server secret is ever stored.
+- An anonymous listener is its listener token (api/listener_token.py, a signed cookie
+  issued a limited number of times per address); only an HMAC of the token id is stored.
+  The page also sends its fingerprint in `X-Listener-Fingerprint` (hex), as before: it is
+  still validated, and a vote without a token is refused (`require_countable_listener`).
 - The client address is only used as a rate-limit key, and then only as an HMAC. It is the
   socket's peer unless `TRUSTED_PROXY_HOPS` says a proxy of ours sets X-Forwarded-For
   AND the connection comes from one of `TRUSTED_PROXIES` (werkzeug's ProxyFix, applied
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from flask import current_app, g, request, session
 
 from radiocalico.api.header import Header
+from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE
+from radiocalico.api.listener_token import read_token
 from radiocalico.db import users as user_queries
 from radiocalico.db.ratings import merge_votes
 from radiocalico.errors import APIError, FieldError
@@ -155,7 +159,39 @@ def _identify_voter() -> Voter | None:
 
 
 def _anonymous_voter() -> Voter | None:
-    """This device as an anonymous voter, whether or not it is signed in."""
+    """This device as an anonymous voter, whether or not it is signed in: its listener
+    token, if it holds one; else (for reads only, see `require_countable_listener`) its
+    fingerprint."""
+    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    fingerprint_voter = _fingerprint_voter()
+    if token is not None:
+        return Voter("t:" + _keyed_digest("listener-token", token.id)[:40], None)
+    return fingerprint_voter
+
+
+def require_countable_listener() -> None:
+    """An anonymous vote needs a listener token old enough to count (403 without one,
+    429 with Retry-After while it is younger than LISTENER_TOKEN_MIN_AGE)."""
+    if current_user() is not None:
+        return
+    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    if token is None:
+        raise APIError(
+            403,
+            "Load the player page (or GET /api/listener) before voting, or sign in.",
+            code="listener_token_required",
+        )
+    wait = services().config.listener_token_min_age - token.age()
+    if wait > 0:
+        raise APIError(
+            429,
+            "Listen a little longer before voting.",
+            code="listening_too_briefly",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+
+def _fingerprint_voter() -> Voter | None:
     fingerprint = request.headers.get(FINGERPRINT_HEADER)
     if fingerprint is None:
         return None

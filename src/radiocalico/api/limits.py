@@ -12,9 +12,13 @@ one process (tests) never share counters.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from flask_limiter import Limiter
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from radiocalico.api.identity import client_address_key
 from radiocalico.api.operation import Limit
@@ -48,3 +52,21 @@ def limited(
         else:
             view = limiter.limit(value, key_func=limit.key)(view)
     return view
+
+
+_local = MovingWindowRateLimiter(MemoryStorage())
+log = logging.getLogger("radiocalico")
+
+
+def take(limiter: Limiter, value: str, scope: str, key: str) -> bool:
+    """Count one event of `scope` for `key` against `value` ("20/hour"); False when the
+    limit is reached. For limits on something other than a whole request (issuing a
+    listener token with the page). Held in this process's memory while Redis is down."""
+    if not limiter.enabled:
+        return True
+    item = parse(value)
+    try:
+        return limiter.limiter.hit(item, "radiocalico", scope, key)
+    except Exception as exc:  # the shared storage is down: fail safe, per process
+        log.debug("rate limit %s: storage unavailable (%s)", scope, type(exc).__name__)
+        return _local.hit(item, "radiocalico", scope, key)

@@ -112,6 +112,12 @@ class VoteIn(Strict):
     album: OptionalTagText = ""
 
 
+class ListenerOut(BaseModel):
+    votes_count_in_seconds: float = Field(
+        ge=0, description="Seconds until this listener's anonymous votes are accepted."
+    )
+
+
 class ChartQuery(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
 
