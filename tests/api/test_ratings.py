@@ -146,3 +146,15 @@ def test_the_chart_ranks_by_net_thumbs_up(listener):
     me = listener("l0")
     chart = me.http.get(f"{me.base_url}/api/ratings/top", params={"limit": 5}).json()["songs"]
     assert [(e["title"], e["up"], e["down"]) for e in chart] == [("Hit", 3, 0), ("Meh", 1, 1)]
+
+
+def test_bidi_controls_and_zero_width_characters_are_stripped(listener, live_server):
+    """Finding 10: right-to-left overrides and zero-width characters were accepted."""
+    import requests
+
+    plain = song("Evil Artist", "Innocent Title")
+    sneaky = dict(plain, artist="Evil\u200b Artist\u202e", title="Inno\u2066cent Title\ufeff")
+    assert sneaky["id"] == plain["id"]
+    assert listener("eve").vote(sneaky, "up").status_code == 200
+    chart = requests.get(f"{live_server.url}/api/ratings/top").json()["songs"]
+    assert (chart[0]["artist"], chart[0]["title"]) == ("Evil Artist", "Innocent Title")
