@@ -104,6 +104,11 @@ class Config:
                     f"TRUSTED_PROXIES must list CIDR networks (e.g. 172.28.0.0/16), "
                     f"not {network!r}"
                 ) from None
+        if self.secret_key.lower().startswith("change-me"):
+            raise ValueError(
+                "SECRET_KEY is still the placeholder from deploy/.env.example: "
+                "set it to `openssl rand -hex 32`, the same on every replica"
+            )
         if self.trusted_proxy_hops > 0 and not self.trusted_proxies:
             raise ValueError(
                 "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
