@@ -62,3 +62,17 @@ def test_a_flood_of_password_checks_is_turned_away_not_queued(make_app, make_liv
     busy = next(r for r in responses if r.status_code == 503)
     assert busy.json()["error"]["code"] == "busy" and busy.headers["Retry-After"] == "1"
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
+
+
+def test_the_worst_passwords_are_refused(live_server):
+    """Finding 10: `aaaaaaaaaa`, ten spaces and the e-mail itself were accepted."""
+    for n, password in enumerate(["aaaaaaaaaa", " " * 10, "ababababab", "jude.example@x.org",
+                                  "judeexample2024"]):
+        response = requests.post(f"{live_server.url}/api/users", json={
+            "username": f"jude{n}", "email": "judeexample@x.org"
+            if n != 3 else "jude.example@x.org", "password": password})
+        assert response.status_code == 422, (password, response.text)
+        assert response.json()["error"]["code"] == "weak_password"
+    ok = requests.post(f"{live_server.url}/api/users", json={
+        "username": "jude", "email": "jude@x.org", "password": "tuba river lantern"})
+    assert ok.status_code == 201

@@ -16,6 +16,21 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 
+def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
+    """Why `password` is too weak to accept, or None. Length is checked by the schema
+    (10 to 128); this refuses what a length rule lets through: one character repeated,
+    white space only, the account's own username or e-mail address (or their local part)."""
+    folded = password.strip().lower()
+    if not folded:
+        return "must not be only spaces"
+    if len(set(folded)) < 3:
+        return "must use more than one or two different characters"
+    own = {username.lower(), email.lower(), email.lower().split("@")[0]} - {""}
+    if any(folded == name or (len(name) >= 4 and name in folded) for name in own):
+        return "must not contain your username or e-mail address"
+    return None
+
+
 class Busy(Exception):
     """Every hashing slot of this process stayed taken: answer 503 (api/users.py)."""
 

@@ -18,7 +18,7 @@ from radiocalico.api.identity import (
     sign_in,
     sign_out,
 )
-from radiocalico.api.passwords import Busy
+from radiocalico.api.passwords import Busy, password_problem
 from radiocalico.api.operation import Limit, json_object_or_none, operation
 from radiocalico.db import users as queries
 from radiocalico.errors import APIError, FieldError
@@ -52,6 +52,13 @@ _PASSWORD_LIMITS = (
     Limit("ratelimit_password", key=_signed_in_key, shared="password-account"),
     Limit("ratelimit_password", key=client_address_key, shared="password-address"),
 )
+
+
+def _check_password(password: str, username: str, email: str, field: str = "password") -> None:
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise APIError(422, "Choose a stronger password.", code="weak_password",
+                       fields=[FieldError(field, problem)])
 
 
 def _busy() -> APIError:
@@ -96,6 +103,7 @@ def _taken() -> APIError:
     limits=_AUTH_LIMITS,
 )
 def register(body: s.RegisterIn):
+    _check_password(body.password, body.username, body.email)
     with services().store.writing() as connection:
         try:
             user = queries.create_user(
@@ -181,6 +189,8 @@ def update_me(body: s.ProfileUpdateIn):
     if body.email is not None:
         changes["email"] = body.email.lower()
     if body.new_password is not None:
+        _check_password(body.new_password, user.username, body.email or user.email,
+                        field="new_password")
         changes["password_hash"] = _hash(body.new_password)
     with services().store.writing() as connection:
         try:
