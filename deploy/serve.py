@@ -16,7 +16,9 @@ bench/api_load/run.py with --server). What the gunicorn configuration did is kep
   failed worker is respawned; on SIGTERM workers get a grace period to finish.
 
 Settings (environment):
-  APP_BIND               host:port to listen on [0.0.0.0:8000]
+  APP_BIND               host:port to listen on [127.0.0.1:8000]: only the proxy may reach
+                         the app; a container sets its compose-network address (0.0.0.0
+                         there, with the port never published on the host)
   WEB_CONCURRENCY        worker processes [CPU count]
   APP_THREADS            threads per worker for requests waiting on PostgreSQL [8]
   APP_BACKPRESSURE       connections a worker serves at once [granian's: backlog / workers];
@@ -62,7 +64,7 @@ def _int_setting(name: str, default: int, minimum: int = 1) -> int:
 
 
 def _bind() -> tuple[str, int]:
-    raw = _setting("APP_BIND", "0.0.0.0:8000")
+    raw = _setting("APP_BIND", "127.0.0.1:8000")
     host, _, port = raw.rpartition(":")
     if not host or not port.isdigit():
         sys.exit(f"APP_BIND must be host:port, not {raw!r}")

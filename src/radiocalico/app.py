@@ -8,6 +8,7 @@ listener counting.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -22,6 +23,7 @@ from radiocalico.api import (
     docs,
     health,
     history,
+    listener,
     likes,
     metrics,
     monitoring,
@@ -32,6 +34,7 @@ from radiocalico.api.identity import listener_digest
 from radiocalico.api.limits import limited, make_limiter
 from radiocalico.api.listeners import ListenerCounter, StreamListeners, counting_listeners
 from radiocalico.api.openapi import build_spec
+from radiocalico.api.passwords import Passwords
 from radiocalico.api.operation import CONVERTERS, declared_operations
 from radiocalico.config import Config
 from radiocalico.db import Store
@@ -60,8 +63,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     )
     app.json.sort_keys = False
     if config.trusted_proxy_hops > 0:
-        hops = config.trusted_proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = _FromOurProxies(app.wsgi_app, config)
 
     store = Store.from_url(config.resolved_database_url)
     stream_listeners = StreamListeners(
@@ -75,6 +77,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         listeners=ListenerCounter(config.redis_url, config.listener_window_seconds),
         stream_listeners=stream_listeners,
         recorder=Recorder(config, store, stream_listeners.count),
+        passwords=Passwords(config.password_hash_concurrency),
         openapi=functools.cache(functools.partial(build_spec, app)),
     )
     shared.init_app(app)
@@ -98,9 +101,28 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     return app
 
 
+class _FromOurProxies:
+    """ProxyFix, but only for connections from `TRUSTED_PROXIES`: anyone else who reaches
+    the app directly is taken at its socket address, whatever X-Forwarded-For it sends."""
+
+    def __init__(self, wsgi_app, config: Config):
+        hops = config.trusted_proxy_hops
+        self.direct = wsgi_app
+        self.proxied = ProxyFix(wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        self.networks = config.trusted_proxy_networks
+
+    def __call__(self, environ, start_response):
+        try:
+            peer = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            peer = None
+        trusted = peer is not None and any(peer in net for net in self.networks)
+        return (self.proxied if trusted else self.direct)(environ, start_response)
+
+
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
-    for blueprint in (health.bp, ratings.bp, users.bp, docs.bp, player.bp,
+    for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp,
                       history.bp, charts.bp, likes.bp, audience.bp, embed.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":

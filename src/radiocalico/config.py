@@ -7,6 +7,7 @@ tests agree on names and defaults. `Config.from_env()` is the only place that re
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -43,13 +44,26 @@ class Config:
     # Rate-limit storage: Redis when set (limits then hold across workers), memory otherwise.
     redis_url: str = ""
     ratelimit_enabled: bool = True
-    # Per listener (account or fingerprint) and per client address, for casting votes.
+    # Per listener (account or listener token) and per client address, for casting votes.
+    # Per address sized for real use: 50 listeners behind one NAT voting on every song.
     ratelimit_votes: str = "60/minute"
-    ratelimit_votes_per_ip: str = "600/minute"
+    ratelimit_votes_per_ip: str = "1000/hour"
+    # Listener tokens (the signed cookie an anonymous vote needs) issued per client address.
+    ratelimit_listener_tokens: str = "20/hour"
+    # Seconds a listener token must have existed ("listened a while") before it may vote.
+    listener_token_min_age: float = 60.0
     # Per client address, for sign-in and sign-up.
     ratelimit_auth: str = "10/minute"
+    # Every password check (sign-in, changing the e-mail or password, deleting the
+    # account), per account and per client address.
+    ratelimit_password: str = "10/minute"
+    # Password hashes (Argon2, 64 MiB each) running at once per process; more answer 503.
+    password_hash_concurrency: int = 2
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
+    # The addresses (comma-separated CIDR networks) our proxies connect from: the header is
+    # believed only on a connection from one of them. Required when TRUSTED_PROXY_HOPS > 0.
+    trusted_proxies: tuple[str, ...] = ()
     # Send the session cookie only over HTTPS; turn on behind TLS.
     session_cookie_secure: bool = False
     # Largest accepted request body, in bytes.
@@ -108,6 +122,28 @@ class Config:
                 raise ValueError(
                     f"EMBED_ORIGINS must list origins like https://example.org (or *), not {origin!r}"
                 )
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES must list CIDR networks (e.g. 172.28.0.0/16), "
+                    f"not {network!r}"
+                ) from None
+        if self.secret_key.lower().startswith("change-me"):
+            raise ValueError(
+                "SECRET_KEY is still the placeholder from deploy/.env.example: "
+                "set it to `openssl rand -hex 32`, the same on every replica"
+            )
+        if self.trusted_proxy_hops > 0 and not self.trusted_proxies:
+            raise ValueError(
+                "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
+                "set TRUSTED_PROXIES to the network the proxy connects from"
+            )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":

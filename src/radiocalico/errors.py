@@ -6,7 +6,8 @@
 Handlers are registered for our own `APIError`, for every werkzeug `HTTPException`
 (404, 405, 413, 429 from Flask-Limiter, ...) and for any other exception, which is
 logged with its traceback and answered with a generic 500: the client never sees a
-stack trace or the text of an exception.
+stack trace or the text of an exception. A database that does not answer is 503 with
+Retry-After (logged once per outage, without SQL or parameters), not 500.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+from radiocalico.db.store import UNAVAILABLE as DATABASE_UNAVAILABLE
+from radiocalico.services import services
 
 log = logging.getLogger("radiocalico")
 
@@ -39,7 +43,9 @@ _MESSAGES = {
     413: "The request body is too large.",
     429: "Too many requests; slow down and try again shortly.",
     500: "Something went wrong on our side.",
+    503: "The service is briefly unavailable; please try again shortly.",
 }
+DATABASE_RETRY_AFTER = "5"
 
 
 @dataclass
@@ -91,6 +97,17 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429 and getattr(err, "retry_after", None):
             response.headers["Retry-After"] = str(err.retry_after)
         return response
+
+    def _database_unavailable(err: Exception):
+        # Never the exception's text: it holds the SQL and the server's address. Logged
+        # once per outage (the store knows when a new connection succeeds again).
+        if services(app).store.outage.first_failure():
+            log.error("database unavailable (%s); answering 503 until it is back",
+                      type(err).__name__)
+        return error_response(503, _MESSAGES[503], headers={"Retry-After": DATABASE_RETRY_AFTER})
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 
 from radiocalico.api.listeners import ListenerCounter, StreamListeners
+from radiocalico.api.passwords import Passwords
 from radiocalico.config import Config
 from radiocalico.db.store import Store
 from radiocalico.recorder import Recorder
@@ -32,6 +33,8 @@ class Services:
     # Listeners of the stream itself (playlist fetches), and the play recorder.
     stream_listeners: StreamListeners
     recorder: Recorder
+    # Password hashing, at most PASSWORD_HASH_CONCURRENCY at once in this process.
+    passwords: Passwords
     # The OpenAPI document, built on first use (every route is registered by then).
     openapi: Callable[[], dict]
 

@@ -4,6 +4,9 @@ A song is identified by its artist and title only (the same recording on two alb
 one song to a listener). Both are normalised so that trivial differences in the tags do
 not split the votes:
 
+0. bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C) and zero-width characters
+   (U+200B-200D, U+2060, U+FEFF) removed: invisible, they only make one name look like
+   another,
 1. Unicode NFKC (full-width and compatibility forms fold together),
 2. lower case,
 3. leading/trailing white space removed and inner runs of white space folded to one space.
@@ -21,10 +24,17 @@ import unicodedata
 
 SONG_ID_PATTERN = r"^[0-9a-f]{32}$"
 _WHITESPACE = re.compile(r"\s+")
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without bidi controls and zero-width characters."""
+    return _INVISIBLE.sub("", text)
 
 
 def normalise(text: str) -> str:
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    text = unicodedata.normalize("NFKC", strip_invisible(text))
+    return _WHITESPACE.sub(" ", text.lower()).strip()
 
 
 def song_id(artist: str, title: str) -> str:

@@ -18,13 +18,21 @@ def song(artist: str = "Shandi", title: str = "He's A Dream", album: str = "Flas
     return {"id": song_id(artist, title), "artist": artist, "title": title, "album": album}
 
 
+def anonymous_session(base_url: str, name: str) -> requests.Session:
+    """A browser as an anonymous listener: its fingerprint header and listener token."""
+    http = requests.Session()
+    http.headers["X-Listener-Fingerprint"] = fingerprint(name)
+    # The page sets the listener token cookie; a script asks for it.
+    http.get(f"{base_url}/api/listener").raise_for_status()
+    return http
+
+
 class Listener:
     """One anonymous listener (a browser) talking to a live server."""
 
     def __init__(self, base_url: str, name: str):
         self.base_url = base_url
-        self.http = requests.Session()
-        self.http.headers["X-Listener-Fingerprint"] = fingerprint(name)
+        self.http = anonymous_session(base_url, name)
 
     def vote(self, track: dict, value: str) -> requests.Response:
         body = {"value": value, "artist": track["artist"], "title": track["title"],

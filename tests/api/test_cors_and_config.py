@@ -40,3 +40,24 @@ def test_upstream_mode_points_the_player_at_the_public_cdn(make_app, make_live_s
     config = requests.get(f"{server.url}/api/config").json()
     assert config["stream_url"] == f"{PUBLIC_CDN_URL}/hls/live.m3u8"
     assert config["cover_url"] == f"{PUBLIC_CDN_URL}/cover.jpg"
+
+
+def test_the_placeholder_secret_key_refuses_to_start(tmp_path):
+    """Finding 10: the .env.example placeholder SECRET_KEY was accepted silently."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    placeholder = next(
+        line.split("=", 1)[1]
+        for line in (Path(__file__).parents[2] / "deploy/.env.example").read_text().splitlines()
+        if line.startswith("SECRET_KEY=")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from radiocalico import create_app; create_app()"],
+        env={"SECRET_KEY": placeholder, "INSTANCE_PATH": str(tmp_path),
+             "STATION_MODE": "external", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.api.conftest import fingerprint, song
+from tests.api.conftest import anonymous_session, fingerprint, song
 
 
 def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
@@ -52,11 +52,13 @@ def test_wrong_method_is_405_with_allow(live_server):
 
 def test_an_oversized_body_is_413(live_server):
     body = {"value": "up", "artist": "a" * 40_000, "title": "t"}
-    assert_error(requests.put(vote_url(live_server.url), json=body, headers=HEADERS), 413)
+    http = anonymous_session(live_server.url, "x")
+    assert_error(http.put(vote_url(live_server.url), json=body), 413)
 
 
 def test_a_form_body_is_415(live_server):
-    response = requests.put(vote_url(live_server.url), data={"value": "up"}, headers=HEADERS)
+    http = anonymous_session(live_server.url, "x")
+    response = http.put(vote_url(live_server.url), data={"value": "up"})
     assert_error(response, 415, "unsupported_media_type")
 
 
@@ -70,7 +72,8 @@ def test_a_form_body_is_415(live_server):
     ],
 )
 def test_invalid_fields_are_422_with_field_details(live_server, body, field):
-    response = requests.put(vote_url(live_server.url), json=body, headers=HEADERS)
+    http = anonymous_session(live_server.url, "x")
+    response = http.put(vote_url(live_server.url), json=body)
     error = assert_error(response, 422, "validation_error")
     assert field in [f["field"] for f in error["fields"]]
 
@@ -86,10 +89,11 @@ def test_an_invalid_email_is_422(live_server):
 def test_a_failing_bad_request_keeps_what_was_stored(live_server):
     track = song()
     good = {"value": "up", "artist": track["artist"], "title": track["title"]}
-    assert requests.put(vote_url(live_server.url), json=good, headers=HEADERS).status_code == 200
+    http = anonymous_session(live_server.url, "x")
+    assert http.put(vote_url(live_server.url), json=good).status_code == 200
     bad = {"value": "down", "artist": track["artist"], "title": ""}
-    assert requests.put(vote_url(live_server.url), json=bad, headers=HEADERS).status_code == 422
-    rating = requests.get(f"{live_server.url}/api/ratings/{track['id']}", headers=HEADERS).json()
+    assert http.put(vote_url(live_server.url), json=bad).status_code == 422
+    rating = http.get(f"{live_server.url}/api/ratings/{track['id']}").json()
     assert (rating["up"], rating["my_vote"]) == (1, "up")
 
 
@@ -98,9 +102,10 @@ def test_too_many_votes_is_429(make_app, make_live_server):
     track = song()
     body = {"value": "up", "artist": track["artist"], "title": track["title"]}
     url = f"{server.url}/api/ratings/{track['id']}/vote"
-    statuses = [requests.put(url, json=body, headers=HEADERS).status_code for _ in range(4)]
+    http = anonymous_session(server.url, "x")
+    statuses = [http.put(url, json=body).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    response = requests.put(url, json=body, headers=HEADERS)
+    response = http.put(url, json=body)
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
 
@@ -124,3 +129,22 @@ def test_an_unexpected_failure_is_a_generic_500(make_app, make_live_server):
     error = assert_error(response, 500, "internal_error")
     assert "hunter2" not in response.text and "RuntimeError" not in response.text
     assert error["message"] == "Something went wrong on our side."
+
+
+@pytest.mark.parametrize("path,method", [
+    (f"/api/ratings/{song()['id']}/vote", "PUT"),
+    ("/api/users", "POST"),
+    ("/api/users/session", "POST"),
+])
+def test_deeply_nested_json_is_422_not_a_crash(live_server, path, method):
+    """Finding 8: a 10 KB, 5,000-level array raised RecursionError (500)."""
+    deep = "[" * 5000 + "]" * 5000
+    response = requests.request(
+        method, live_server.url + path, data=deep,
+        headers={**HEADERS, "Content-Type": "application/json"},
+    )
+    assert_error(response, 422, "validation_error")
+    # Brackets inside strings are text, not nesting.
+    text = {"login": "[" * 200, "password": "x"}
+    response = requests.post(f"{live_server.url}/api/users/session", json=text)
+    assert_error(response, 401)

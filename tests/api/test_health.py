@@ -22,7 +22,8 @@ def test_healthy(live_server):
 
 def _unreachable_app(tmp_path, url: str):
     return create_app(
-        Config(instance_path=tmp_path, database_url=url, secret_key="k", station_mode="external")
+        Config(instance_path=tmp_path, database_url=url, secret_key="k", station_mode="external",
+               listener_token_min_age=0.0)
     )
 
 
@@ -109,3 +110,39 @@ def test_503_while_postgresql_is_gone_and_200_when_it_is_back(
     assert gone.json()["database"] == "unreachable"
     relay.restore()
     assert requests.get(f"{server.url}/health").status_code == 200
+
+
+def test_requests_while_the_database_is_down_get_503_and_one_log_line(
+    tmp_path, make_live_server, caplog
+):
+    """Finding 9: a down database gave 500 and a traceback with the SQL parameters
+    (e-mail addresses included) for every request."""
+    import logging
+
+    from tests.api.conftest import fingerprint, song
+
+    app = _unreachable_app(tmp_path, "postgresql+psycopg://root@127.0.0.1:1/test")
+    url = make_live_server(app).url
+    track = song()
+    caplog.set_level(logging.INFO)
+    for n in range(3):
+        listener = requests.Session()
+        listener.get(f"{url}/api/listener", timeout=10).raise_for_status()
+        vote = listener.put(
+            f"{url}/api/ratings/{track['id']}/vote",
+            json={"value": "up", "artist": track["artist"], "title": track["title"]},
+            headers={"X-Listener-Fingerprint": fingerprint(f"l{n}")}, timeout=10,
+        )
+        signup = requests.post(f"{url}/api/users", json={
+            "username": f"someone{n}", "email": f"someone{n}@example.com",
+            "password": "a long and unusual passphrase"}, timeout=10)
+        for response in (vote, signup):
+            assert response.status_code == 503, response.text
+            assert response.headers["Content-Type"] == "application/json"
+            assert int(response.headers["Retry-After"]) > 0
+            assert response.json()["error"]["code"] == "service_unavailable"
+            assert "psycopg" not in response.text and "127.0.0.1" not in response.text
+    logged = [r for r in caplog.records if r.name.startswith("radiocalico")
+              and r.levelno >= logging.ERROR]
+    assert len(logged) == 1, [r.getMessage() for r in logged]
+    assert "example.com" not in caplog.text and "Traceback" not in caplog.text

@@ -31,7 +31,9 @@ def test_policies_are_declared_on_the_operations(app):
         "ratings.put_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
         "ratings.delete_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
         "users.register": ["ratelimit_auth"],
-        "users.create_session": ["ratelimit_auth"],
+        "users.create_session": ["ratelimit_auth", "ratelimit_password", "ratelimit_password"],
+        "users.update_me": ["ratelimit_password", "ratelimit_password"],
+        "users.delete_me": ["ratelimit_password", "ratelimit_password"],
     }
     counted = {endpoint for endpoint, op in declared.items() if op.counts_listener}
     assert counted == {"ratings.batch", "ratings.one", "ratings.put_vote", "ratings.delete_vote"}
@@ -52,6 +54,7 @@ def test_a_successful_counted_call_counts_its_listener_once(client):
 def test_votes_are_counted_by_action(client):
     track = song()
     headers = {"X-Listener-Fingerprint": fingerprint("bob")}
+    client.get("/api/listener")
     key = {action: ("radiocalico_votes_total", (("action", action),))
            for action in ("up", "down", "retract")}
     before = _samples(client)
@@ -70,3 +73,25 @@ def test_requests_are_labelled_by_endpoint_and_a_scrape_not_at_all(client):
                 if name == "radiocalico_http_requests_total"}
     assert "monitoring.ready" in labelled
     assert "monitoring.metrics" not in labelled
+
+
+def test_made_up_methods_and_paths_do_not_grow_the_scrape(live_server):
+    """Finding 4: the raw method was a label, so random methods grew /metrics without end."""
+    import secrets
+
+    import requests
+
+    def lines() -> int:
+        return len(requests.get(f"{live_server.url}/metrics").text.splitlines())
+
+    requests.get(f"{live_server.url}/health")
+    requests.request("FOO", f"{live_server.url}/health")
+    requests.request("FOO", f"{live_server.url}/no-such-path")
+    before = lines()
+    for _ in range(40):
+        method = "X" + secrets.token_hex(4).upper()
+        requests.request(method, f"{live_server.url}/{secrets.token_hex(4)}")
+        requests.request(method, f"{live_server.url}/health")
+    assert lines() == before
+    text = requests.get(f"{live_server.url}/metrics").text
+    assert 'method="other"' in text

@@ -84,3 +84,15 @@ def test_operations_that_need_a_session_say_so_and_answer_401_without_one(live_s
         response = requests.request(method, f"{live_server.url}{path}")
         assert response.status_code == 401, (path, method, response.text)
         assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_the_username_pattern_is_in_the_document(client):
+    """Finding 10: the schema lacked the username pattern the validation enforces."""
+    import re
+
+    schema = client.get("/api/openapi.json").json["components"]["schemas"]["RegisterIn-Input"]
+    pattern = schema["properties"]["username"]["pattern"]
+    for accepted in ("alice", " Alice.B ", "a_9-z"):
+        assert re.search(pattern, accepted)
+    for refused in ("al", "-alice", "alice!", "a" * 33, "al ice"):
+        assert not re.search(pattern, refused)

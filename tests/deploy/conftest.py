@@ -63,6 +63,9 @@ def topology(tmp_path_factory, nginx_binary, deploy_schema_url, redis_url):
             # Votes: nginx's zone answers bursts first (the app's limits stay on).
             "RATELIMIT_VOTES": "1000/minute",
             "RATELIMIT_VOTES_PER_IP": "10000/minute",
+            # Listener tokens count at once and are plentiful (bench/stuffing measures them).
+            "LISTENER_TOKEN_MIN_AGE": "0",
+            "RATELIMIT_LISTENER_TOKENS": "100000/hour",
         },
         nginx_values={
             "NGINX_VOTE_RATE": "5r/s",

@@ -69,6 +69,7 @@ class Stack:
             "HTTP_PORT": str(self.http_port),
             "HTTPS_PORT": str(self.https_port),
             "NETWORK_NAME": f"{project}-network",
+            "NETWORK_SUBNET": "172.31.250.0/24",
             **env,
         }
         self.run([str(self.dir / "make-env.sh"), str(self.dir / ".env"),

@@ -91,3 +91,44 @@ def test_dockerfile_has_dev_and_prod_targets_and_a_node_stage():
     assert "npm ci" in text and "python -m radiocalico.web.vendor" in text
     prod = text.split("AS prod", 1)[1]
     assert re.search(r"^USER radiocalico", prod, re.M)
+
+
+def _dev_web() -> dict:
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]["web"]
+
+
+def test_dev_server_is_published_on_loopback_only():
+    """Finding 7: the dev compose file published the dev server on every host address."""
+    for port in _dev_web()["ports"]:
+        assert str(port).startswith("127.0.0.1:"), port
+
+
+def test_dev_server_command_never_answers_the_debugger_console(tmp_path):
+    """Finding 7: `flask run --debug` served the Werkzeug console (PIN in the log). Runs the
+    dev compose command itself, on a free port, and asks for the console."""
+    import os
+    import sys
+    import time
+
+    import requests
+
+    from tests.deploy.topology import free_port, spawn, wait_for
+
+    command = _dev_web()["command"][-1]
+    port = free_port()
+    command = command.replace("--host 0.0.0.0", "--host 127.0.0.1").replace(
+        "--port 3000", f"--port {port}")
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+               INSTANCE_PATH=str(tmp_path / "instance"), STATION_MODE="external",
+               FLASK_DEBUG="")
+    proc = spawn("dev", ["sh", "-c", command], tmp_path / "dev.log", env, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: requests.get(url + "/health", timeout=2).ok, 60, "the dev server")
+        console = requests.get(url + "/console", headers={"Host": "localhost"}, timeout=5)
+        assert console.status_code == 404
+        assert "Werkzeug" not in console.text and "console" not in console.text.lower()
+        time.sleep(0.2)
+        assert "Debugger PIN" not in proc.tail()
+    finally:
+        proc.stop()

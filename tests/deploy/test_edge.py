@@ -50,6 +50,8 @@ def _fingerprint() -> str:
 def _vote(session, base: str, fingerprint: str, value: str = "up", artist="Test Artist",
           title="Tone 1", headers=None):
     sid = song_id(artist, title)
+    if "radiocalico_listener" not in session.cookies:  # the page would have set it
+        session.get(f"{base}/api/listener", timeout=10).raise_for_status()
     return session.put(
         f"{base}/api/ratings/{sid}/vote",
         json={"value": value, "artist": artist, "title": title, "album": ""},

@@ -43,6 +43,7 @@ def test_ready_follows_the_newest_segment(make_app, stream_out):
         "version": ready.json["version"],
         "checks": {
             "database": {"status": "ok"},
+            "rate_limits": {"status": "skipped"},
             "station": {"status": "ok", "segment_age_seconds": pytest.approx(1, abs=1),
                         "max_age_seconds": 10.0},
         },
@@ -66,6 +67,7 @@ def test_metrics_count_votes_and_listeners_without_raw_ids(make_app, stream_out)
     _segment(stream_out, 2)
     client = make_app(station_out=str(stream_out)).test_client()
     fingerprint = "ab" * 16
+    client.get("/api/listener")
     sid = song_id("A", "B")
     client.put(f"/api/ratings/{sid}/vote", json={"value": "down", "artist": "A", "title": "B"},
                headers={"X-Listener-Fingerprint": fingerprint})

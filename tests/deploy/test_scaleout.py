@@ -35,6 +35,7 @@ def test_requests_keep_succeeding_while_a_replica_is_killed(topology):
                 results.append((f"{method} {path}", status))
             time.sleep(0.1)  # stay under the vote zone's rate
 
+    session.get(f"{topology.url}/api/listener", timeout=10).raise_for_status()
     vote = session.put(f"{topology.url}/api/ratings/{sid}/vote",
                        json={"value": "up", "artist": artist, "title": title, "album": ""},
                        headers={"X-Listener-Fingerprint": fingerprint}, timeout=10)

@@ -272,6 +272,7 @@ class Topology:
             REDIS_URL=self.redis_url,
             SECRET_KEY=self.secret_key,
             TRUSTED_PROXY_HOPS="1",
+            TRUSTED_PROXIES="127.0.0.1/32",
             SESSION_COOKIE_SECURE="true",
             STATION_MODE="external",
             STATION_OUT=str(self.stream_out),

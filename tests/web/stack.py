@@ -100,6 +100,7 @@ class Server:
             "STATION_LIBRARY": str(library),
             "STATION_SEGMENT_SECONDS": str(segment_seconds),
             "RATELIMIT_ENABLED": "false",
+            "LISTENER_TOKEN_MIN_AGE": "0",
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             **(extra_env or {}),

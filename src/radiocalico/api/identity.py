@@ -1,13 +1,19 @@
 """Who is calling: the signed-in account, the anonymous listener, and the client address.
 
-- A signed-in listener is identified by the signed session cookie. The cookie also carries
-  a token derived from the account's password hash, so changing the password or deleting
-  the account ends every other session.
-- An anonymous listener is the fingerprint the page sends in `X-Listener-Fingerprint`
-  (hex); only its HMAC under the server secret is ever stored.
+- A signed-in listener is identified by the signed session cookie, which names a session
+  row on the server (db/users.py): signing out deletes the row, so a kept copy of the
+  cookie stops working at once. The cookie also carries a token derived from the
+  account's password hash, and changing the password ends every other session.
+- Signing in (or up) on a device folds that device's anonymous votes into the account
+  (`merge_votes`): one person, one vote.
+- An anonymous listener is its listener token (api/listener_token.py, a signed cookie
+  issued a limited number of times per address); only an HMAC of the token id is stored.
+  The page also sends its fingerprint in `X-Listener-Fingerprint` (hex), as before: it is
+  still validated, and a vote without a token is refused (`require_countable_listener`).
 - The client address is only used as a rate-limit key, and then only as an HMAC. It is the
   socket's peer unless `TRUSTED_PROXY_HOPS` says a proxy of ours sets X-Forwarded-For
-  (werkzeug's ProxyFix, installed by the app factory).
+  AND the connection comes from one of `TRUSTED_PROXIES` (werkzeug's ProxyFix, applied
+  by the app factory to those connections only).
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from dataclasses import dataclass
 from flask import current_app, g, request, session
 
 from radiocalico.api.header import Header
+from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE
+from radiocalico.api.listener_token import read_token
 from radiocalico.db import users as user_queries
+from radiocalico.db.ratings import merge_votes
 from radiocalico.errors import APIError, FieldError
 from radiocalico.services import services
 
@@ -53,14 +62,38 @@ def session_token(user: user_queries.User) -> str:
 
 
 def sign_in(user: user_queries.User) -> str:
-    """Start a fresh session for `user`; returns its CSRF token."""
+    """Start a fresh session for `user`, folding this device's anonymous votes into the
+    account in the same transaction; returns the session's CSRF token."""
+    device = None if session.get("uid") else _anonymous_voter()
+    lifetime = current_app.permanent_session_lifetime
+    with services().store.writing() as connection:
+        if device is not None:
+            merge_votes(connection, device.key, f"u:{user.id}", user.id)
+        session_id = user_queries.start_session(connection, user.id, lifetime)
     session.clear()
     session.permanent = True
     session["uid"] = user.id
+    session["sid"] = session_id
     session["auth"] = session_token(user)
     session["csrf"] = secrets.token_urlsafe(32)
     g.user = user
+    g.pop("voter", None)
     return session["csrf"]
+
+
+def sign_out(everywhere: bool = False) -> None:
+    """End this session on the server (every session of the account with `everywhere`)
+    and forget the cookie."""
+    uid, sid = session.get("uid"), session.get("sid")
+    if isinstance(uid, int) and isinstance(sid, str):
+        with services().store.writing() as connection:
+            if everywhere:
+                user_queries.end_all_sessions(connection, uid)
+            else:
+                user_queries.end_session(connection, sid)
+    session.clear()
+    g.user = None
+    g.pop("voter", None)
 
 
 def current_user() -> user_queries.User | None:
@@ -70,11 +103,12 @@ def current_user() -> user_queries.User | None:
 
 
 def _load_session_user() -> user_queries.User | None:
-    uid = session.get("uid")
-    if not isinstance(uid, int):
+    uid, sid = session.get("uid"), session.get("sid")
+    if not isinstance(uid, int) or not isinstance(sid, str):
+        session.clear()
         return None
     with services().store.reading() as connection:
-        user = user_queries.get_user(connection, uid)
+        user = user_queries.session_user(connection, uid, sid)
     if user is None or not hmac.compare_digest(session.get("auth", ""), session_token(user)):
         session.clear()
         return None
@@ -121,6 +155,43 @@ def _identify_voter() -> Voter | None:
     user = current_user()
     if user is not None:
         return Voter(f"u:{user.id}", user.id)
+    return _anonymous_voter()
+
+
+def _anonymous_voter() -> Voter | None:
+    """This device as an anonymous voter, whether or not it is signed in: its listener
+    token, if it holds one; else (for reads only, see `require_countable_listener`) its
+    fingerprint."""
+    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    fingerprint_voter = _fingerprint_voter()
+    if token is not None:
+        return Voter("t:" + _keyed_digest("listener-token", token.id)[:40], None)
+    return fingerprint_voter
+
+
+def require_countable_listener() -> None:
+    """An anonymous vote needs a listener token old enough to count (403 without one,
+    429 with Retry-After while it is younger than LISTENER_TOKEN_MIN_AGE)."""
+    if current_user() is not None:
+        return
+    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    if token is None:
+        raise APIError(
+            403,
+            "Load the player page (or GET /api/listener) before voting, or sign in.",
+            code="listener_token_required",
+        )
+    wait = services().config.listener_token_min_age - token.age()
+    if wait > 0:
+        raise APIError(
+            429,
+            "Listen a little longer before voting.",
+            code="listening_too_briefly",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+
+def _fingerprint_voter() -> Voter | None:
     fingerprint = request.headers.get(FINGERPRINT_HEADER)
     if fingerprint is None:
         return None
@@ -146,6 +217,11 @@ def listener_digest() -> str | None:
 def client_address_key() -> str:
     """Rate-limit key for the client address; never the raw address."""
     return "ip:" + _keyed_digest("address", request.remote_addr or "unknown")[:24]
+
+
+def account_key(account: str) -> str:
+    """Rate-limit key for an account (by login or id); never the login itself."""
+    return "acct:" + _keyed_digest("account", account)[:24]
 
 
 def voter_key() -> str:

@@ -1,16 +1,24 @@
 """Rate limits (Flask-Limiter), as the operations declare them (`@operation(limits=...)`).
 
 Storage is Redis when `REDIS_URL` is set, so limits hold across app-server workers and app
-replicas; in memory otherwise (one dev server process). Keys are HMACs of the client
+replicas; in memory otherwise (one dev server process). When Redis does not answer, the
+limits keep holding from each process's memory (Flask-Limiter's in-memory fallback,
+which returns to Redis once it answers again) and `/health/ready` reports the rate-limit
+check failing: an outage of Redis never turns votes and sign-ins into 500s, and never
+switches the limits off. Keys are HMACs of the client
 address or listener, never raw addresses. A limiter is made per app so that apps built in
 one process (tests) never share counters.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from flask_limiter import Limiter
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from radiocalico.api.identity import client_address_key
 from radiocalico.api.operation import Limit
@@ -25,6 +33,10 @@ def make_limiter(config: Config) -> Limiter:
         headers_enabled=True,
         enabled=config.ratelimit_enabled,
         key_prefix="radiocalico",
+        in_memory_fallback_enabled=bool(config.redis_url),
+        storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if config.redis_url
+        else {},
     )
 
 
@@ -34,5 +46,27 @@ def limited(
     """`view` under each of `limits` in turn (the first innermost), their values read from
     `config` when the app is built: a limit naming no setting fails then, not on a request."""
     for limit in limits:
-        view = limiter.limit(getattr(config, limit.setting), key_func=limit.key)(view)
+        value = getattr(config, limit.setting)
+        if limit.shared:
+            view = limiter.shared_limit(value, scope=limit.shared, key_func=limit.key)(view)
+        else:
+            view = limiter.limit(value, key_func=limit.key)(view)
     return view
+
+
+_local = MovingWindowRateLimiter(MemoryStorage())
+log = logging.getLogger("radiocalico")
+
+
+def take(limiter: Limiter, value: str, scope: str, key: str) -> bool:
+    """Count one event of `scope` for `key` against `value` ("20/hour"); False when the
+    limit is reached. For limits on something other than a whole request (issuing a
+    listener token with the page). Held in this process's memory while Redis is down."""
+    if not limiter.enabled:
+        return True
+    item = parse(value)
+    try:
+        return limiter.limiter.hit(item, "radiocalico", scope, key)
+    except Exception as exc:  # the shared storage is down: fail safe, per process
+        log.debug("rate limit %s: storage unavailable (%s)", scope, type(exc).__name__)
+        return _local.hit(item, "radiocalico", scope, key)

@@ -63,6 +63,10 @@ LISTENING = Counter(
 )
 
 _UNMATCHED = "unmatched"
+# Label values come from closed sets: a client choosing the method (any token is a valid
+# HTTP method) or the path must not be able to grow the scrape without bound.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_OTHER = "other"
 
 
 def listening_counted(rendition: str, seconds: float) -> None:
@@ -85,7 +89,9 @@ def _after(response: Response) -> Response:
     endpoint = rule.endpoint if rule is not None else _UNMATCHED
     if rule is not None and current_app.view_functions.get(endpoint) is scrape:
         return response  # a scrape does not count itself
-    method = request.method
+    method = request.method if request.method in _METHODS else _OTHER
+    if endpoint not in current_app.view_functions:
+        endpoint = _OTHER
     REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
     if started is not None:
         LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)

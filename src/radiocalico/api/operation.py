@@ -42,10 +42,13 @@ CONVERTERS = {"songid": SongIdConverter}
 @dataclass(frozen=True)
 class Limit:
     """A rate limit on an operation: the `Config` field holding its value (e.g.
-    "ratelimit_votes", "60/minute") and the function giving the key it counts per."""
+    "ratelimit_votes", "60/minute") and the function giving the key it counts per.
+    `shared`: a name under which every operation declaring it counts together (all
+    password checks, say); by default each operation counts on its own."""
 
     setting: str
     key: Callable[[], str]
+    shared: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,56 @@ def declared_operations(app: Flask) -> Iterator[tuple[str, Operation]]:
             yield endpoint, spec
 
 
+# No request body of ours nests deeper than 2; the parser recurses per level, so a deep
+# document is refused before it is parsed (a 5,000-level array used to raise RecursionError).
+MAX_JSON_DEPTH = 32
+
+
+def _nesting_depth(raw: bytes, limit: int) -> int:
+    """How deep the arrays and objects of `raw` nest, counting up to `limit` + 1 (brackets
+    inside strings do not count). One pass, no recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def json_object_or_none() -> dict | None:
+    """The request's JSON object if it is one and safe to parse, else None: for rate-limit
+    keys, which run before the operation validates the body."""
+    raw = request.get_data(cache=True)
+    if _nesting_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return None
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
 def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise APIError(415, "Send the request body as application/json.")
+    if _nesting_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise APIError(
+            422,
+            f"The request body nests deeper than {MAX_JSON_DEPTH} levels.",
+            fields=[FieldError("body", "too deeply nested")],
+        )
     data = request.get_json(silent=True)
     if data is None:
         raise APIError(400, "The request body is not valid JSON.")

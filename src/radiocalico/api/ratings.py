@@ -10,6 +10,7 @@ from radiocalico.api.identity import (
     FINGERPRINT,
     client_address_key,
     current_voter,
+    require_countable_listener,
     require_csrf,
     voter_key,
 )
@@ -97,6 +98,7 @@ def one(song_id: str):
 def put_vote(song_id: str, body: s.VoteIn):
     require_csrf()
     voter = current_voter(required=True)
+    require_countable_listener()
     if derive_song_id(body.artist, body.title) != song_id:
         raise APIError(
             422,
@@ -129,6 +131,7 @@ def put_vote(song_id: str, body: s.VoteIn):
 def delete_vote(song_id: str):
     require_csrf()
     voter = current_voter(required=True)
+    require_countable_listener()
     with services().store.voting() as votes:
         rating = votes.retract(song_id=song_id, voter=voter.key)
     vote_counted("retract")

@@ -1,9 +1,10 @@
 """Readiness (`/health/ready`): can this replica take listeners' requests?
 
 - `/health` (api/health.py) is liveness: the process answers and reaches its database.
-- `/health/ready` is readiness: the database answers AND the station is on air, i.e. the
+- `/health/ready` is readiness: the database answers, Redis (the shared rate-limit
+  storage, when `REDIS_URL` is set) answers, AND the station is on air, i.e. the
   newest segment in the station output folder is at most `READY_MAX_SEGMENT_AGE` seconds
-  old. 503 with the same JSON shape otherwise, so a load balancer takes the replica out.
+  old. While Redis is down the limits hold per process in memory (api/limits.py). 503 with the same JSON shape otherwise, so a load balancer takes the replica out.
 
 Not in the OpenAPI document on purpose: it is an operations endpoint whose 503 is its
 normal "take me out of rotation" answer, not an API error (api/monitoring.py mounts it).
@@ -67,6 +68,24 @@ def _database_check() -> CheckOut:
     return CheckOut(status="ok")
 
 
+def _redis_check(cfg: Config) -> CheckOut:
+    if not cfg.redis_url:
+        return CheckOut(status="skipped")
+    import redis
+
+    client = redis.Redis.from_url(cfg.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return CheckOut(
+            status="failing",
+            detail="Redis does not answer; rate limits are held per process in memory.",
+        )
+    finally:
+        client.close()
+    return CheckOut(status="ok")
+
+
 def _station_check(cfg: Config) -> CheckOut:
     if not _station_checked(cfg):
         return CheckOut(status="skipped")
@@ -83,7 +102,12 @@ def _station_check(cfg: Config) -> CheckOut:
 
 
 def ready():
-    checks = {"database": _database_check(), "station": _station_check(services().config)}
+    cfg = services().config
+    checks = {
+        "database": _database_check(),
+        "rate_limits": _redis_check(cfg),
+        "station": _station_check(cfg),
+    }
     ok = all(check.status != "failing" for check in checks.values())
     body = ReadyOut(status="ready" if ok else "unavailable", version=__version__, checks=checks)
     response = jsonify(body.model_dump(mode="json", exclude_none=True))

@@ -10,9 +10,19 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
-from radiocalico.songs import SONG_ID_PATTERN
+from radiocalico.songs import SONG_ID_PATTERN, strip_invisible
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -25,20 +35,30 @@ def _printable(value: str) -> str:
 
 
 Printable = AfterValidator(_printable)
+
 SongId = Annotated[str, StringConstraints(pattern=SONG_ID_PATTERN)]
 TagText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512), Printable
+    str, BeforeValidator(lambda v: strip_invisible(v) if isinstance(v, str) else v),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=512), Printable
 ]
 OptionalTagText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=512), Printable
+    str, BeforeValidator(lambda v: strip_invisible(v) if isinstance(v, str) else v),
+    StringConstraints(strip_whitespace=True, max_length=512), Printable
 ]
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{2,31}$"
 Username = Annotated[
     str,
     BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{2,31}$"),
+    StringConstraints(pattern=USERNAME_PATTERN),
+    # The pattern applies after trimming and lower-casing: documented as such.
+    WithJsonSchema({"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{2,31}\s*$",
+                    "description": "Trimmed and lower-cased, then " + USERNAME_PATTERN}),
 ]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), Printable]
+DisplayName = Annotated[
+    str, BeforeValidator(lambda v: strip_invisible(v) if isinstance(v, str) else v),
+    StringConstraints(strip_whitespace=True, max_length=64), Printable,
+]
 VoteValue = Literal["up", "down"]
 MAX_BATCH = 20
 _SONG_ID = re.compile(SONG_ID_PATTERN)
@@ -110,6 +130,12 @@ class VoteIn(Strict):
     artist: TagText
     title: TagText
     album: OptionalTagText = ""
+
+
+class ListenerOut(BaseModel):
+    votes_count_in_seconds: float = Field(
+        ge=0, description="Seconds until this listener's anonymous votes are accepted."
+    )
 
 
 class ChartQuery(BaseModel):

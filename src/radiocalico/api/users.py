@@ -6,19 +6,20 @@ read and change is of the signed-in caller's own account.
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Blueprint, session
+from flask import Blueprint, request, session
 
 from radiocalico.api import schemas as s
 from radiocalico.api.identity import (
     CSRF,
+    account_key,
     client_address_key,
     require_csrf,
     require_user,
     sign_in,
+    sign_out,
 )
-from radiocalico.api.operation import Limit, operation
+from radiocalico.api.passwords import Busy, password_problem
+from radiocalico.api.operation import Limit, json_object_or_none, operation
 from radiocalico.db import users as queries
 from radiocalico.errors import APIError, FieldError
 from radiocalico.services import services
@@ -26,20 +27,57 @@ from radiocalico.services import services
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
 _TAGS = ("users",)
-_hasher = PasswordHasher()
-# Verified against when the login names no account, so that a wrong username takes as
-# long as a wrong password and the answer does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("radiocalico-no-such-account")
 _BAD_LOGIN = "Wrong username/e-mail or password."
+
+
+def _login_key() -> str:
+    """Rate-limit key for the account a sign-in names (its keyed digest)."""
+    body = json_object_or_none() or {}
+    login = body.get("login")
+    return account_key(login.strip().lower() if isinstance(login, str) else "")
+
+
+def _signed_in_key() -> str:
+    return account_key(f"id:{session.get('uid')}")
+
+
 # Signing up and in, per client address: password guessing and account spraying.
 _AUTH_LIMITS = (Limit("ratelimit_auth", key=client_address_key),)
+# Every password check, per account and per address, so guessing is slow from anywhere.
+_SIGN_IN_LIMITS = _AUTH_LIMITS + (
+    Limit("ratelimit_password", key=_login_key, shared="password-login"),
+    Limit("ratelimit_password", key=client_address_key, shared="password-address"),
+)
+_PASSWORD_LIMITS = (
+    Limit("ratelimit_password", key=_signed_in_key, shared="password-account"),
+    Limit("ratelimit_password", key=client_address_key, shared="password-address"),
+)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def _check_password(password: str, username: str, email: str, field: str = "password") -> None:
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise APIError(422, "Choose a stronger password.", code="weak_password",
+                       fields=[FieldError(field, problem)])
+
+
+def _busy() -> APIError:
+    return APIError(503, "Too many password checks at once; try again in a moment.",
+                    code="busy", headers={"Retry-After": "1"})
+
+
+def _password_matches(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+        return services().passwords.matches(password_hash, password)
+    except Busy:
+        raise _busy() from None
+
+
+def _hash(password: str) -> str:
+    try:
+        return services().passwords.hash(password)
+    except Busy:
+        raise _busy() from None
 
 
 def _profile(user: queries.User) -> s.ProfileOut:
@@ -65,6 +103,7 @@ def _taken() -> APIError:
     limits=_AUTH_LIMITS,
 )
 def register(body: s.RegisterIn):
+    _check_password(body.password, body.username, body.email)
     with services().store.writing() as connection:
         try:
             user = queries.create_user(
@@ -72,7 +111,7 @@ def register(body: s.RegisterIn):
                 username=body.username,
                 email=body.email.lower(),
                 display_name=body.display_name or body.username,
-                password_hash=_hasher.hash(body.password),
+                password_hash=_hash(body.password),
             )
         except queries.AccountTaken:
             raise _taken() from None
@@ -86,12 +125,12 @@ def register(body: s.RegisterIn):
     tags=_TAGS,
     body=s.SignInIn,
     responses={200: ("The account and its session", s.SessionOut)},
-    limits=_AUTH_LIMITS,
+    limits=_SIGN_IN_LIMITS,
 )
 def create_session(body: s.SignInIn):
     with services().store.reading() as connection:
         user = queries.find_by_login(connection, body.login.lower())
-    matches = _password_matches(user.password_hash if user else _DUMMY_HASH, body.password)
+    matches = _password_matches(user.password_hash if user else None, body.password)
     if user is None or not matches:
         raise APIError(401, _BAD_LOGIN, code="bad_credentials")
     csrf = sign_in(user)
@@ -107,7 +146,7 @@ def create_session(body: s.SignInIn):
 )
 def delete_session():
     require_csrf()
-    session.clear()
+    sign_out()
     return None
 
 
@@ -131,6 +170,7 @@ def me():
     body=s.ProfileUpdateIn,
     headers=(CSRF,),
     responses={200: ("The updated account", s.SessionOut)},
+    limits=_PASSWORD_LIMITS,
 )
 def update_me(body: s.ProfileUpdateIn):
     require_csrf()
@@ -149,12 +189,16 @@ def update_me(body: s.ProfileUpdateIn):
     if body.email is not None:
         changes["email"] = body.email.lower()
     if body.new_password is not None:
-        changes["password_hash"] = _hasher.hash(body.new_password)
+        _check_password(body.new_password, user.username, body.email or user.email,
+                        field="new_password")
+        changes["password_hash"] = _hash(body.new_password)
     with services().store.writing() as connection:
         try:
             queries.update_user(connection, user.id, **changes)
         except queries.AccountTaken:
             raise _taken() from None
+        if "password_hash" in changes:  # a new password ends every other session
+            queries.end_all_sessions(connection, user.id)
         updated = queries.get_user(connection, user.id)
     csrf = sign_in(updated) if "password_hash" in changes else session["csrf"]
     return s.SessionOut(user=_profile(updated), csrf_token=csrf)
@@ -168,6 +212,7 @@ def update_me(body: s.ProfileUpdateIn):
     body=s.DeleteAccountIn,
     headers=(CSRF,),
     responses={204: ("Deleted", None)},
+    limits=_PASSWORD_LIMITS,
 )
 def delete_me(body: s.DeleteAccountIn):
     require_csrf()

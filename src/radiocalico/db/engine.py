@@ -14,13 +14,17 @@ def make_engine(url: str, pool_size: int = 8) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        # Errors (and so logs) never carry bound values: e-mail addresses, password hashes.
+        hide_parameters=True,
         # A down database must fail /health fast instead of hanging a worker.
         connect_args={"connect_timeout": 3},
     )
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+    engine = create_engine(
+        url, hide_parameters=True, connect_args={"timeout": 15, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

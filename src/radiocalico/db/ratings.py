@@ -16,7 +16,18 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, literal_column, select, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 
 from radiocalico.db.schema import songs, votes
@@ -187,3 +198,20 @@ _CHART = (
 def top_rated(connection: Connection, limit: int) -> list[ChartEntry]:
     """Songs with the most net thumbs up; ties go to the one with more up votes."""
     return [ChartEntry(*row) for row in connection.execute(_CHART, {"limit": limit})]
+
+
+def merge_votes(connection: Connection, device: str, account: str, user_id: int) -> None:
+    """Fold an anonymous device's votes into an account it signs in to: one person, one
+    vote. Where both voted on a song, the account's vote stays and the device's row is
+    deleted; every other device vote is handed to the account (voter and user_id
+    rewritten, value kept). Nothing is left under the device's key. Run it inside the
+    caller's write transaction.
+
+    Effect on per-song counts: each song both voted on loses the device's vote (-1 up or
+    -1 down); a handed-over vote changes no count."""
+    mine = votes.alias("mine")
+    both = exists().where(mine.c.song_id == votes.c.song_id, mine.c.voter == account)
+    connection.execute(delete(votes).where(votes.c.voter == device, both))
+    connection.execute(
+        update(votes).where(votes.c.voter == device).values(voter=account, user_id=user_id)
+    )

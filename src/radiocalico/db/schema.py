@@ -14,6 +14,10 @@ killed transaction takes the vote and its count change with it. `radiocalico db
 check-counts` compares them with a full aggregate. `ix_songs_chart` is the chart's order
 (net desc, up desc, id) over the songs with at least one up vote, so the chart reads the
 first rows of an index instead of sorting every song.
+
+`sessions` has one row per signed-in session: the session cookie names it, signing out
+deletes it, so a copied or kept cookie stops working the moment its session ends. Only a
+SHA-256 of the session's random id is stored.
 """
 
 from sqlalchemy import (
@@ -134,4 +138,13 @@ listener_hours = Table(
     Column("peak", Integer, nullable=False),
     Column("samples", Integer, nullable=False),
     Column("listener_sum", Integer, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 (hex) of the cookie's session id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "user_id"),
 )

@@ -12,11 +12,14 @@ What differs between SQLite and PostgreSQL is decided here, once, when the store
 
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from radiocalico.db.engine import make_engine
 from radiocalico.db.ratings import PostgresVotes, SqliteVotes, Votes
@@ -37,6 +40,30 @@ _DIALECTS = {
 
 Opener = Callable[[], AbstractContextManager[Connection]]
 
+# The errors that mean "the database is not answering" (down, restarting, unreachable,
+# the pool exhausted, SQLite locked for too long): a request failing with one of these is
+# answered 503 with Retry-After, not 500 (see radiocalico.errors).
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+class Outage:
+    """Whether the current database outage has been reported: the first failure of an
+    outage is logged, the rest are not, until a new connection succeeds again."""
+
+    def __init__(self, engine: Engine):
+        self._lock = threading.Lock()
+        self._reported = False
+        event.listen(engine, "connect", lambda *_: self._over())
+
+    def first_failure(self) -> bool:
+        with self._lock:
+            first, self._reported = not self._reported, True
+            return first
+
+    def _over(self) -> None:
+        with self._lock:
+            self._reported = False
+
 
 class Store:
     """The engine plus the three ways the app uses it: `reading()`, `writing()`, `voting()`."""
@@ -46,6 +73,7 @@ class Store:
         if dialect is None:
             raise ValueError(f"unsupported database: {engine.dialect.name}")
         self.engine = engine
+        self.outage = Outage(engine)
         # SQLite writers take the lock up front (see db/engine.py); PostgreSQL ignores it.
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._write: Opener = writer.begin

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from radiocalico.db.schema import songs, users, votes
+from radiocalico.db.schema import sessions, songs, users, votes
 
 
 class AccountTaken(Exception):
@@ -70,6 +72,44 @@ def find_by_login(connection: Connection, login: str) -> User | None:
     return User(*row) if row else None
 
 
+def _session_key(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(connection: Connection, user_id: int, lifetime: timedelta) -> str:
+    """A new session of `user_id`; returns its id (for the cookie; only a hash is stored).
+    The account's sessions older than `lifetime` are dropped on the way."""
+    now = datetime.now(timezone.utc)
+    connection.execute(
+        delete(sessions).where(sessions.c.user_id == user_id,
+                               sessions.c.created_at < now - lifetime)
+    )
+    session_id = secrets.token_urlsafe(32)
+    connection.execute(
+        insert(sessions).values(id=_session_key(session_id), user_id=user_id, created_at=now)
+    )
+    return session_id
+
+
+def session_user(connection: Connection, user_id: int, session_id: str) -> User | None:
+    """The account of a live session: `session_id` must be a session of `user_id`."""
+    query = (
+        select(*_columns)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(users.c.id == user_id, sessions.c.id == _session_key(session_id))
+    )
+    row = connection.execute(query).first()
+    return User(*row) if row else None
+
+
+def end_session(connection: Connection, session_id: str) -> None:
+    connection.execute(delete(sessions).where(sessions.c.id == _session_key(session_id)))
+
+
+def end_all_sessions(connection: Connection, user_id: int) -> None:
+    connection.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+
 def update_user(connection: Connection, user_id: int, **changes: str) -> None:
     if not changes:
         return
@@ -86,7 +126,8 @@ def update_user(connection: Connection, user_id: int, **changes: str) -> None:
 
 
 def delete_user(connection: Connection, user_id: int) -> None:
-    """Remove the account and every vote it cast."""
+    """Remove the account, its sessions and every vote it cast."""
+    connection.execute(delete(sessions).where(sessions.c.user_id == user_id))
     connection.execute(delete(votes).where(votes.c.user_id == user_id))
     connection.execute(delete(users).where(users.c.id == user_id))
 

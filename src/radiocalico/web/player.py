@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, send_from_directory
 
+from radiocalico.api.listener import ensure_listener_token
 from radiocalico.services import services
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -53,6 +54,7 @@ def content_security_policy(base_url: str) -> str:
 def index():
     response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
+    ensure_listener_token(response)  # an anonymous vote needs it (api/listener_token.py)
     response.headers["Content-Security-Policy"] = content_security_policy(
         services().config.resolved_stream_base_url
     )

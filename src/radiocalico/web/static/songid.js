@@ -8,8 +8,11 @@ const SPACE = "\\t\\n\\v\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u20
 const RUNS = new RegExp(`[${SPACE}]+`, "gu");
 const EDGES = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, "gu");
 
+// Bidi controls and zero-width characters (as songs.py strips them).
+const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
 export function normalise(text) {
-  return String(text ?? "").normalize("NFKC").toLowerCase().replace(RUNS, " ").replace(EDGES, "");
+  return String(text ?? "").replace(INVISIBLE, "").normalize("NFKC").toLowerCase().replace(RUNS, " ").replace(EDGES, "");
 }
 
 export async function sha256Hex(text) {

@@ -1,7 +1,7 @@
 """plays, song_covers and listener_hours: play history, cover thumbnails, listener series
 
 Revision ID: 0004_history
-Revises: 0002_song_counts
+Revises: 0003_hardening
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_history"
-down_revision = "0002_song_counts"
+down_revision = "0003_hardening"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,78 @@
+"""Every password check is rate-limited per account and per address, and the hashing work
+is bounded. Finding 3: PATCH and DELETE /api/users/me took 300 wrong guesses at 7.7/s,
+none refused, and /health slowed from 3 ms to 1.1 s."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.api.test_users import Account
+
+WRONG = "not my password at all"
+
+
+def test_guessing_the_password_of_a_signed_in_session_is_limited(make_app, make_live_server):
+    url = make_live_server(make_app(ratelimit_password="3/minute")).url
+    me = Account(url)
+    me.register("frank", "frank@example.com")
+    patch = [me.request("PATCH", "/api/users/me",
+                        json={"email": "x@example.com", "current_password": WRONG}).status_code
+             for _ in range(4)]
+    assert patch == [403, 403, 403, 429]
+
+
+def test_the_limit_holds_across_sessions(make_app, make_live_server):
+    url = make_live_server(make_app(ratelimit_password="3/minute",
+                                    ratelimit_auth="100/minute")).url
+    laptop, phone = Account(url), Account(url)
+    laptop.register("gina", "gina@example.com")
+    phone.sign_in("gina")  # one check on the account (and the address)
+    deletes = [laptop.request("DELETE", "/api/users/me", json={"password": WRONG}).status_code
+               for _ in range(3)]
+    assert deletes == [403, 403, 429]
+    other = phone.request("PATCH", "/api/users/me",
+                          json={"new_password": "a whole new phrase", "current_password": WRONG})
+    assert other.status_code == 429
+    assert phone.request("GET", "/api/users/me").status_code == 200
+
+
+def test_sign_in_guesses_on_one_account_are_limited(make_app, make_live_server):
+    url = make_live_server(make_app(ratelimit_password="3/minute",
+                                    ratelimit_auth="100/minute")).url
+    Account(url).register("hank", "hank@example.com")
+    statuses = [requests.post(f"{url}/api/users/session",
+                              json={"login": "HANK", "password": WRONG}).status_code
+                for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_a_flood_of_password_checks_is_turned_away_not_queued(make_app, make_live_server):
+    url = make_live_server(make_app(password_hash_concurrency=1, ratelimit_enabled=False)).url
+
+    def guess(_):
+        return requests.post(f"{url}/api/users/session",
+                             json={"login": "nobody", "password": WRONG}, timeout=30)
+
+    with ThreadPoolExecutor(24) as pool:
+        responses = list(pool.map(guess, range(48)))
+    statuses = {r.status_code for r in responses}
+    assert statuses <= {401, 503} and 503 in statuses
+    busy = next(r for r in responses if r.status_code == 503)
+    assert busy.json()["error"]["code"] == "busy" and busy.headers["Retry-After"] == "1"
+    assert requests.get(f"{url}/health", timeout=10).status_code == 200
+
+
+def test_the_worst_passwords_are_refused(live_server):
+    """Finding 10: `aaaaaaaaaa`, ten spaces and the e-mail itself were accepted."""
+    for n, password in enumerate(["aaaaaaaaaa", " " * 10, "ababababab", "jude.example@x.org",
+                                  "judeexample2024"]):
+        response = requests.post(f"{live_server.url}/api/users", json={
+            "username": f"jude{n}", "email": "judeexample@x.org"
+            if n != 3 else "jude.example@x.org", "password": password})
+        assert response.status_code == 422, (password, response.text)
+        assert response.json()["error"]["code"] == "weak_password"
+    ok = requests.post(f"{live_server.url}/api/users", json={
+        "username": "jude", "email": "jude@x.org", "password": "tuba river lantern"})
+    assert ok.status_code == 201
