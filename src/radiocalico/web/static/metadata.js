@@ -58,7 +58,9 @@ export function parseMetadata(meta) {
   const stream = meta.stream_codec
     ? { codec: meta.stream_codec, sampleRate: meta.stream_sample_rate, bitDepth: meta.stream_bit_depth }
     : null;
-  return { tracks, stream, timed: current.start !== null };
+  // The quality ladder, best first (our station only; see ladder.js).
+  const renditions = Array.isArray(meta.renditions) ? meta.renditions : null;
+  return { tracks, stream, renditions, timed: current.start !== null };
 }
 
 async function withSongIds(parsed) {

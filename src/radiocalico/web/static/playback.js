@@ -12,10 +12,12 @@
 // again; after a shorter one, the music carries on where it was paused.
 //
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
-// (play/pause/waiting, see snapshot()), "volume" ({volume, muted}).
+// (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
+// instance, before it loads the playlist: the quality controller steers it).
 // Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
+import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
@@ -47,7 +49,9 @@ export class Playback extends Emitter {
     this.url = url;
     this.clock = clock;
     this.hls = null;
-    this.useHls = Hls.isSupported();
+    // Without either engine the element is still given the URL: it may know better.
+    this.useHls = chooseEngine(browserMedia(audio)) === HLSJS && Hls.isSupported();
+    this.engine = this.useHls ? HLSJS : NATIVE;
     this.wanted = false; // the listener wants sound
     this.attempt = 0;
     this.retryTimer = null;
@@ -102,6 +106,7 @@ export class Playback extends Emitter {
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
       if (this.attempt > 0 && !this.audio.paused) this.healthy();
     });
+    this.emit("hls", hls);
     hls.attachMedia(this.audio);
     hls.loadSource(this.url);
   }

@@ -1,6 +1,8 @@
 // Where the listener is in the live stream: the program-date-time being heard, the latency
 // heard (the station's now minus that), how far behind the newest published audio the
 // playing position is, and how much audio is buffered ahead of it.
+import { playingDateNative } from "./engine.js";
+
 export class LivePosition {
   // `getHls()`: the current hls.js instance or null (native HLS); `clock.now()`: station time.
   constructor(audio, getHls, clock) {
@@ -16,11 +18,7 @@ export class LivePosition {
       const date = this.getHls().playingDate;
       return date ? date.getTime() : null;
     }
-    const start = this.audio.getStartDate?.();
-    if (start && Number.isFinite(start.getTime()) && start.getTime() > 0) {
-      return start.getTime() + this.audio.currentTime * 1000;
-    }
-    return null;
+    return playingDateNative(this.audio.getStartDate?.(), this.audio.currentTime);
   }
 
   // Seconds between the station's now and what is being heard (the latency a listener

@@ -14,13 +14,15 @@ import { MetadataPoller, pollInterval } from "./metadata.js";
 import { NowPlaying } from "./nowplaying.js";
 import { bindKeys, bindMediaSession, updateMediaSession } from "./os.js";
 import { Playback } from "./playback.js";
+import { Quality } from "./quality.js";
 import { Ratings } from "./ratings.js";
 import { Status } from "./status.js";
 import { AccountDialog } from "./views/account-dialog.js";
 import { renderHistory } from "./views/history.js";
 import { LibraryView, renderListeners } from "./views/library.js";
-import { announce, renderStreamQuality, renderTrack } from "./views/now-playing.js";
+import { announce, renderTrack } from "./views/now-playing.js";
 import { PlayerBar } from "./views/player-bar.js";
+import { QualityView } from "./views/quality.js";
 import { RatingsView } from "./views/ratings.js";
 import { renderStatus } from "./views/status-line.js";
 
@@ -38,6 +40,9 @@ async function main(status) {
   status.set("");
   const clock = new ServerClock();
   const playback = new Playback($("audio"), config.stream_url, { clock });
+  const quality = new Quality(playback); // before playback builds hls.js: it steers it
+  const qualityView = new QualityView(quality);
+  quality.on("change", (state) => qualityView.render(state));
   const covers = new Covers(config.cover_url);
   const nowPlaying = new NowPlaying(playback);
   const ratings = new Ratings(client);
@@ -54,7 +59,7 @@ async function main(status) {
 
   poller.on("data", async (parsed) => {
     await covers.fetchCurrent(parsed.tracks[0]); // so that the cover is there when the track shows
-    renderStreamQuality(parsed.stream);
+    quality.setMetadata(parsed);
     nowPlaying.update(parsed);
   });
   poller.on("error", ({ failures }) => {
@@ -94,6 +99,7 @@ async function main(status) {
   }), CLOCK_MS);
   bar.renderVolume(playback.volumeState());
   bar.renderPlaying(playback.snapshot());
+  quality.render();
   poller.start();
   bindMediaSession(playback);
   bindKeys(playback);

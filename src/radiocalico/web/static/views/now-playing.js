@@ -1,5 +1,5 @@
-// The now-playing panel: the track on show, its cover and badges, the stream's quality,
-// and the announcement of a new track for screen readers.
+// The now-playing panel: the track on show, its cover and badges (the stream quality heard
+// is views/quality.js's), and the announcement of a new track for screen readers.
 import { $, el } from "../dom.js";
 import { formatRate, titleWithYear } from "./format.js";
 
@@ -20,12 +20,6 @@ export function renderTrack(track, coverSrc) {
   const src = coverSrc ?? cover.dataset.placeholder;
   if (cover.getAttribute("src") !== src) cover.src = src;
   cover.alt = track.album ? `Cover of ${track.album} by ${track.artist}` : `Cover art for ${track.title} by ${track.artist}`;
-}
-
-export function renderStreamQuality(stream) {
-  if (!stream) return;
-  const codec = String(stream.codec || "flac").toUpperCase();
-  $("stream-quality").textContent = `${formatRate(stream.sampleRate)} ${codec} / HLS Lossless`;
 }
 
 export function announce(track) {
