@@ -20,6 +20,8 @@ _SERVING = {
     PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", "no-cache"),
     PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", "no-cache"),
 }
+# A cover by version never changes under its name: cached for good, as nginx does.
+_VERSIONED_COVER = ("image/jpeg", "public, max-age=31536000, immutable")
 
 
 @bp.get("/<path:filename>")
@@ -28,6 +30,8 @@ def stream_file(filename: str):
         abort(404)  # the station's state and temp files are not part of the stream
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
+    if stream_layout.is_versioned_cover(filename):
+        mimetype, cache_control = _VERSIONED_COVER
     response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
     return response
