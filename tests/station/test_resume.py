@@ -93,3 +93,20 @@ def test_a_track_whose_file_changed_is_not_resumed(tmp_path):
     assert meta_after["title"] != meta_before["title"], "not the changed track again"
     assert meta_after["prev_title_1"] == meta_before["title"]
     assert meta_after["prev_started_at_1"] == meta_before["started_at"]
+
+
+def test_the_rotation_carries_on_with_its_bag_after_a_restart(tmp_path):
+    """Four 1 s tracks: a restart in the third leaves the shuffle as it was, so the first
+    four starts are the four tracks, each once."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(4):
+        make_flac(lib / f"t{i}.flac", 1.0, 48000, 24, seed=20 + i, artist=f"Artist {i}", title=f"Title {i}")
+    out = tmp_path / "out"
+    run_station(station(lib, out), segments=5)  # 2.5 s: the third track is playing
+    run_station(station(lib, out), segments=5)  # 5.0 s in all: five starts
+    meta = json.loads((out / METADATA_NAME).read_text())
+    played = [meta[f"prev_title_{i}"] for i in range(4, 0, -1)] + [meta["title"]]
+    assert meta["prev_title_5"] == "" and all(played), played
+    assert len(set(played[:4])) == 4, f"a track came twice in one bag: {played}"
+    assert played[4] != played[3]

@@ -60,6 +60,9 @@ class Programme:
     MAX_SILENCE_SECONDS = 10.0
 
     SPANS_KEPT = 16  # far more tracks than can start within one segment and its lookahead
+    # The state is saved with every segment: of a big library's bag only the next tracks
+    # (hours of music) are kept; after them a restarted rotation shuffles afresh.
+    BAG_SAVED = 100
 
     def __init__(self, rotation: Rotation, resume: dict | None = None):
         """`resume`: what `state()` returned for the end of the last segment published
@@ -133,7 +136,8 @@ class Programme:
             track = {"path": str(playing.track.path), "position": playing.offset + end - playing.sample,
                      "size": size, "mtime_ns": mtime_ns}
         last = upcoming[-1] if upcoming else (str(playing.track.path) if playing else None)
-        return {"track": track, "bag": upcoming + [str(t.path) for t in self.rotation.bag], "last": last}
+        bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
+        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
 
     def _append(self, chunk: np.ndarray) -> None:
         self.chunks.append(chunk)
