@@ -20,8 +20,9 @@ _SERVING = {
     PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", "no-cache"),
     PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", "no-cache"),
 }
-# A cover by version never changes under its name: cached for good, as nginx does.
-_VERSIONED_COVER = ("image/jpeg", "public, max-age=31536000, immutable")
+# A cover by version (covers/<cover_version>.jpg) never changes under its name: cached for
+# good, as nginx does.
+VERSIONED_COVER_CACHE = "public, max-age=31536000, immutable"
 
 
 @bp.get("/<path:filename>")
@@ -31,7 +32,7 @@ def stream_file(filename: str):
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
     if stream_layout.is_versioned_cover(filename):
-        mimetype, cache_control = _VERSIONED_COVER
+        mimetype, cache_control = "image/jpeg", VERSIONED_COVER_CACHE
     response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
     return response
