@@ -6,6 +6,8 @@ the public RadioCalico CDN's, so a player can point at either::
 
     <out>/metadatav2.json              now playing, the five previous tracks, stream format
     <out>/cover.jpg                    the current track's cover art
+    <out>/covers/<cover_version>.jpg   each listed track's cover art, by its version: never
+                                       changes once written (served as immutable)
     <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition)
     <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist: live_flac.m3u8
                                        (lossless), live_high.m3u8, live_saver.m3u8
@@ -31,6 +33,9 @@ from pathlib import Path
 
 METADATA_NAME = "metadatav2.json"
 COVER_NAME = "cover.jpg"
+COVERS_DIR = "covers"
+COVER_SUFFIX = ".jpg"
+COVERS_GLOB = "*" + COVER_SUFFIX
 HLS_DIR = "hls"
 MASTER_NAME = "live.m3u8"
 STATE_NAME = ".station-state.json"
@@ -72,6 +77,18 @@ def init_name(content_hash: str) -> str:
     return f"init-{content_hash}{INIT_SUFFIX}"
 
 
+def versioned_cover_path(cover_version: str) -> str:
+    """A track's cover by its metadatav2.json `cover_version`, relative to the stream's base
+    (and to metadatav2.json): `covers/<cover_version>.jpg`."""
+    return f"{COVERS_DIR}/{cover_version}{COVER_SUFFIX}"
+
+
+def is_versioned_cover(relative_path: str) -> bool:
+    """True for a `versioned_cover_path`: content that never changes under its name."""
+    folder, _, name = relative_path.rpartition("/")
+    return folder == COVERS_DIR and name.endswith(COVER_SUFFIX) and not is_private(name)
+
+
 def is_private(relative_path: str) -> bool:
     """True for the station's own files (state, temporary files): never served."""
     return any(part.startswith(".") for part in relative_path.split("/"))
@@ -86,3 +103,7 @@ COVER_PATH = COVER_NAME
 
 def hls_dir(out: Path) -> Path:
     return Path(out) / HLS_DIR
+
+
+def covers_dir(out: Path) -> Path:
+    return Path(out) / COVERS_DIR

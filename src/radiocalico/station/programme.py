@@ -3,11 +3,19 @@
 PCM is in the stream's format (see `audio`). Alongside the audio the programme reports
 where each track starts (`starts`, a run-local sample index) with the track's cover already
 rendered, so the publisher has nothing slow to do when the track goes on air.
+
+A restart resumes the interrupted track: `state(end)` says which track is playing at a
+run-local sample and how far into it (with the file's size and modification time, and the
+rotation's bag), the station saves it with the segment ending there, and a `Programme`
+made with it continues that track at that sample (`audio.decode_track(start=...)`) without
+reporting a new start, so the track history gets no second entry. A track that is no
+longer in the library, or whose file changed, is not resumed: the next one starts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from dataclasses import dataclass
 
@@ -28,12 +36,37 @@ class TrackStart:
     cover_jpeg: bytes
 
 
+@dataclass
+class _Span:
+    """Where a track's decoded audio begins in this run."""
+
+    sample: int  # run-local stream sample
+    track: Track
+    offset: int  # the track's own (48 kHz) sample there: 0, or where a resumed track resumed
+    identity: tuple[int, int] | None  # the file's (size, mtime_ns) when it was opened
+
+
+def _identity(path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
 class Programme:
     """The endless, gapless stream of 48 kHz PCM made of the rotation's tracks."""
 
     MAX_SILENCE_SECONDS = 10.0
 
-    def __init__(self, rotation: Rotation):
+    SPANS_KEPT = 16  # far more tracks than can start within one segment and its lookahead
+    # The state is saved with every segment: of a big library's bag only the next tracks
+    # (hours of music) are kept; after them a restarted rotation shuffles afresh.
+    BAG_SAVED = 100
+
+    def __init__(self, rotation: Rotation, resume: dict | None = None):
+        """`resume`: what `state()` returned for the end of the last segment published
+        before a restart (None or {} for a fresh start)."""
         self.rotation = rotation
         self.chunks: deque[np.ndarray] = deque()
         self.buffered = 0
@@ -43,6 +76,12 @@ class Programme:
         self.track_started = False
         self.failures = 0
         self.starts: deque[TrackStart] = deque()
+        self.spans: deque[_Span] = deque(maxlen=self.SPANS_KEPT)
+        self.track_offset = 0  # the open track's own sample where its decoding began
+        self._resume: dict | None = None
+        if resume:
+            rotation.restore(list(resume.get("bag", [])), resume.get("last"))
+            self._resume = resume.get("track")
 
     def take(self, samples: int) -> np.ndarray:
         """The next `samples` samples, consumed."""
@@ -80,6 +119,26 @@ class Programme:
             due.append(self.starts.popleft())
         return due
 
+    def state(self, end: int) -> dict:
+        """What a restarted programme needs to carry on from run-local sample `end`: the
+        track playing there and its position, and the rotation's order after it (the
+        tracks already decoded ahead of `end` first)."""
+        playing: _Span | None = None
+        upcoming: list[str] = []
+        for span in self.spans:
+            if span.sample < end:
+                playing = span
+            else:
+                upcoming.append(str(span.track.path))
+        track = None
+        if playing is not None and playing.identity is not None:
+            size, mtime_ns = playing.identity
+            track = {"path": str(playing.track.path), "position": playing.offset + end - playing.sample,
+                     "size": size, "mtime_ns": mtime_ns}
+        last = upcoming[-1] if upcoming else (str(playing.track.path) if playing else None)
+        bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
+        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
+
     def _append(self, chunk: np.ndarray) -> None:
         self.chunks.append(chunk)
         self.buffered += len(chunk)
@@ -92,15 +151,13 @@ class Programme:
                 self._append(np.zeros((int(self.MAX_SILENCE_SECONDS * STREAM_RATE), 2), dtype=np.int32))
                 self.failures = 0
                 return
-            self.track = self.rotation.next()
-            self.track_started = False
-            self.decoder = decode_track(self.track.path)
+            self._open_next()
         track = self.track
         try:
             chunk = next(self.decoder)
         except StopIteration:
             self.decoder = None
-            if not self.track_started:
+            if not self.track_started and not self.track_offset:  # (resumed at its very end: done)
                 log.warning("skipping %s: no audio decoded", track.path)
                 self.failures += 1
             return
@@ -114,13 +171,40 @@ class Programme:
         if not self.track_started:
             self.track_started = True
             self.failures = 0
-            try:
-                art = load_cover(track)
-            except Exception:
-                art = None
-            self.starts.append(TrackStart(self.position + self.buffered, track, render_cover(art)))
+            sample = self.position + self.buffered
+            self.spans.append(_Span(sample, track, self.track_offset, _identity(track.path)))
+            if not self.track_offset:  # a resumed track is not a new start
+                try:
+                    art = load_cover(track)
+                except Exception:
+                    art = None
+                self.starts.append(TrackStart(sample, track, render_cover(art)))
         if len(chunk):
             self._append(chunk)
+
+    def _open_next(self) -> None:
+        """Open the interrupted track where it was (once, first), else the rotation's next."""
+        resume, self._resume = self._resume, None
+        track = self._resumable(resume) if resume else None
+        if track is not None:
+            self.track, self.track_offset = track, int(resume["position"])
+            log.info("resuming %s at %.3f s", track.path, self.track_offset / STREAM_RATE)
+        else:
+            self.track, self.track_offset = self.rotation.next(), 0
+        self.track_started = False
+        self.decoder = decode_track(self.track.path, start=self.track_offset)
+
+    def _resumable(self, saved: dict) -> Track | None:
+        """The saved track, if it is still in the library, unchanged, and not at its start."""
+        path = str(saved.get("path", ""))
+        track = self.rotation.track(path)
+        if track is None:
+            log.info("not resuming %s: no longer in the library", path)
+            return None
+        if _identity(path) != (saved.get("size"), saved.get("mtime_ns")):
+            log.info("not resuming %s: the file changed", path)
+            return None
+        return track if int(saved.get("position", 0)) > 0 else None
 
     def close(self) -> None:
         if self.decoder is not None:

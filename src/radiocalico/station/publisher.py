@@ -1,9 +1,19 @@
-"""The publisher: metadatav2.json, cover.jpg and the track history they are made from.
+"""The publisher: metadatav2.json, the covers and the track history they are made from.
 
 The station tells the publisher when a track's first sample went on air (`track_started`,
 with its program-date-time) and, once the segment holding it is in the playlists, to
 `publish`. The history (newest last) is the publisher's; it travels with the HLS state
-(`state()` in, `HlsWriter.extra` back after a restart) so prev_* survive a restart.
+(`state()` in, `HlsWriter.extra` back after a restart) so prev_* survive a restart. A
+restarted station that resumes the interrupted track reports no start for it: its
+``started_at`` stays the original one.
+
+Covers: ``cover.jpg`` is the current track's, as on the public CDN. Each track's cover is
+also published under its version, ``covers/<cover_version>.jpg``
+(`stream_layout.versioned_cover_path`), which never changes once written, so a player can
+show (and cache for good) the cover of the track it is actually playing, which is not
+always the newest. The covers of the tracks metadatav2.json names stay; a cover that drops
+out of it stays on disk for as many more track changes (a player may still be fetching it,
+as with segments), then is deleted.
 
 metadatav2.json
 ---------------
@@ -17,8 +27,12 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   UTC with milliseconds, e.g. ``"2025-01-31T12:00:04.217Z"`` ("" when none). A player knows
   the PDT of what it is playing and shows a track from its ``started_at`` on.
 * ``song_id`` / ``prev_song_id_1..5``: ``radiocalico.songs.song_id(artist, title)`` ("" when none).
-* ``cover_version``: a token that changes when (and only when) a new track starts;
-  append it to cover.jpg's URL to defeat caches.
+* ``cover_version``: a token that changes when (and only when) a new track starts:
+  ``<song_id>-<started_at in Unix milliseconds>``, so a player can name the versioned cover
+  of any track it has the ``song_id`` and ``started_at`` of.
+* ``cover_url``: that track's versioned cover, ``covers/<cover_version>.jpg``, relative to
+  metadatav2.json's URL. ``prev_cover_version_1..5`` / ``prev_cover_url_1..5``: the same for
+  the previous tracks ("" when none).
 * ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
   ``stream_channels`` (2): the format of the stream's best rendition (the first of
   ``renditions``; with the lossless one offered, as here by default, exactly what these
@@ -42,15 +56,16 @@ The flags: ``is_new`` is true when the track's year is this year or last year, o
 grouping/comment tag says "new"; ``is_summer`` and ``is_vidgames`` when the genre, grouping
 or comment tag mentions "summer", resp. "video game"/"vidgames"/"game".
 
-Timing: the file (with cover.jpg, written just before it) is replaced right after the
-segment that holds the new track's first sample is published in the playlist, never before.
+Timing: the file (with the versioned cover and cover.jpg, written just before it) is
+replaced right after the segment that holds the new track's first sample is published in
+the playlist, never before.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,7 +73,7 @@ from radiocalico import stream_layout
 from radiocalico.songs import song_id
 
 from . import fsutil
-from .clock import iso_utc
+from .clock import iso_utc, millis
 from .library import Track
 from .programme import TrackStart
 
@@ -73,28 +88,69 @@ class Publisher:
         """`saved`: what `state()` returned before a restart (an empty dict or None if lost);
         `renditions`: the `renditions` field, best first (`Rendition.describe()`)."""
         self.out = Path(out)
+        self.covers = stream_layout.covers_dir(self.out)
+        self.covers.mkdir(parents=True, exist_ok=True)
+        fsutil.remove_stale_temp_files(self.covers)
         self.renditions = renditions
-        self.history: list[dict] = list((saved or {}).get("history", []))
+        saved = saved or {}
+        self.history: list[dict] = list(saved.get("history", []))
+        # Covers out of the metadata, oldest first, still on disk for a while.
+        self.retired: list[str] = list(saved.get("retired_covers", []))
         self._cover: bytes | None = None  # the newest started track's cover, not yet published
+        self._stale = self._adopt_covers()
+
+    def _adopt_covers(self) -> bool:
+        """Covers on disk no saved state knows of (a lost state) retire in the usual way;
+        the current track's versioned cover is made from cover.jpg when missing (a state
+        from before versioned covers), and then the metadata is stale."""
+        named = {_cover_version(r) for r in self.history}
+        known = named | set(self.retired)
+        strays = sorted((p for p in self.covers.glob(stream_layout.COVERS_GLOB) if p.stem not in known),
+                        key=lambda p: p.stat().st_mtime_ns)
+        self.retired = [p.stem for p in strays] + self.retired
+        if not self.history:
+            return False
+        current = self.out / stream_layout.versioned_cover_path(_cover_version(self.history[-1]))
+        if current.exists() or not (self.out / stream_layout.COVER_NAME).exists():
+            return False
+        shutil.copyfile(self.out / stream_layout.COVER_NAME, current)
+        return True
 
     def track_started(self, start: TrackStart, started_at: float) -> None:
         """`start`'s first sample is at `started_at` on the program-date-time clock."""
         self.history.append(_record(start.track, started_at))
+        self.retired += [_cover_version(r) for r in self.history[:-_KEPT]]
         self.history = self.history[-_KEPT:]
         self._cover = start.cover_jpeg
 
     def state(self) -> dict:
         """What a restarted publisher needs; saved with the segment it belongs to."""
-        return {"history": self.history[-_KEPT:]}
+        return {"history": self.history[-_KEPT:], "retired_covers": self.retired}
 
     def publish(self) -> None:
-        """After a segment is published: if a track started in it, the cover, then the metadata."""
-        if self._cover is None:
+        """After a segment is published: if a track started in it, its covers, then the
+        metadata naming them, then the covers' clean-up."""
+        if self._cover is not None:
+            version = _cover_version(self.history[-1])
+            fsutil.atomic_write(self.out / stream_layout.versioned_cover_path(version), self._cover)
+            fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._cover)
+        elif not self._stale:
             return
-        fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._cover)
         fsutil.atomic_write(self.out / stream_layout.METADATA_NAME,
                             json.dumps(build_metadata(self.history, self.renditions), indent=1))
         self._cover = None
+        self._stale = False
+        self._delete_retired()
+
+    def _delete_retired(self) -> None:
+        while len(self.retired) > _KEPT:
+            version = self.retired.pop(0)
+            try:
+                (self.out / stream_layout.versioned_cover_path(version)).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot delete old cover %s: %s", version, exc)
 
 
 def _flags(track: Track, now_year: int) -> dict[str, bool]:
@@ -108,17 +164,21 @@ def _flags(track: Track, now_year: int) -> dict[str, bool]:
 
 
 def _record(track: Track, started_at: float) -> dict:
-    sid = song_id(track.artist, track.title)
-    token = hashlib.sha256(f"{sid}:{started_at:.6f}:{track.path}".encode()).hexdigest()[:16]
     record = {
         "artist": track.artist, "title": track.title, "album": track.album, "date": track.date,
         "bit_depth": track.bit_depth, "sample_rate": track.sample_rate,
-        "started_at": started_at, "song_id": sid, "cover_version": token,
+        "started_at": started_at, "song_id": song_id(track.artist, track.title),
         "path": str(track.path),
     }
     record.update(_flags(track, datetime.now(timezone.utc).year))
     log.info("now playing: %s - %s (%s)", track.artist, track.title, iso_utc(started_at))
     return record
+
+
+def _cover_version(record: dict) -> str:
+    """Changes with every track start; a player can rebuild it (see the module docstring)."""
+    sid = record.get("song_id") or song_id(record.get("artist", ""), record.get("title", ""))
+    return f"{sid}-{millis(float(record.get('started_at', 0.0)))}"
 
 
 def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
@@ -146,7 +206,13 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
         prev = previous[i] if i < len(previous) else None
         meta[f"prev_started_at_{i + 1}"] = iso_utc(prev["started_at"]) if prev else ""
         meta[f"prev_song_id_{i + 1}"] = prev["song_id"] if prev else ""
-    meta["cover_version"] = current["cover_version"]
+    meta["cover_version"] = _cover_version(current)
+    meta["cover_url"] = stream_layout.versioned_cover_path(meta["cover_version"])
+    for i in range(HISTORY):
+        prev = previous[i] if i < len(previous) else None
+        version = _cover_version(prev) if prev else ""
+        meta[f"prev_cover_version_{i + 1}"] = version
+        meta[f"prev_cover_url_{i + 1}"] = stream_layout.versioned_cover_path(version) if prev else ""
     best = renditions[0]
     meta["stream_codec"] = best["codec"]
     meta["stream_sample_rate"] = best["sample_rate"]

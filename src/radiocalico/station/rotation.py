@@ -1,4 +1,9 @@
-"""Rotation: which library track plays next (the first stage of the playout pipeline)."""
+"""Rotation: which library track plays next (the first stage of the playout pipeline).
+
+The bag (the tracks still to play before the next shuffle) survives a restart: the
+programme saves it with the stream's state (`Programme.state`) and a restarted station
+hands it back (`restore`), so a restart neither replays nor skips part of the bag.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,17 @@ class Rotation:
         track = self.bag.pop(0)
         self.last = track
         return track
+
+    def restore(self, bag: list[str], last: str | None) -> None:
+        """Continue a saved bag (paths, next first) after `last` (the path of the track
+        played before it); tracks no longer in the library are left out."""
+        by_path = {str(track.path): track for track in self.tracks}
+        self.bag = [by_path[path] for path in bag if path in by_path]
+        self.last = by_path.get(last) if last else None
+
+    def track(self, path: str) -> Track | None:
+        """The library's track at `path`, if it has one."""
+        return next((track for track in self.tracks if str(track.path) == path), None)
 
     def _refill(self) -> None:
         bag = list(self.tracks)

@@ -39,6 +39,8 @@ from .rotation import Rotation
 
 log = logging.getLogger("radiocalico.station")
 
+PROGRAMME_STATE = "programme"  # the programme's key in the HLS writer's `extra` blob
+
 
 class _Outputs:
     """One run's encoders, HLS writer and publisher: built afresh (from the saved state) on
@@ -123,7 +125,7 @@ class Station:
         log.info("library %s: %d tracks", library, len(tracks))
         self.out.mkdir(parents=True, exist_ok=True)
         outputs = _Outputs(self)
-        programme = Programme(Rotation(library, tracks, self.seed))
+        programme = Programme(Rotation(library, tracks, self.seed), outputs.hls.extra.get(PROGRAMME_STATE))
         self._stop.clear()
         self._first.clear()
         self._error = None
@@ -233,7 +235,7 @@ class Station:
                 publisher.track_started(begin, origin + begin.sample / STREAM_RATE)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            hls.publish(segments, seg, pdt, publisher.state())
+            hls.publish(segments, seg, pdt, {**publisher.state(), PROGRAMME_STATE: programme.state(start + seg)})
             publisher.publish()
             self.segments_published += 1
             self._first.set()

@@ -33,6 +33,9 @@ _SERVING = {
     PurePosixPath(stream_layout.METADATA_NAME).suffix: ("application/json", METADATA_CACHE),
     PurePosixPath(stream_layout.COVER_NAME).suffix: ("image/jpeg", COVER_CACHE),
 }
+# A cover by version (covers/<cover_version>.jpg) never changes under its name: cached for
+# good, as nginx does.
+VERSIONED_COVER_CACHE = "public, max-age=31536000, immutable"
 
 
 @bp.get("/<path:filename>")
@@ -41,6 +44,8 @@ def stream_file(filename: str):
         abort(404)  # the station's state and temp files are not part of the stream
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
+    if stream_layout.is_versioned_cover(filename):
+        mimetype, cache_control = "image/jpeg", VERSIONED_COVER_CACHE
     response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
     if response.status_code < 400:

@@ -1,46 +1,49 @@
-// Cover art, fetched once per track while that track is the station's current one, and kept
-// as blob URLs: the cover on the server is always the station's newest, which can be a track
-// ahead of the one being heard. On another origin (the public CDN) the page cannot read the
-// image, so it links it with the track's version instead.
+// Cover art for the track shown, which is often a track behind the station's newest. Our
+// station publishes every track's cover under its version, covers/<cover_version>.jpg beside
+// cover.jpg, never changed once written (cached for good), and the version is
+// `<song_id>-<started_at in Unix ms>` (see radiocalico.station.publisher), so the cover of
+// any track the metadata lists can be named: the page and the lock screen ask for the cover
+// of the track actually heard. The public CDN has cover.jpg only (its metadata has no
+// cover_version, and the page estimates start times itself): there the newest cover is
+// linked with the track's song id to defeat caches.
 
 const KEEP = 10;
 
 export class Covers {
   constructor(url) {
-    this.url = url;
-    this.sameOrigin = new URL(url, location.href).origin === location.origin;
-    this.blobs = new Map(); // version token -> blob URL, oldest first
+    this.url = new URL(url, location.href); // cover.jpg
+    this.preloaded = new Map(); // URL -> Image, oldest first: decoded, ready to show
+    this.versioned = false; // whether the metadata names versioned covers
   }
 
+  // The URL of this very track's cover, or null when there is nothing to ask for.
   src(track) {
-    const token = track.coverVersion || track.songId;
+    const named = this.versioned && track.songId && Number.isFinite(track.start);
+    const version = track.coverVersion || (named ? `${track.songId}-${track.start}` : "");
+    if (version) return new URL(`covers/${encodeURIComponent(version)}.jpg`, this.url).href;
+    const token = track.songId;
     if (!token) return null;
-    if (!this.sameOrigin) return this.versioned(token);
-    return this.blobs.get(token) ?? null;
+    const fallback = new URL(this.url);
+    fallback.searchParams.set("v", token);
+    return fallback.href;
   }
 
-  // The operating system fetches artwork itself: it gets the versioned URL.
+  // The operating system fetches artwork itself: the same URL.
   artworkUrl(track) {
-    const token = track.coverVersion || track.songId;
-    return token ? this.versioned(token) : null;
+    return this.src(track);
   }
 
-  versioned(token) {
-    return `${this.url}?v=${encodeURIComponent(token)}`;
-  }
-
+  // Load the newest track's cover ahead, so that it shows at once when its track does.
   async fetchCurrent(track) {
-    const token = track.coverVersion || track.songId;
-    if (!this.sameOrigin || !token || this.blobs.has(token)) return;
+    this.versioned = Boolean(track.coverVersion);
+    const url = this.src(track);
+    if (!url || this.preloaded.has(url)) return;
+    const image = new Image();
+    image.src = url;
+    this.preloaded.set(url, image);
+    while (this.preloaded.size > KEEP) this.preloaded.delete(this.preloaded.keys().next().value);
     try {
-      const response = await fetch(this.versioned(token));
-      if (!response.ok) return;
-      this.blobs.set(token, URL.createObjectURL(await response.blob()));
-      while (this.blobs.size > KEEP) {
-        const [oldest, blobUrl] = this.blobs.entries().next().value;
-        URL.revokeObjectURL(blobUrl);
-        this.blobs.delete(oldest);
-      }
-    } catch { /* keep whatever cover is shown */ }
+      await image.decode();
+    } catch { /* the page shows whatever the browser gets */ }
   }
 }
