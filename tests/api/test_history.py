@@ -132,6 +132,7 @@ def test_the_station_album_wins_over_what_a_voter_sent(replicas, station):
     first = track(1, T0)
     body = {"value": "up", "artist": first["artist"], "title": first["title"], "album": "typo"}
     headers = {"X-Listener-Fingerprint": "ab" * 16}
+    assert client.get("/api/listener").status_code == 200  # the token cookie the page sets
     assert client.put(f"/api/ratings/{first['song_id']}/vote", json=body, headers=headers).status_code == 200
     station.play(1, T0)
     poll_all(replicas)
