@@ -138,8 +138,10 @@ def make_app(make_config):
         return app
 
     yield make
+    # Each app has a recorder thread and a connection pool: a suite that left them running
+    # would hold PostgreSQL connections until it ran out of them.
     for app in apps:
-        services(app).store.dispose()
+        services(app).close()
 
 
 @pytest.fixture

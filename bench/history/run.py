@@ -107,7 +107,7 @@ def run(url: str, label: str, args) -> None:
     for name, path in cases.items():
         median, worst = timed(client, path, args.repeat)
         print(f"  {name:28s} median {median:7.1f} ms   worst {worst:7.1f} ms")
-    services(app).store.dispose()
+    services(app).close()
 
 
 def main() -> None:

@@ -205,17 +205,28 @@ class Recorder:
             return queries.forget_before(connection, cutoff)
 
     def ensure_running(self) -> None:
-        """Start the thread once per process (after a fork: never in a gunicorn master)."""
+        """Start the thread once per process (after a fork: never in the app server's
+        master), unless the recorder was stopped."""
         if self._thread is not None or self.config.history_poll_seconds <= 0:
             return
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._run, name="radiocalico-recorder",
                                                 daemon=True)
                 self._thread.start()
 
-    def stop(self) -> None:
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and wait for the job it is running, so that it opens no
+        database connection after this returns (the app's `Services.close()`)."""
         self._stop.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _run(self) -> None:
         jobs = [(self.poll, 0.0), (self.sample_listeners, self.SAMPLE_EVERY),

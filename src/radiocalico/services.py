@@ -41,6 +41,14 @@ class Services:
     def init_app(self, app: Flask) -> None:
         app.extensions[_EXTENSION] = self
 
+    def close(self) -> None:
+        """Stop the recorder's thread and close the database connections. For whoever made
+        the app and is done with it while its process lives on (tests, scripts): a server
+        process just exits. Flask has no app-level teardown (teardown_appcontext runs after
+        every request), so the maker calls this."""
+        self.recorder.stop()
+        self.store.dispose()
+
 
 def services(app: Flask | None = None) -> Services:
     """The services of `app`, by default of the app handling the current request."""

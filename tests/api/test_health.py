@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 
+import pytest
 import requests
 from sqlalchemy.engine import make_url
 
 from radiocalico import __version__, create_app
 from radiocalico.config import Config
+from radiocalico.services import services
 
 
 def test_healthy(live_server):
@@ -20,16 +22,26 @@ def test_healthy(live_server):
     }
 
 
-def _unreachable_app(tmp_path, url: str):
-    return create_app(
-        Config(instance_path=tmp_path, database_url=url, secret_key="k", station_mode="external",
-               listener_token_min_age=0.0)
-    )
+@pytest.fixture
+def unreachable_app(tmp_path):
+    """Apps on a database that cannot be reached, closed after the test."""
+    apps = []
+
+    def make(url: str):
+        apps.append(create_app(
+            Config(instance_path=tmp_path, database_url=url, secret_key="k",
+                   station_mode="external", listener_token_min_age=0.0)
+        ))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        services(app).close()
 
 
-def test_503_when_postgresql_is_unreachable(tmp_path, make_live_server):
+def test_503_when_postgresql_is_unreachable(unreachable_app, make_live_server):
     # Nothing listens on port 1: the connection is refused at once.
-    app = _unreachable_app(tmp_path, "postgresql+psycopg://root@127.0.0.1:1/test")
+    app = unreachable_app("postgresql+psycopg://root@127.0.0.1:1/test")
     response = requests.get(f"{make_live_server(app).url}/health", timeout=10)
     assert response.status_code == 503
     body = response.json()
@@ -37,8 +49,8 @@ def test_503_when_postgresql_is_unreachable(tmp_path, make_live_server):
     assert "127.0.0.1" not in response.text and "psycopg" not in response.text
 
 
-def test_503_when_the_sqlite_file_cannot_be_opened(tmp_path, make_live_server):
-    app = _unreachable_app(tmp_path, f"sqlite:///{tmp_path}/missing-dir/db.sqlite3")
+def test_503_when_the_sqlite_file_cannot_be_opened(tmp_path, unreachable_app, make_live_server):
+    app = unreachable_app(f"sqlite:///{tmp_path}/missing-dir/db.sqlite3")
     response = requests.get(f"{make_live_server(app).url}/health")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
@@ -97,11 +109,11 @@ class Forwarder:
 
 
 def test_503_while_postgresql_is_gone_and_200_when_it_is_back(
-    postgres_schema_url, make_live_server, tmp_path
+    postgres_schema_url, unreachable_app, make_live_server
 ):
     url = make_url(postgres_schema_url)
     relay = Forwarder(url.port or 5432)
-    app = _unreachable_app(tmp_path, url.set(port=relay.port).render_as_string(False))
+    app = unreachable_app(url.set(port=relay.port).render_as_string(False))
     server = make_live_server(app)
     assert requests.get(f"{server.url}/health").status_code == 200
     relay.cut()
@@ -113,7 +125,7 @@ def test_503_while_postgresql_is_gone_and_200_when_it_is_back(
 
 
 def test_requests_while_the_database_is_down_get_503_and_one_log_line(
-    tmp_path, make_live_server, caplog
+    unreachable_app, make_live_server, caplog
 ):
     """Finding 9: a down database gave 500 and a traceback with the SQL parameters
     (e-mail addresses included) for every request."""
@@ -121,7 +133,7 @@ def test_requests_while_the_database_is_down_get_503_and_one_log_line(
 
     from tests.api.conftest import fingerprint, song
 
-    app = _unreachable_app(tmp_path, "postgresql+psycopg://root@127.0.0.1:1/test")
+    app = unreachable_app("postgresql+psycopg://root@127.0.0.1:1/test")
     url = make_live_server(app).url
     track = song()
     caplog.set_level(logging.INFO)

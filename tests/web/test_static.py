@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from radiocalico import create_app
+from radiocalico.services import services
 from radiocalico.songs import song_id
 from radiocalico.web import vendor
 from radiocalico.web.player import STATIC_DIR, content_security_policy, stream_origin
@@ -65,8 +66,10 @@ def test_csp_is_strict_and_adds_only_the_stream_origin():
 
 def test_page_headers(tmp_path):
     app = create_app({"instance_path": tmp_path, "station_mode": "upstream"})
-    client = app.test_client()
-    response = client.get("/")
+    try:
+        response = app.test_client().get("/")
+    finally:
+        services(app).close()
     assert response.status_code == 200
     csp = response.headers["Content-Security-Policy"]
     assert "connect-src 'self' https://d3d4yli4hf5bmh.cloudfront.net" in csp
