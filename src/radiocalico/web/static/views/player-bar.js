@@ -19,7 +19,11 @@ export class PlayerBar {
       const step = { ArrowUp: 5, ArrowRight: 5, ArrowDown: -5, ArrowLeft: -5 }[event.key];
       if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
       event.preventDefault();
-      controls.setVolume((Number(this.volume.value) + step) / 100);
+      // The slider moves at once: the volumechange that renders it comes later, and a
+      // second key pressed before it must step from here, not from the old position.
+      const value = Math.min(100, Math.max(0, Number(this.volume.value) + step));
+      this.volume.value = String(value);
+      controls.setVolume(value / 100);
     });
     // Go live hides itself once at live; while it has focus it stays (greyed out) so that
     // focus is not lost to the top of the page, and goes when focus leaves it.
