@@ -89,7 +89,7 @@ def test_history_lists_what_played_at_local_times_and_votes_reach_now_playing(ph
 def test_history_search_finds_by_artist(phone, station_server):
     goto(phone, station_server.url + "/")
     phone.wait_for_selector("#history-days .song")
-    artist = phone.inner_text("#history-days .song__artist")
+    artist = phone.text_content("#history-days .song__artist")  # as shown in the DOM, spaces kept
     phone.fill("#history-search", artist.upper())
     phone.wait_for_function(
         "a => { const all = [...document.querySelectorAll('#history-days .song__artist')];"
