@@ -1,8 +1,8 @@
 """The application factory (see the Flask tutorial's `create_app`).
 
 It makes the shared services once (`radiocalico.services`), registers the blueprints, and
-applies the policies each operation declares with `@operation(...)`: rate limits and
-listener counting.
+applies the policy each operation declares with `@operation(...)`: its rate limits.
+Whoever makes an app and outlives it (tests, scripts) closes it with `services(app).close()`.
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ from radiocalico.api import (
     ratings,
     users,
 )
-from radiocalico.api.identity import listener_digest
 from radiocalico.api.limits import limited, make_limiter
-from radiocalico.api.listeners import ListenerCounter, StreamListeners, counting_listeners
 from radiocalico.api.openapi import build_spec
 from radiocalico.api.passwords import Passwords
 from radiocalico.api.operation import CONVERTERS, declared_operations
 from radiocalico.config import Config
 from radiocalico.db import Store
 from radiocalico.errors import register_error_handlers
+from radiocalico.listeners import StreamListeners
 from radiocalico.recorder import Recorder
 from radiocalico.services import Services
 from radiocalico.web import embed, player, stream
@@ -74,7 +73,6 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         config=config,
         store=store,
         limiter=make_limiter(config),
-        listeners=ListenerCounter(config.redis_url, config.listener_window_seconds),
         stream_listeners=stream_listeners,
         recorder=Recorder(config, store, stream_listeners.count),
         passwords=Passwords(config.password_hash_concurrency),
@@ -130,12 +128,8 @@ def _register_blueprints(app: Flask, config: Config) -> None:
 
 
 def _apply_policies(app: Flask, shared: Services) -> None:
-    """Wrap each declared operation's view in the policies declared with it: listener
-    counting inside, rate limits outside (a rejected call is neither served nor counted)."""
+    """Wrap each declared operation's view in the rate limits declared with it."""
     for endpoint, declared in declared_operations(app):
-        view = app.view_functions[endpoint]
-        if declared.counts_listener:
-            view = counting_listeners(view, shared.listeners, listener_digest)
         app.view_functions[endpoint] = limited(
-            view, declared.limits, shared.limiter, shared.config
+            app.view_functions[endpoint], declared.limits, shared.limiter, shared.config
         )

@@ -88,9 +88,6 @@ class Config:
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).
     ready_max_segment_age: float = 30.0
-    # Metrics: listeners are counted over this sliding window of seconds (distinct keyed
-    # digests of fingerprints and accounts; in Redis when REDIS_URL is set).
-    listener_window_seconds: int = 300
     # --- Play history, charts, the embed and stream listeners -----------------------------
     # Each app process reads metadatav2.json this often (seconds) and records track starts
     # (once, whatever the number of processes); 0 turns recording off in this process.

@@ -1,9 +1,8 @@
 """The app's shared objects, made once by the app factory and reached through `services()`.
 
 Views, hooks and the player page ask `services()` for what they share (settings, the
-database, the rate limiter, the listener counters, the play recorder, the OpenAPI
-document) instead of
-reading loose keys out of `app.extensions`.
+database, the rate limiter, the stream listeners, the play recorder, the OpenAPI document)
+instead of reading loose keys out of `app.extensions`.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from typing import Callable
 from flask import Flask, current_app
 from flask_limiter import Limiter
 
-from radiocalico.api.listeners import ListenerCounter, StreamListeners
 from radiocalico.api.passwords import Passwords
 from radiocalico.config import Config
 from radiocalico.db.store import Store
+from radiocalico.listeners import StreamListeners
 from radiocalico.recorder import Recorder
 
 _EXTENSION = "radiocalico"
@@ -29,8 +28,7 @@ class Services:
     store: Store
     # Flask-Limiter holds its limiter only weakly; this keeps it alive with the app.
     limiter: Limiter
-    listeners: ListenerCounter
-    # Listeners of the stream itself (playlist fetches), and the play recorder.
+    # Listeners of the stream (playlist fetches), and the play recorder.
     stream_listeners: StreamListeners
     recorder: Recorder
     # Password hashing, at most PASSWORD_HASH_CONCURRENCY at once in this process.

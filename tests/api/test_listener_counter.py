@@ -1,4 +1,4 @@
-"""The 'listeners seen' metric: distinct listeners over a sliding window."""
+"""The counter under the stream listener counts: distinct digests over a sliding window."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 import redis
 
-from radiocalico.api.listeners import ListenerCounter
+from radiocalico.listeners import ListenerCounter
 from tests.conftest import require
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -1,4 +1,5 @@
-"""Request metrics and the policies operations declare: listener counting, vote counts."""
+"""Request metrics, the policies operations declare (rate limits), vote counts, and the
+stream listener gauge (API callers are not listeners)."""
 
 from __future__ import annotations
 
@@ -35,20 +36,22 @@ def test_policies_are_declared_on_the_operations(app):
         "users.update_me": ["ratelimit_password", "ratelimit_password"],
         "users.delete_me": ["ratelimit_password", "ratelimit_password"],
     }
-    counted = {endpoint for endpoint, op in declared.items() if op.counts_listener}
-    assert counted == {"ratings.batch", "ratings.one", "ratings.put_vote", "ratings.delete_vote"}
 
 
-def test_a_successful_counted_call_counts_its_listener_once(client):
+def test_listeners_are_those_of_the_stream_not_callers_of_the_api(client):
+    """Fresh fingerprints cost nothing: API calls must not inflate the listener gauge."""
     track = song()
-    headers = {"X-Listener-Fingerprint": fingerprint("alice")}
-    assert _samples(client)[("radiocalico_listeners_seen", ())] == 0
-    client.get("/api/ratings/top", headers=headers)  # not a counted operation
-    client.put(f"/api/ratings/{track['id']}/vote", json={"value": "sideways"}, headers=headers)
-    assert _samples(client)[("radiocalico_listeners_seen", ())] == 0
-    for _ in range(3):
+    listeners = ("radiocalico_stream_listeners", (("rendition", "all"),))
+    assert _samples(client)[listeners] == 0
+    for name in ("alice", "bob", "carol"):
+        headers = {"X-Listener-Fingerprint": fingerprint(name)}
         assert client.get(f"/api/ratings/{track['id']}", headers=headers).status_code == 200
-    assert _samples(client)[("radiocalico_listeners_seen", ())] == 1
+    samples = _samples(client)
+    assert samples[listeners] == 0
+    assert not any(name == "radiocalico_listeners_seen" for name, _ in samples)
+    client.get("/internal/stream-hit", headers={"X-Original-URI": "/stream/hls/live.m3u8",
+                                                "User-Agent": "VLC/3.0.20 LibVLC/3.0.20"})
+    assert _samples(client)[listeners] == 1
 
 
 def test_votes_are_counted_by_action(client):

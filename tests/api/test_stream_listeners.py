@@ -13,7 +13,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from radiocalico import stream_layout
-from radiocalico.api.listeners import StreamListeners, stream_listener_digest
+from radiocalico.listeners import StreamListeners, stream_listener_digest
 from radiocalico.db import listeners as series
 from radiocalico.services import services
 from tests.conftest import require

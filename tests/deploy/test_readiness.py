@@ -71,8 +71,11 @@ def test_metrics_count_votes_and_listeners_without_raw_ids(make_app, stream_out)
     sid = song_id("A", "B")
     client.put(f"/api/ratings/{sid}/vote", json={"value": "down", "artist": "A", "title": "B"},
                headers={"X-Listener-Fingerprint": fingerprint})
+    # A stream listener, as nginx's playlist mirror reports it.
+    client.get("/internal/stream-hit", headers={"X-Original-URI": "/stream/hls/live.m3u8",
+                                                "User-Agent": "VLC/3.0.20 LibVLC/3.0.20"})
     text = client.get("/metrics").get_data(as_text=True)
     assert 'radiocalico_votes_total{action="down"}' in text
-    assert "radiocalico_listeners_seen 1.0" in text
+    assert 'radiocalico_stream_listeners{rendition="all"} 1.0' in text
     assert "radiocalico_station_segment_age_seconds" in text
-    assert fingerprint not in text and sid not in text
+    assert fingerprint not in text and sid not in text and "VLC" not in text

@@ -15,11 +15,11 @@ from flask import Blueprint, Response, current_app, request
 
 from radiocalico import stream_layout
 from radiocalico.api import public_schemas as s
-from radiocalico.api.listeners import stream_listener_digest
 from radiocalico.api.operation import operation
 from radiocalico.api.public import cacheable
 from radiocalico.db import listeners as series
 from radiocalico.errors import APIError
+from radiocalico.listeners import stream_listener_digest
 from radiocalico.services import services
 
 bp = Blueprint("audience", __name__)

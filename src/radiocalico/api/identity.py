@@ -204,16 +204,6 @@ def _fingerprint_voter() -> Voter | None:
     return Voter("f:" + _keyed_digest("listener", fingerprint)[:40], None)
 
 
-def listener_digest() -> str | None:
-    """The caller as the "listeners seen" metric counts it: a digest of its voter key; None
-    for a caller that does not identify itself (an invalid fingerprint raises as in
-    `current_voter`)."""
-    voter = current_voter(required=False)
-    if voter is None:
-        return None
-    return hashlib.sha256(f"listener-metric:{voter.key}".encode()).hexdigest()[:32]
-
-
 def client_address_key() -> str:
     """Rate-limit key for the client address; never the raw address."""
     return "ip:" + _keyed_digest("address", request.remote_addr or "unknown")[:24]

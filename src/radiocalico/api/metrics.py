@@ -1,8 +1,9 @@
 """Prometheus metrics: the request instrumentation and the `/metrics` scrape.
 
 `/metrics` is the Prometheus text format: requests and latencies by endpoint name (never
-the raw path, so song ids do not explode the label set), votes cast, listeners seen in a
-sliding window (api/listeners.py), and the age of the newest station segment. With
+the raw path, so song ids do not explode the label set), votes cast, the stream's
+listeners now and its listening time (radiocalico.listeners), and the age of the newest
+station segment. With
 several worker processes set `PROMETHEUS_MULTIPROC_DIR` (deploy/serve.py does): every worker then writes its counters to files there and any worker's scrape adds
 them all up.
 
@@ -26,9 +27,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from radiocalico.api.listeners import ListenerCounter, StreamListeners
 from radiocalico.api.readiness import newest_segment_age
 from radiocalico.config import Config
+from radiocalico.listeners import StreamListeners
 from radiocalico.services import services
 
 # Metrics of this process. In multiprocess mode prometheus-client also writes them to
@@ -99,11 +100,10 @@ def _after(response: Response) -> Response:
 
 
 class _AppCollector:
-    """Gauges computed at scrape time: segment age and listeners seen."""
+    """Gauges computed at scrape time: segment age and stream listeners."""
 
-    def __init__(self, cfg: Config, listeners: ListenerCounter, stream: StreamListeners):
+    def __init__(self, cfg: Config, stream: StreamListeners):
         self.cfg = cfg
-        self.listeners = listeners
         self.stream = stream
 
     def collect(self):
@@ -116,15 +116,6 @@ class _AppCollector:
             if value is not None:
                 age.add_metric([], value)
         yield age
-        seen = GaugeMetricFamily(
-            "radiocalico_listeners_seen",
-            f"Distinct listeners (fingerprints and accounts, as keyed digests) seen in the "
-            f"last {self.listeners.window} seconds.",
-        )
-        count = self.listeners.count()
-        if count is not None:
-            seen.add_metric([], count)
-        yield seen
         now = GaugeMetricFamily(
             "radiocalico_stream_listeners",
             f"Clients that fetched an HLS playlist in the last {self.stream.window} seconds "
@@ -151,7 +142,7 @@ def scrape():
     else:
         registry.register(_LocalCollector())
     shared = services()
-    registry.register(_AppCollector(shared.config, shared.listeners, shared.stream_listeners))
+    registry.register(_AppCollector(shared.config, shared.stream_listeners))
     response = Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.headers["Cache-Control"] = "no-store"

@@ -7,8 +7,8 @@ declaration on the view (`view.operation`), from which
 
 - `radiocalico.api.openapi.build_spec` describes every route from the very models that
   validate it, and
-- the app factory applies the policies declared with it: the rate `limits` and
-  `counts_listener` (see `declared_operations`).
+- the app factory applies the policy declared with it: the rate `limits` (see
+  `declared_operations`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class Operation:
     headers: tuple[Header, ...] = ()
     signed_in: bool = False
     limits: tuple[Limit, ...] = ()
-    counts_listener: bool = False
 
 
 def operation(
@@ -74,15 +73,11 @@ def operation(
     headers: tuple[Header, ...] = (),
     signed_in: bool = False,
     limits: tuple[Limit, ...] = (),
-    counts_listener: bool = False,
 ) -> Callable:
     """`signed_in`: answer 401 without a session, before the input is validated
     (documented as the `session` security requirement).
-    `limits`: rate limits, each applied in turn (the first is the innermost).
-    `counts_listener`: a successful call counts the caller in the "listeners seen" metric."""
-    spec = Operation(
-        summary, tags, body, query, responses, headers, signed_in, limits, counts_listener
-    )
+    `limits`: rate limits, each applied in turn (the first is the innermost)."""
+    spec = Operation(summary, tags, body, query, responses, headers, signed_in, limits)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)

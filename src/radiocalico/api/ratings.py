@@ -54,7 +54,6 @@ def _ratings(song_ids: list[str]) -> list[s.RatingOut]:
     query=s.RatingsQuery,
     headers=(FINGERPRINT,),
     responses={200: ("Ratings in the order asked", s.RatingsOut)},
-    counts_listener=True,
 )
 def batch(query: s.RatingsQuery):
     return s.RatingsOut(ratings=_ratings(query.song_ids))
@@ -79,7 +78,6 @@ def top(query: s.ChartQuery):
     tags=_TAGS,
     headers=(FINGERPRINT,),
     responses={200: ("The song's rating", s.RatingOut)},
-    counts_listener=True,
 )
 def one(song_id: str):
     return _ratings([song_id])[0]
@@ -93,7 +91,6 @@ def one(song_id: str):
     headers=(FINGERPRINT, CSRF),
     responses={200: ("The song's rating after the vote", s.RatingOut)},
     limits=_VOTE_LIMITS,
-    counts_listener=True,
 )
 def put_vote(song_id: str, body: s.VoteIn):
     require_csrf()
@@ -126,7 +123,6 @@ def put_vote(song_id: str, body: s.VoteIn):
     headers=(FINGERPRINT, CSRF),
     responses={200: ("The song's rating after the retraction", s.RatingOut)},
     limits=_VOTE_LIMITS,
-    counts_listener=True,
 )
 def delete_vote(song_id: str):
     require_csrf()

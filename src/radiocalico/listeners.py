@@ -1,4 +1,4 @@
-"""Listeners: of the stream itself (`StreamListeners`), and of the API ("listeners seen").
+"""Listeners of the stream itself: concurrent clients, per rendition, and listening time.
 
 Stream listeners are the clients fetching our HLS playlists (hls.js in a browser, Safari's
 native player, VLC, ...): each is a keyed digest of its address and user agent under the
@@ -10,22 +10,15 @@ counts are shared by every process and replica. Listening time per rendition is 
 one bucket (a sixth of the window) per listener and bucket, exactly once across processes
 (a Redis set per bucket), and handed to `on_listening` (the metrics counter).
 
-The rest of this module is the older "listeners seen" metric of API callers:
+Callers of the ratings API are not listeners: a script can invent any number of them, and
+a listener with the page closed still listens in VLC. Only playlist fetches count.
 
-An operation declared with `counts_listener=True` counts its caller once it succeeded
-(the app factory wraps its view with `counting_listeners`). Listeners are counted as
-distinct keyed digests (`identity.listener_digest`, a hash of the HMAC the ratings API
-already uses as the voter key); no fingerprint, account id or address is stored. With
-`REDIS_URL` the digests go into per-minute HyperLogLogs shared by all workers and
-replicas; without it each process counts its own listeners in memory.
-
-This module knows nothing of who the caller is: it is handed the digest function, so the
-shared services can hold a counter without importing the request identity.
+This module knows nothing of requests or Flask: the dev server's /stream route and the
+nginx mirror (api/audience.py) hand it digests, so the shared services can hold it.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -35,13 +28,12 @@ import time
 from datetime import date
 from typing import Callable
 
-from flask import Response
-
 log = logging.getLogger("radiocalico")
 
 
 class ListenerCounter:
-    """Distinct listeners over a sliding window: Redis HyperLogLogs, or memory.
+    """Distinct digests over a sliding window: Redis HyperLogLogs (shared by every process
+    and replica), or memory (this process only).
 
     `bucket`: the seconds of one HyperLogLog (the window is a whole number of them);
     `prefix`: the Redis key prefix, one per thing counted."""
@@ -115,28 +107,6 @@ def _redis_client(url: str):
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-def counting_listeners(
-    view: Callable[..., Response],
-    counter: ListenerCounter,
-    digest: Callable[[], str | None],
-) -> Callable[..., Response]:
-    """`view`, counting the caller in `counter` when it answers with a success (< 400)."""
-
-    @functools.wraps(view)
-    def counted(**path_args) -> Response:
-        response = view(**path_args)
-        if response.status_code < 400:
-            try:
-                seen = digest()
-            except Exception:  # an invalid fingerprint is the view's business, not ours
-                seen = None
-            if seen is not None:
-                counter.see(seen)
-        return response
-
-    return counted
 
 
 def stream_listener_digest(secret: str, address: str, user_agent: str, day: date) -> str:
