@@ -71,6 +71,20 @@ def _bind() -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _check_app_settings() -> None:
+    """The app's settings, read once before any worker starts: a bad one is one line here,
+    not a traceback per worker. SECRET_KEY is required whatever STATION_MODE says: every
+    replica must sign sessions with the same key."""
+    from radiocalico.config import MISSING_SECRET_KEY, Config
+
+    try:
+        config = Config.from_env()
+    except ValueError as exc:
+        sys.exit(str(exc))
+    if not config.secret_key:
+        sys.exit(MISSING_SECRET_KEY)
+
+
 def _prepare_metrics_dir() -> Path:
     """Must happen before any worker imports prometheus_client."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -133,6 +147,7 @@ def main() -> None:
     graceful = _int_setting("APP_GRACEFUL_TIMEOUT", 20)
     lifetime = _int_setting("APP_WORKER_LIFETIME", 21600, minimum=60)
     access_log = _setting("APP_ACCESS_LOG", "true").lower() in ("1", "true", "yes")
+    _check_app_settings()
     metrics_dir = _prepare_metrics_dir()
 
     server = Granian(

@@ -19,6 +19,12 @@ PUBLIC_CDN_URL = "https://d3d4yli4hf5bmh.cloudfront.net"
 STATION_MODES = ("embedded", "external", "upstream")
 
 
+MISSING_SECRET_KEY = (
+    "SECRET_KEY is not set: set it to `openssl rand -hex 32`, the same on every replica "
+    "(only the development server, STATION_MODE=embedded, generates its own)"
+)
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -36,8 +42,9 @@ class Config:
     # SQLAlchemy URL; empty means an SQLite file in the instance folder.
     # PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     database_url: str = ""
-    # Signs session cookies and keys the HMAC of listener fingerprints. Empty in development
-    # means a random key generated once and kept in the instance folder.
+    # Signs session cookies and keys the HMAC of listener fingerprints; every app server
+    # and replica must share it. Required, except by the development server
+    # (STATION_MODE=embedded), which generates one once and keeps it in the instance folder.
     secret_key: str = ""
     # Origins allowed to call /api from another site (comma separated); none by default.
     cors_origins: tuple[str, ...] = ()
@@ -179,9 +186,13 @@ class Config:
         return PUBLIC_CDN_URL if self.station_mode == "upstream" else "/stream"
 
     def resolved_secret_key(self) -> str:
-        """The configured key, else one generated once and kept in the instance folder."""
+        """The configured key, else (the development server only) one generated once and
+        kept in the instance folder. Anywhere else a generated key would differ from one
+        replica to the next: a session signed by one would be refused by the others."""
         if self.secret_key:
             return self.secret_key
+        if self.station_mode != "embedded":
+            raise ValueError(MISSING_SECRET_KEY)
         key_file = self.instance_path / "secret_key"
         if not key_file.exists():
             self.instance_path.mkdir(parents=True, exist_ok=True)

@@ -76,3 +76,21 @@ def test_the_worst_passwords_are_refused(live_server):
     ok = requests.post(f"{live_server.url}/api/users", json={
         "username": "jude", "email": "jude@x.org", "password": "tuba river lantern"})
     assert ok.status_code == 201
+
+
+def test_a_common_password_is_refused_whatever_its_case(live_server):
+    """Finding 10: the policy had no list of common passwords (`password123` was accepted)."""
+    for n, password in enumerate(["password123", "Password123", "QWERTYUIOP", "iloveyou123"]):
+        response = requests.post(f"{live_server.url}/api/users", json={
+            "username": f"kim{n}", "email": f"kim{n}@x.org", "password": password})
+        assert response.status_code == 422, (password, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "weak_password"
+        assert error["fields"] == [{"field": "password", "message":
+                                    "is one of the most common passwords; choose one nobody would guess"}]
+    me = Account(live_server.url)
+    assert me.register("kim", "kim@x.org", password="tuba river lantern").status_code == 201
+    change = me.request("PATCH", "/api/users/me", json={
+        "current_password": "tuba river lantern", "new_password": "Password1234"})
+    assert change.status_code == 422
+    assert change.json()["error"]["fields"][0]["field"] == "new_password"

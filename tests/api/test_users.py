@@ -22,7 +22,9 @@ class Account:
             f"{self.base_url}/api/users",
             json={"username": username, "email": email, "password": password},
         )
-        self.csrf = response.json().get("csrf_token", "")
+        if response.status_code == 201:  # the session (if any) tells: see test below
+            me = self.http.get(f"{self.base_url}/api/users/me")
+            self.csrf = me.json()["csrf_token"] if me.status_code == 200 else ""
         return response
 
     def sign_in(self, login: str, password: str = PASSWORD):
@@ -62,11 +64,31 @@ def test_the_session_cookie_is_secure_behind_tls(make_app, make_live_server):
     assert "Secure" in header
 
 
-def test_a_taken_username_or_email_is_a_conflict(live_server):
+def test_a_taken_username_is_a_conflict(live_server):
     Account(live_server.url).register("alice", "alice@example.com")
     again = Account(live_server.url).register("ALICE", "other@example.com")
     assert again.status_code == 409
-    assert Account(live_server.url).register("bob", "ALICE@example.com").status_code == 409
+    assert again.json()["error"]["code"] == "username_taken"
+    assert again.json()["error"]["fields"] == [{"field": "username", "message": "taken"}]
+
+
+def test_sign_up_does_not_reveal_whether_an_email_is_registered(live_server):
+    """Finding: signing up with a registered e-mail answered 409 `taken`."""
+    owner = Account(live_server.url)
+    owner.register("alice", "alice@example.com")
+    new = Account(live_server.url).register("carol", "carol@example.com")
+    prober = Account(live_server.url)
+    probe = prober.register("mallory", "ALICE@example.com", password="a different passphrase")
+    assert probe.status_code == new.status_code == 201
+    assert probe.json() == new.json()
+    assert set(probe.json()) == {"message"} and "sign in" in probe.json()["message"]
+    # Nothing was created and nobody signed in: the prober has no session, no account.
+    assert prober.request("GET", "/api/users/me").status_code == 401
+    assert Account(live_server.url).sign_in("mallory", "a different passphrase").status_code == 401
+    assert Account(live_server.url).sign_in("alice@example.com", "a different passphrase").status_code == 401
+    # The owner's account is untouched, and the new listener is signed in.
+    assert owner.request("GET", "/api/users/me").json()["user"]["username"] == "alice"
+    assert Account(live_server.url).sign_in("alice@example.com").status_code == 200
 
 
 def test_sign_in_errors_do_not_reveal_whether_an_account_exists(live_server):

@@ -118,8 +118,9 @@ def test_dev_server_command_never_answers_the_debugger_console(tmp_path):
     port = free_port()
     command = command.replace("--host 0.0.0.0", "--host 127.0.0.1").replace(
         "--port 3000", f"--port {port}")
+    # STATION_MODE as the dev compose sets it: the dev server needs no SECRET_KEY.
     env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
-               INSTANCE_PATH=str(tmp_path / "instance"), STATION_MODE="external",
+               INSTANCE_PATH=str(tmp_path / "instance"), STATION_MODE="embedded",
                FLASK_DEBUG="")
     proc = spawn("dev", ["sh", "-c", command], tmp_path / "dev.log", env, cwd=tmp_path)
     try:

@@ -320,6 +320,9 @@ class Topology:
             "NGINX_TLS_KEY": str(key),
             "NGINX_STREAM_ROOT": str(self.stream_out),
             "NGINX_APP_SERVERS": servers,
+            # No DNS here: the upstream of fixed loopback addresses, nothing to re-resolve.
+            "NGINX_APP_UPSTREAM": "radiocalico_app",
+            "NGINX_RESOLVER": "",
             "NGINX_VOTE_RATE": "10r/s",
             "NGINX_VOTE_BURST": "20",
             "NGINX_AUTH_RATE": "1r/s",

@@ -65,7 +65,7 @@ def test_csp_is_strict_and_adds_only_the_stream_origin():
 
 
 def test_page_headers(tmp_path):
-    app = create_app({"instance_path": tmp_path, "station_mode": "upstream"})
+    app = create_app({"instance_path": tmp_path, "station_mode": "upstream", "secret_key": "k"})
     try:
         response = app.test_client().get("/")
     finally:

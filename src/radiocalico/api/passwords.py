@@ -10,21 +10,36 @@ api/users.py).
 
 from __future__ import annotations
 
+import functools
+import gzip
 import threading
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords, lower case (data/COMMON-PASSWORDS.md: source,
+    licence); read once per process."""
+    data = resources.files(__package__).joinpath("data", "common-passwords.txt.gz")
+    with gzip.open(data.open("rb"), "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
 def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
     """Why `password` is too weak to accept, or None. Length is checked by the schema
     (10 to 128); this refuses what a length rule lets through: one character repeated,
-    white space only, the account's own username or e-mail address (or their local part)."""
+    white space only, a common password (case-insensitive, NIST SP 800-63B 5.1.1.2's
+    blocklist), the account's own username or e-mail address (or their local part)."""
     folded = password.strip().lower()
     if not folded:
         return "must not be only spaces"
     if len(set(folded)) < 3:
         return "must use more than one or two different characters"
+    if folded in common_passwords():
+        return "is one of the most common passwords; choose one nobody would guess"
     own = {username.lower(), email.lower(), email.lower().split("@")[0]} - {""}
     if any(folded == name or (len(name) >= 4 and name in folded) for name in own):
         return "must not contain your username or e-mail address"
@@ -41,6 +56,7 @@ _WAIT_SECONDS = 0.5
 class Passwords:
     def __init__(self, concurrency: int):
         self._hasher = PasswordHasher()
+        common_passwords()  # read at start-up, not on a listener's first sign-up
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
         # Verified against when the login names no account, so that a wrong username takes
         # as long as a wrong password and the answer does not reveal which accounts exist.

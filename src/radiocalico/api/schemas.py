@@ -193,6 +193,13 @@ class ProfileOut(BaseModel):
     created_at: datetime
 
 
+class SignUpOut(BaseModel):
+    message: str = Field(
+        description="The same whether or not the e-mail address already had an account; "
+        "GET /api/users/me tells whether this client is now signed in."
+    )
+
+
 class SessionOut(BaseModel):
     user: ProfileOut
     csrf_token: str = Field(description="Send back as X-CSRF-Token on every state change.")

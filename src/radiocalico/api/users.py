@@ -2,6 +2,21 @@
 
 There is deliberately no endpoint that lists accounts or reads someone else's: every
 read and change is of the signed-in caller's own account.
+
+Signing up does not say whether an e-mail address is registered (OWASP's authentication
+guidance; what services that confirm addresses by mail do, minus the mail: the station
+sends none). For a new address the account is created and signed in; for a registered
+one nothing is created and nobody is signed in. Both get the same 201 and the same body,
+a neutral message, after the same work: the password is hashed either way, so the answer
+takes as long. The page then asks GET /api/users/me whether it is signed in, and tells a
+listener whose address already had an account to sign in with it. What remains is
+inherent to any sign-up without a confirmation mail: a prober who signs up with an address
+and then tries the session learns the answer, at the cost of creating the account when the
+address was free, and at the sign-up rate limit per client address. Usernames are public
+handles (shown beside votes one day, chosen to be recognised), so a taken username is
+still said plainly (409 `username_taken`): a listener must be able to pick another.
+Changing the e-mail address of an account to one that belongs to another account still
+answers 409: it needs the current password, and is limited per account.
 """
 
 from __future__ import annotations
@@ -91,19 +106,35 @@ def _profile(user: queries.User) -> s.ProfileOut:
 
 
 def _taken() -> APIError:
-    return APIError(409, "That username or e-mail address is already registered.", code="taken")
+    return APIError(409, "That e-mail address belongs to another account.", code="taken",
+                    fields=[FieldError("email", "taken")])
+
+
+def _username_taken() -> APIError:
+    return APIError(409, "That username is taken; choose another.", code="username_taken",
+                    fields=[FieldError("username", "taken")])
+
+
+_SIGNED_UP = ("If this e-mail address was new, your account is ready and you are signed in. "
+              "If it already has an account, sign in with it instead.")
 
 
 @bp.post("")
 @operation(
-    summary="Sign up; the new account is signed in",
+    summary="Sign up; a new account is signed in",
     tags=_TAGS,
     body=s.RegisterIn,
-    responses={201: ("The new account and its session", s.SessionOut)},
+    responses={201: ("Sign-up done, or the e-mail address already had an account: the "
+                     "answer is the same (see the message); a new account is signed in "
+                     "(GET /api/users/me)", s.SignUpOut)},
     limits=_AUTH_LIMITS,
 )
 def register(body: s.RegisterIn):
     _check_password(body.password, body.username, body.email)
+    with services().store.reading() as connection:
+        if queries.username_taken(connection, body.username):
+            raise _username_taken()
+    password_hash = _hash(body.password)  # before knowing whether it is kept: same timing
     with services().store.writing() as connection:
         try:
             user = queries.create_user(
@@ -111,12 +142,15 @@ def register(body: s.RegisterIn):
                 username=body.username,
                 email=body.email.lower(),
                 display_name=body.display_name or body.username,
-                password_hash=_hash(body.password),
+                password_hash=password_hash,
             )
         except queries.AccountTaken:
-            raise _taken() from None
-    csrf = sign_in(user)
-    return s.SessionOut(user=_profile(user), csrf_token=csrf), 201
+            user = None
+            if queries.username_taken(connection, body.username):  # taken since the check
+                raise _username_taken() from None
+    if user is not None:
+        sign_in(user)
+    return s.SignUpOut(message=_SIGNED_UP), 201
 
 
 @bp.post("/session")

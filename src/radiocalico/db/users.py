@@ -65,6 +65,11 @@ def get_user(connection: Connection, user_id: int) -> User | None:
     return User(*row) if row else None
 
 
+def username_taken(connection: Connection, username: str) -> bool:
+    """Whether an account has this username (already lower case)."""
+    return connection.execute(select(users.c.id).where(users.c.username == username)).first() is not None
+
+
 def find_by_login(connection: Connection, login: str) -> User | None:
     """The account whose username or e-mail is `login` (already lower case)."""
     query = select(*_columns).where(or_(users.c.username == login, users.c.email == login))

@@ -32,7 +32,8 @@ Which variant is which rendition: by its URI, `stream_layout.media_playlist_name
 EXT-X-MEDIA), and CODECS + BANDWIDTH would not tell two renditions of one codec apart once
 their measured bitrates move, so the URI is the robust key (hls.js: `level.url`).
 
-Every file is written atomically. A restart marks its first segment with
+Every file is written atomically. A restart (with the state or, when the state is lost,
+with what the published playlists say: recovery.py) marks its first segment with
 EXT-X-DISCONTINUITY in every playlist, keeps counting the media sequence, keeps `tfdt`
 continuous and keeps the program-date-time clock monotonic. EXT-X-ENDLIST is never written:
 to a player a stopped station looks like a live stream that is late, and it resumes when
@@ -58,7 +59,7 @@ from typing import Sequence
 
 from radiocalico import stream_layout
 
-from . import fmp4, fsutil
+from . import fmp4, fsutil, recovery
 from .clock import iso_utc
 from .encoders import LOSSLESS_NAME, EncodedSegment, Encoder, Rendition
 
@@ -135,7 +136,10 @@ class HlsWriter:
             if not (self.dir / variant.init_uri).exists():
                 fsutil.atomic_write(self.dir / variant.init_uri, variant.init)
 
-        state = self._load_state()
+        # Without a state, what the playlists published (a lost state must not restart the
+        # media sequence at 0: see recovery.py).
+        state = self._load_state() or recovery.recovered_state(
+            self.dir, [(v.rendition.name, v.rendition.playlist_name) for v in self.variants])
         self.next_sequence = 0
         self.discontinuity_sequence = 0
         self.decode_time = 0  # the stream sample (tfdt clock) of the next segment's edge
@@ -196,7 +200,9 @@ class HlsWriter:
     def _keep_unbroken_window(self) -> None:
         """Keep the newest unbroken run of segments every rendition still has on disk: a
         window cannot have a gap, and the renditions' windows must match (a rendition new
-        since the last run has none, so every window starts afresh)."""
+        since the last run has none, so every window starts afresh). A discontinuity that
+        leaves the window is counted in the discontinuity sequence, so the next segment's
+        discontinuity number still follows the last one published."""
         def on_disk(variant: _Variant) -> set[int]:
             return {e.sequence for e in variant.entries
                     if (self.dir / e.uri).exists() and (self.dir / e.init_uri).exists()}
@@ -210,6 +216,8 @@ class HlsWriter:
                 run = []
             run.append(entry.sequence)
         keep = set(run)
+        dropped = [e for e in self.variants[0].entries if e.sequence not in keep]
+        self.discontinuity_sequence += sum(e.discontinuity for e in dropped)
         for variant in self.variants:
             variant.entries = [e for e in variant.entries if e.sequence in keep]
 

@@ -69,11 +69,20 @@ export class Account extends Emitter {
     this.session.set(data.user, data.csrf_token);
   }
 
+  // The answer does not tell whether the e-mail address already had an account (see
+  // api/users.py): the session does. Signed in, the account is new; if not, the server's
+  // message says to sign in instead.
   async signUp({ username, email, password, display_name: displayName }) {
     const account = { username: username.trim(), email: email.trim(), password };
     if (displayName.trim()) account.display_name = displayName.trim();
-    const data = await this.client.signUp(account);
-    this.session.set(data.user, data.csrf_token);
+    const { message } = await this.client.signUp(account);
+    try {
+      const data = await this.client.me();
+      this.session.set(data.user, data.csrf_token);
+    } catch (err) {
+      if (err.status !== 401) throw err;
+      this.say(message, "ok");
+    }
   }
 
   async deleteAccount({ password }) {

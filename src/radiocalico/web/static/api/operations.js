@@ -39,7 +39,7 @@ export const OPERATIONS = {
   },
   signUp: {
     method: "POST", path: "/api/users", status: 201,
-    sends: ["username", "email", "password", "display_name"], reads: SESSION,
+    sends: ["username", "email", "password", "display_name"], reads: { message: true },
   },
   signIn: {
     method: "POST", path: "/api/users/session", status: 200,

@@ -1,0 +1,92 @@
+"""nginx's own error answers through the production edge (tests/deploy/topology.py): under
+/api the app's JSON error shape, elsewhere a page (for 502/503/504, the app down, one that
+tries again by itself); and the edge's way to the app as a template variable that a
+Docker deployment points at a name its DNS resolves again."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.deploy.topology import NGINX, Topology, render_nginx
+
+SONG = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory, nginx_binary, deploy_schema_url, redis_url):
+    """nginx + one app replica of its own (a test stops it), no station."""
+    topo = Topology(tmp_path_factory.mktemp("edge-errors"), deploy_schema_url, redis_url,
+                    replicas=1, workers=1, station=False).start()
+    yield topo
+    topo.stop()
+
+
+def assert_api_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"status", "code", "message", "fields"}
+    assert body["error"]["status"] == status and body["error"]["code"] == code
+    assert body["error"]["message"] and body["error"]["fields"] == []
+    assert "nginx" not in response.text
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_oversized_body_is_a_json_413(edge):
+    http = edge.session()
+    response = http.put(f"{edge.url}/api/ratings/{SONG}/vote", data=b"{" + b" " * 64 * 1024 + b"}",
+                        headers={"Content-Type": "application/json"}, timeout=10)
+    assert_api_error(response, 413, "payload_too_large")
+
+
+def test_a_header_too_large_is_a_json_400(edge):
+    response = edge.session().get(f"{edge.url}/api/config", headers={"Cookie": "x=" + "a" * 20000},
+                                  timeout=10)
+    assert_api_error(response, 400, "bad_request")
+
+
+def test_a_method_nginx_refuses_outside_the_api_is_a_page(edge):
+    (edge.stream_out / "metadatav2.json").write_text("{}")
+    response = edge.session().post(f"{edge.url}/stream/metadatav2.json", data=b"x", timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "nginx" not in response.text and "RadioCalico" in response.text
+
+
+def test_the_app_down_is_json_for_the_api_and_a_page_for_the_player(edge):
+    http = edge.session()
+    assert http.get(f"{edge.url}/api/config", timeout=10).status_code == 200
+    edge.apps[0].stop()
+    try:
+        for path in ("/api/config", "/api/ratings?ids=" + SONG, "/health"):
+            response = http.get(edge.url + path, timeout=15)
+            if path.startswith("/api"):
+                assert_api_error(response, 502, "bad_gateway")
+                assert int(response.headers["Retry-After"]) > 0
+            else:
+                assert response.status_code == 502
+                assert response.headers["Content-Type"].startswith("text/html")
+        page = http.get(edge.url + "/", timeout=15)
+        assert page.status_code == 502
+        assert page.headers["Content-Type"].startswith("text/html")
+        assert "RadioCalico will be right back" in page.text
+        assert '<meta http-equiv="refresh"' in page.text and "nginx" not in page.text
+        assert "Content-Security-Policy" in page.headers
+    finally:
+        edge.start_app(0)
+    assert http.get(f"{edge.url}/api/config", timeout=10).status_code == 200
+
+
+def test_the_app_can_be_a_name_resolved_while_nginx_runs(edge, tmp_path):
+    """Docker's values: nginx starts (and checks) without resolving `app`; requests then ask
+    the resolver (docker-compose.prod.yml: Docker's DNS, every 10 s)."""
+    values = dict(edge.nginx_settings(), NGINX_APP_UPSTREAM="app.invalid:8000",
+                  NGINX_RESOLVER="resolver 127.0.0.11 valid=10s ipv6=off;")
+    conf = render_nginx(tmp_path / "conf", values)
+    text = (tmp_path / "conf" / "nginx.conf").read_text()
+    assert 'default "app.invalid:8000";' in text and "resolver 127.0.0.11 valid=10s" in text
+    check = subprocess.run([NGINX, "-t", "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"),
+                            "-c", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
