@@ -4,10 +4,12 @@
 
 Starts deploy/serve.py (or --server gunicorn / granian to compare) on a fresh PostgreSQL schema with
 ~1,000 songs, then runs wrk twice with the Lua scripts beside this file: reads (one song's
-counts and the caller's own vote) and writes (each request a new listener voting). It
-prints requests per second and p50/p99 latency for each, and afterwards checks that every
-count is exact: the votes stored equal the 200 answers wrk saw, and the API's counts add
-up to the rows. Rate limits are switched off here: this measures the API, not the limiter.
+counts and the caller's own vote) and writes (each request a new vote: anonymous votes
+need a listener token cookie, which is the voter, so --connections tokens are fetched
+first, counting at once, and wrk's requests pair them with songs without repeating). It prints
+requests per second and p50/p99 latency for each, and afterwards checks that every count
+is exact: the votes stored equal the 200 answers wrk saw, and the API's counts add up to
+the rows. Rate limits are switched off here: this measures the API, not the limiter.
 With --url it measures an already running server (e.g. nginx in front) instead.
 
     .venv/bin/python bench/api_load/run.py --growth [10,10000,1000000] [--rounds 2]
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE  # noqa: E402
 from radiocalico.songs import song_id  # noqa: E402
 
 DEFAULT_DB = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -65,9 +68,30 @@ def write_lua_data(songs: list[dict], path: Path) -> None:
     path.write_text("return {\n" + rows + "\n}\n")
 
 
-def seed(url: str, songs: list[dict]) -> None:
+# What a benchmark's app needs so that anonymous votes count at once, from one address.
+TOKEN_SETTINGS = {"LISTENER_TOKEN_MIN_AGE": "0", "RATELIMIT_LISTENER_TOKENS": "1000000/hour"}
+
+
+def listener_tokens(url: str, count: int, session: requests.Session | None = None) -> list[str]:
+    """`count` listener token cookies ("name=value"), as `count` browsers get with the page."""
+    session = session or requests.Session()
+    tokens = []
+    for _ in range(count):
+        session.cookies.clear()
+        session.get(f"{url}/api/listener", timeout=10).raise_for_status()
+        tokens.append(f"{TOKEN_COOKIE}={session.cookies[TOKEN_COOKIE]}")
+    session.cookies.clear()
+    return tokens
+
+
+def write_lua_tokens(tokens: list[str], path: Path) -> None:
+    path.write_text("return {\n" + ",\n".join(f'"{t}"' for t in tokens) + "\n}\n")
+
+
+def seed(url: str, songs: list[dict], session: requests.Session | None = None) -> None:
     """One vote per song through the API, so every song exists before the runs."""
-    session = requests.Session()
+    session = session or requests.Session()
+    session.get(f"{url}/api/listener", timeout=10).raise_for_status()
     for n, song in enumerate(songs):
         body = {"value": "up", "artist": song["artist"], "title": song["title"]}
         response = session.put(
@@ -90,6 +114,7 @@ def start_server(database_url: str, port: int, log: Path, server: str = "gunicor
         "STATION_MODE": "external",
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="rc-bench-"),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        **TOKEN_SETTINGS,
     }
     migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
     subprocess.run(migrate, env=env, check=True, capture_output=True)
@@ -159,11 +184,17 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def run_wrk(url: str, script: str | None, data: Path | None, args) -> tuple[dict, str]:
+def run_wrk(url: str, script: str | None, data: Path | None, args,
+            tokens: Path | None = None) -> tuple[dict, str]:
+    """wrk with `script` (beside this file), given the songs file and the tokens file."""
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
     ]
-    command += ["-s", str(HERE / script), url, "--", str(data)] if script else [url]
+    if script:
+        command += ["-s", str(HERE / script), url, "--", str(data)]
+        command += [str(tokens), str(args.threads)] if tokens else []
+    else:
+        command += [url]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"wrk failed: {result.stderr or result.stdout}")
@@ -240,9 +271,11 @@ def main() -> None:
             growth.run(args, url, database_url, workdir, run_wrk, write_lua_data)
             return
         seed(url, songs)
+        tokens = workdir / "tokens.lua"
+        write_lua_tokens(listener_tokens(url, args.connections), tokens)
         before = count_votes(database_url) if schema else None
         reads, read_cmd = run_wrk(url, "read.lua", data, args)
-        writes, write_cmd = run_wrk(url, "write.lua", data, args)
+        writes, write_cmd = run_wrk(url, "write.lua", data, args, tokens)
 
         print(f"machine: {os.cpu_count()} cores; {args.connections} connections, {args.duration}s each")
         print(f"reads : {reads['rps']:8.0f} req/s  p50 {reads['p50_ms']:.2f} ms  p99 {reads['p99_ms']:.2f} ms  non-2xx {reads['non_2xx']}  socket errors {reads['socket_errors']}")

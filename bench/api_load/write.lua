@@ -1,6 +1,10 @@
--- Writes: every request is a new listener (distinct fingerprint) voting on one of the
--- songs, so each 200 must add exactly one vote; run.py checks that afterwards.
+-- Writes: every request is a new vote (a listener token voting on a song it has not voted
+-- on), so each 200 must add exactly one vote; run.py checks that afterwards.
+-- Arguments: the songs file, the listener tokens file (the cookies anonymous votes need,
+-- fetched by run.py; a token is the voter) and wrk's thread count.
 local songs
+local tokens
+local threads_total
 local counter = 0
 thread_id = 0  -- globals: wrk reads and sets them per thread
 ok = 0
@@ -13,17 +17,24 @@ end
 
 function init(args)
   songs = dofile(args[1])
+  tokens = dofile(args[2])
+  threads_total = tonumber(args[3])
 end
 
 function request()
+  -- A request number unique across threads: the (token, song) pairs do not repeat until
+  -- every token has voted on every song.
+  local n = counter * threads_total + thread_id - 1
   counter = counter + 1
-  local song = songs[(counter % #songs) + 1]
+  local song = songs[(n % #songs) + 1]
+  local token = tokens[(math.floor(n / #songs) % #tokens) + 1]
   local fingerprint = string.format("%016x%016x", thread_id, counter)
-  local value = (counter % 3 == 0) and "down" or "up"
+  local value = (n % 3 == 0) and "down" or "up"
   local body = string.format('{"value":"%s","artist":"%s","title":"%s"}', value, song.artist, song.title)
   return wrk.format("PUT", "/api/ratings/" .. song.id .. "/vote", {
     ["Content-Type"] = "application/json",
     ["X-Listener-Fingerprint"] = fingerprint,
+    ["Cookie"] = token,
   }, body)
 end
 

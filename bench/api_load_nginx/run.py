@@ -1,15 +1,15 @@
 """Load benchmark through the production edge: wrk -> nginx (TLS, HTTP/1.1 keep-alive) ->
-gunicorn replicas (deploy/gunicorn.conf.py) -> PostgreSQL, with the real station running.
+app server replicas (deploy/serve.py, granian) -> PostgreSQL, with the real station running.
 
     .venv/bin/python bench/api_load_nginx/run.py [--duration 15] [--connections 32]
                                                   [--replicas 2] [--workers 2]
 
 The topology is the one tests/deploy starts (tests/deploy/topology.py: the same nginx
-templates and gunicorn config, on loopback, in a fresh PostgreSQL schema). The wrk Lua
+templates and app server, on loopback, in a fresh PostgreSQL schema). The wrk Lua
 scripts are the lead's bench/api_load/{read,write}.lua: reads of one song's rating, and
-writes where every request is a new listener voting. For a throughput figure the rate
-limits are lifted (nginx zones at 100000r/s, RATELIMIT_ENABLED=false); everything else is
-production. Prints requests/s and p50/p99 latency with the exact wrk command behind each.
+writes where every request is a new vote (anonymous votes need a listener token: the
+topology counts tokens at once, and --connections of them are fetched first). For a throughput figure the rate limits are lifted
+(nginx zones at 100000r/s, RATELIMIT_ENABLED=false); everything else is production. Prints requests/s and p50/p99 latency with the exact wrk command behind each.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=500)
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per replica")
+    parser.add_argument("--workers", type=int, default=2, help="app server workers per replica")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--json", action="store_true")
@@ -69,21 +69,21 @@ def main() -> None:
     topology = Topology(
         workdir / "topology", database_url, args.redis_url,
         replicas=args.replicas, workers=args.workers,
-        app_env={"RATELIMIT_ENABLED": "false", "GUNICORN_ACCESS_LOG": "/dev/null"},
+        app_env={"RATELIMIT_ENABLED": "false", "APP_ACCESS_LOG": "false",
+                 **direct.TOKEN_SETTINGS},
         nginx_values={"NGINX_VOTE_RATE": "100000r/s", "NGINX_VOTE_BURST": "100000",
                       "NGINX_AUTH_RATE": "100000r/s", "NGINX_AUTH_BURST": "100000",
                       "NGINX_ACCESS_LOG": "/dev/null"},
     )
     try:
         topology.start()
-        session = topology.session()
-        for song in songs:
-            session.put(f"{topology.url}/api/ratings/{song['id']}/vote",
-                        json={"value": "up", "artist": song["artist"], "title": song["title"]},
-                        headers={"X-Listener-Fingerprint": "ff" * 16}).raise_for_status()
+        direct.seed(topology.url, songs, topology.session())
+        tokens = workdir / "tokens.lua"
+        direct.write_lua_tokens(
+            direct.listener_tokens(topology.url, args.connections, topology.session()), tokens)
         reads, read_cmd = direct.run_wrk(topology.url, "read.lua", data, args)
-        writes, write_cmd = direct.run_wrk(topology.url, "write.lua", data, args)
-        print(f"machine: {os.cpu_count()} cores; nginx -> {args.replicas} gunicorn replicas x "
+        writes, write_cmd = direct.run_wrk(topology.url, "write.lua", data, args, tokens)
+        print(f"machine: {os.cpu_count()} cores; nginx -> {args.replicas} app replicas x "
               f"{args.workers} workers x 4 threads -> PostgreSQL; station running; "
               f"{args.connections} connections, {args.duration}s each")
         for name, result, command in (("reads", reads, read_cmd), ("writes", writes, write_cmd)):
