@@ -29,13 +29,8 @@ from tests.web.stack import Server, make_library  # noqa: E402
 from tests.web.test_player_browser import goto  # noqa: E402
 from tests.web.test_quality_browser import SAMPLER, longest_stall  # noqa: E402
 
-ARM = """() => {
-  const audio = document.getElementById('audio');
-  window.__playing = null;
-  audio.addEventListener('playing', () => { window.__playing ??= performance.now(); }, { once: true });
-  window.__pressed = performance.now();
-  document.getElementById('play').click();
-}"""
+from run import ARM  # noqa: E402  (bench/player/run.py: press Play, note when audio plays)
+
 LABELS = {"lossless": "Lossless", "high": "High", "saver": "Data saver"}
 
 
