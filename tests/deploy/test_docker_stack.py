@@ -148,13 +148,25 @@ def _play(browser, stack):
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
     requests_seen: list[str] = []
+    trouble: list[str] = []   # what the page met, printed if it never plays
     page.on("request", lambda r: requests_seen.append(r.url))
+    page.on("requestfailed", lambda r: trouble.append(f"failed {r.url}: {r.failure}"))
+    page.on("console", lambda m: trouble.append(f"console {m.type}: {m.text}"))
     response = page.goto(stack.url + "/", wait_until="load")
     assert response.status == 200
     page.click("#play")
-    page.wait_for_function(
-        "() => { const a = document.getElementById('audio');"
-        " return !a.paused && a.currentTime > 1.5; }", timeout=45_000)
+    try:
+        page.wait_for_function(
+            "() => { const a = document.getElementById('audio');"
+            " return !a.paused && a.currentTime > 1.5; }", timeout=45_000)
+    except Exception:
+        state = page.evaluate(
+            "() => { const a = document.getElementById('audio');"
+            " return {paused: a.paused, time: a.currentTime, ready: a.readyState,"
+            " error: a.error && a.error.message,"
+            " status: document.getElementById('status').textContent}; }")
+        context.close()
+        pytest.fail(f"the player did not play: {state}; {trouble[-20:]}")
     return context, page, requests_seen
 
 

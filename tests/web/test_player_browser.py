@@ -354,13 +354,17 @@ PUBLIC_FIELDS = {"artist", "title", "album", "date", "bit_depth", "sample_rate",
 def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, station_server):
     """Without start times (the public CDN's metadata), the switch is delayed by the latency."""
 
+    held_ms = [0.0]   # the longest this interception held a poll back (it runs in Python)
+
     def public_shape(route):
+        started = time.monotonic()
         response = route.fetch()
         if response.status != 200:
             route.fulfill(response=response)
             return
         data = {k: v for k, v in response.json().items() if k in PUBLIC_FIELDS}
         route.fulfill(response=response, body=json.dumps(data))
+        held_ms[0] = max(held_ms[0], (time.monotonic() - started) * 1000)
 
     page.route("**/stream/metadatav2.json", public_shape)
     open_player(page, station_server)
@@ -387,8 +391,11 @@ def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, stat
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "fallback-offset.json").write_text(json.dumps((match[0][0] - t) / 1000))
     # The CDN says only "changed since the last poll", so the start is known to half a poll
-    # interval (about 0.75 s here) plus the one segment (1 s) hls.js's live edge may lag.
-    assert abs(match[0][0] - t) <= 1750, f"switched {(match[0][0] - t) / 1000:.2f} s from the audio"
+    # interval (about 0.75 s here) plus the one segment (1 s) hls.js's live edge may lag, plus
+    # however long this test's own interception held the poll back (a loaded machine).
+    bound = 1750 + held_ms[0]
+    assert abs(match[0][0] - t) <= bound, (
+        f"switched {(match[0][0] - t) / 1000:.2f} s from the audio (bound {bound / 1000:.2f} s)")
     # The page computed the song id itself: the thumbs work on the right song.
     page.wait_for_function("() => !document.querySelector('#current-rating .thumb--up').disabled")
     assert page.locator("#history-list .history__item").count() >= 1

@@ -269,6 +269,9 @@ def test_unmute_at_volume_zero_brings_the_sound_back(page, station_server):
     page.click("#mute")
     state = page.evaluate("() => [document.getElementById('audio').volume, document.getElementById('audio').muted]")
     assert state == [pytest.approx(0.6), False]
+    # volumechange (which remembers the volume) is dispatched later: let it land first, or
+    # it would overwrite the fresh visitor's storage below.
+    page.wait_for_function("() => localStorage.getItem('radiocalico.volume') === '0.6'")
     # A fresh visitor at 0 with nothing audible remembered gets half volume.
     page.evaluate("() => { localStorage.setItem('radiocalico.volume', '0'); localStorage.removeItem('radiocalico.volume.audible'); }")
     page.reload()
