@@ -28,7 +28,7 @@ from flask import current_app, g, request, session
 
 from radiocalico.api.header import Header
 from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE
-from radiocalico.api.listener_token import read_token
+from radiocalico.api.listener_token import ListenerToken, read_token
 from radiocalico.db import users as user_queries
 from radiocalico.db.ratings import merge_votes
 from radiocalico.errors import APIError, FieldError
@@ -105,7 +105,8 @@ def current_user() -> user_queries.User | None:
 def _load_session_user() -> user_queries.User | None:
     uid, sid = session.get("uid"), session.get("sid")
     if not isinstance(uid, int) or not isinstance(sid, str):
-        session.clear()
+        if session:  # clearing an empty session would still send a cookie deletion
+            session.clear()
         return None
     with services().store.reading() as connection:
         user = user_queries.session_user(connection, uid, sid)
@@ -162,7 +163,7 @@ def _anonymous_voter() -> Voter | None:
     """This device as an anonymous voter, whether or not it is signed in: its listener
     token, if it holds one; else (for reads only, see `require_countable_listener`) its
     fingerprint."""
-    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    token = _listener_token()
     fingerprint_voter = _fingerprint_voter()
     if token is not None:
         return Voter("t:" + _keyed_digest("listener-token", token.id)[:40], None)
@@ -174,7 +175,7 @@ def require_countable_listener() -> None:
     429 with Retry-After while it is younger than LISTENER_TOKEN_MIN_AGE)."""
     if current_user() is not None:
         return
-    token = read_token(current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE))
+    token = _listener_token()
     if token is None:
         raise APIError(
             403,
@@ -189,6 +190,16 @@ def require_countable_listener() -> None:
             code="listening_too_briefly",
             headers={"Retry-After": str(int(wait) + 1)},
         )
+
+
+def _listener_token() -> ListenerToken | None:
+    """The request's listener token, verified once per request (the voter and the vote's
+    countability both ask)."""
+    if "listener_token" not in g:
+        g.listener_token = read_token(
+            current_app.config["SECRET_KEY"], request.cookies.get(TOKEN_COOKIE)
+        )
+    return g.listener_token
 
 
 def _fingerprint_voter() -> Voter | None:
