@@ -105,7 +105,7 @@ def _analyze(store: Store) -> None:
 
 
 def run(args, url: str, database_url: str, workdir: Path, run_wrk, write_lua_data) -> None:
-    store = Store.from_url(database_url)
+    store = Store(database_url)
     sizes = [int(s) for s in args.growth.split(",")]
     data = {}
     for size in sizes:

@@ -64,7 +64,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     if config.trusted_proxy_hops > 0:
         app.wsgi_app = _FromOurProxies(app.wsgi_app, config)
 
-    store = Store.from_url(config.resolved_database_url)
+    store = Store(config.resolved_database_url)
     stream_listeners = StreamListeners(
         config.redis_url, config.stream_listener_window_seconds,
         on_listening=metrics.listening_counted,

@@ -103,7 +103,7 @@ def db_check_counts(repair: bool) -> None:
 
     from radiocalico.db import Store, counts
 
-    store = Store.from_url(Config.from_env().resolved_database_url)
+    store = Store(Config.from_env().resolved_database_url)
     try:
         if repair:
             with store.writing() as connection:

@@ -23,7 +23,7 @@ def check(database_url: str, tmp_path: Path, *args: str) -> subprocess.Completed
 
 
 def test_check_counts_reports_and_repairs(database_url, tmp_path):
-    store = Store.from_url(database_url)
+    store = Store(database_url)
     upgrade(store.engine)
     with store.voting() as voting:
         voting.cast(**SONG, voter="f:a", user_id=None, value=1)

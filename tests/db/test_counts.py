@@ -25,7 +25,7 @@ def track(title: str = "He's A Dream") -> dict:
 
 @pytest.fixture
 def store(database_url):
-    store = Store.from_url(database_url)
+    store = Store(database_url)
     upgrade(store.engine)
     yield store
     store.dispose()
@@ -179,8 +179,7 @@ def test_a_backend_terminated_before_commit_leaves_neither(store):
         pytest.skip("terminating a server backend is PostgreSQL's")
     cast(store, "f:before", 1)
     with pytest.raises(DBAPIError):
-        with store.engine.connect() as doomed:
-            doomed.begin()
+        with store.writing() as doomed:  # committed when the block ends
             doomed.execute(
                 votes.insert().values(song_id=track()["song_id"], voter="f:doomed", value=1,
                                       created_at=datetime.now(timezone.utc),
@@ -191,7 +190,6 @@ def test_a_backend_terminated_before_commit_leaves_neither(store):
             pid = doomed.execute(text("SELECT pg_backend_pid()")).scalar()
             with store.reading() as killer:
                 killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            doomed.commit()
     assert kept(store, track()["song_id"]) == (1, 0)
     assert_exact(store)
 
@@ -213,10 +211,10 @@ def test_check_finds_and_repair_fixes_drift(store):
 
 
 def test_the_migration_backfills_counts_from_existing_votes(database_url):
-    store = Store.from_url(database_url)
+    store = Store(database_url)
     upgrade(store.engine, "0001")
     now = datetime.now(timezone.utc)
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         connection.execute(text(
             "INSERT INTO songs (id, artist, title, album, first_seen) VALUES (:id, 'A', 'T', '', :now)"
         ), {"id": "s1", "now": now})

@@ -18,7 +18,7 @@ SONG = dict(song_id=song_id("Shandi", "He's A Dream"), artist="Shandi",
 
 @pytest.fixture
 def store(database_url):
-    store = Store.from_url(database_url)
+    store = Store(database_url)
     upgrade(store.engine)
     yield store
     store.dispose()
@@ -29,7 +29,8 @@ def test_votes_run_as_the_database_does_them_best(store):
         if store.engine.dialect.name == "postgresql":
             # One atomic statement, in autocommit: no transaction around it.
             assert isinstance(voting, PostgresVotes)
-            assert voting.connection.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+            assert voting.connection.connection.driver_connection.autocommit is True
+            assert not voting.connection.in_transaction()
         else:
             # Several statements in one write transaction that holds the lock from BEGIN.
             assert isinstance(voting, SqliteVotes)

@@ -23,5 +23,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database behind `engine` to `revision` (the newest by default)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as connection:
+        # In a transaction even on the store's engine, whose PostgreSQL connections default
+        # to autocommit: a failed migration must leave no half-changed schema behind.
+        connection = connection.execution_options(
+            isolation_level=connection.default_isolation_level
+        )
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

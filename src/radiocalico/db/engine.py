@@ -6,11 +6,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str, pool_size: int = 8) -> Engine:
+def make_engine(url: str, pool_size: int = 8, autocommit: bool = False) -> Engine:
+    """`autocommit`: PostgreSQL connections are opened in autocommit, once, instead of being
+    switched to it and back at every checkout (the store's single statements, see
+    db/store.py); a transaction then asks for an isolation level of its own."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return create_engine(
         url,
+        isolation_level="AUTOCOMMIT" if autocommit else None,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
