@@ -20,7 +20,8 @@ Settings (environment):
                          the app; a container sets its compose-network address (0.0.0.0
                          there, with the port never published on the host)
   WEB_CONCURRENCY        worker processes [CPU count]
-  APP_THREADS            threads per worker for requests waiting on PostgreSQL [8]
+  APP_THREADS            threads per worker for requests waiting on PostgreSQL [2]: more
+                         threads only contend for the GIL here (bench/README.md)
   APP_BACKPRESSURE       connections a worker serves at once [granian's: backlog / workers];
                          idle keep-alive connections from nginx's upstream pool count too,
                          so a value near APP_THREADS starves the pool
@@ -142,7 +143,7 @@ def main() -> None:
 
     host, port = _bind()
     workers = _int_setting("WEB_CONCURRENCY", os.cpu_count() or 1)
-    threads = _int_setting("APP_THREADS", 8)
+    threads = _int_setting("APP_THREADS", 2)
     backpressure = _int_setting("APP_BACKPRESSURE", 1) if _setting("APP_BACKPRESSURE", "") else None
     graceful = _int_setting("APP_GRACEFUL_TIMEOUT", 20)
     lifetime = _int_setting("APP_WORKER_LIFETIME", 21600, minimum=60)

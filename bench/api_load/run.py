@@ -12,6 +12,11 @@ is exact: the votes stored equal the 200 answers wrk saw, and the API's counts a
 the rows. Rate limits are switched off here: this measures the API, not the limiter.
 With --url it measures an already running server (e.g. nginx in front) instead.
 
+    .venv/bin/python bench/api_load/run.py --compare production:2x2,production:2x8,gunicorn:5x4:gthread
+
+Several servers (server:WORKERSxTHREADS[:gunicorn worker class]) one after the other in
+one run, each on its own fresh schema, then a table of all of them side by side.
+
     .venv/bin/python bench/api_load/run.py --growth [10,10000,1000000] [--rounds 2]
 
 Growth mode (bench/api_load/growth.py): reads/s and p99 of one song with 10, 10,000 and
@@ -222,13 +227,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=1000)
-    parser.add_argument("--server", choices=("production", "gunicorn", "granian"),
-                        default="production",
+    parser.add_argument("--server", choices=SERVERS, default="production",
                         help="production: deploy/serve.py (granian); gunicorn: its own CLI "
                         "with deploy/gunicorn.conf.py when present; granian: its CLI")
     parser.add_argument("--workers", type=int, default=None, help="server workers")
     parser.add_argument("--server-threads", type=int, default=None, help="threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")
+    parser.add_argument("--compare", default=None, metavar="SPECS",
+                        help="several servers side by side in one run, each a fresh schema: "
+                        "comma-separated server:WORKERSxTHREADS[:class], "
+                        "e.g. production:2x2,production:2x8,gunicorn:5x4:gthread")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--url", default=None, help="measure this running server instead")
     parser.add_argument("--json", action="store_true", help="print one JSON line too")
@@ -240,15 +248,56 @@ def main() -> None:
     args = parser.parse_args()
     if args.growth and args.url:
         parser.error("--growth seeds its own database schema: it cannot use --url")
+    if args.compare and (args.url or args.growth):
+        parser.error("--compare starts its own servers: not with --url or --growth")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
+    specs = ([parse_spec(text, parser) for text in args.compare.split(",")] if args.compare
+             else [(args.server, args.workers, args.server_threads, args.worker_class)])
+    results = []
+    for spec in specs:
+        result = measure(args, *spec)
+        if result is None:  # growth mode prints its own figures
+            return
+        results.append((spec, result))
+    if len(results) > 1:
+        print(f"\nside by side ({os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f} now, {args.connections} connections, "
+              f"{args.duration} s each):")
+        print("| server | workers x threads | reads/s | p99 | writes/s | p99 | counts |")
+        print("|---|---|---:|---:|---:|---:|---|")
+        for (server, workers, threads, worker_class), (reads, writes, exact) in results:
+            label = server + (f" {worker_class}" if worker_class else "")
+            print(f"| {label} | {workers} x {threads} | {reads['rps']:,.0f} | "
+                  f"{reads['p99_ms']:.1f} ms | {writes['rps']:,.0f} | {writes['p99_ms']:.1f} ms | "
+                  f"{'exact' if exact else 'NOT EXACT'} |")
+    if args.json:
+        print(json.dumps([{"server": spec, "reads": r, "writes": w, "exact": e}
+                          for spec, (r, w, e) in results]))
+
+
+SERVERS = ("production", "gunicorn", "granian")
+
+
+def parse_spec(text: str, parser: argparse.ArgumentParser):
+    """"production:2x8" or "gunicorn:5x4:gthread" -> (server, workers, threads, class)."""
+    parts = text.strip().split(":")
+    match = re.fullmatch(r"(\d+)x(\d+)", parts[1]) if len(parts) in (2, 3) else None
+    if parts[0] not in SERVERS or match is None:
+        parser.error(f"--compare: {text!r} is not server:WORKERSxTHREADS[:class]")
+    return parts[0], int(match[1]), int(match[2]), parts[2] if len(parts) == 3 else None
+
+
+def measure(args, server, workers, threads, worker_class):
+    """One server on a fresh schema: reads, writes, and whether every count is exact.
+    Prints as it goes; returns (reads, writes, exact), or None in growth mode."""
     songs = make_songs(args.songs)
     workdir = Path(tempfile.mkdtemp(prefix="rc-api-load-"))
     data = workdir / "songs.lua"
     write_lua_data(songs, data)
 
-    gunicorn = schema = None
+    process = schema = None
     database_url = args.database_url
     url = args.url
     try:
@@ -261,18 +310,20 @@ def main() -> None:
             database_url = f"{args.database_url}{separator}options={quote(f'-csearch_path={schema}')}"
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            gunicorn, command = start_server(database_url, port, workdir / "server.log", args.server,
-                                             args.workers, args.server_threads, args.worker_class)
+            process, command = start_server(database_url, port, workdir / "server.log", server,
+                                            workers, threads, worker_class)
             print(f"server: {' '.join(command)}")
             wait_healthy(url)
         if args.growth:
             import growth
 
             growth.run(args, url, database_url, workdir, run_wrk, write_lua_data)
-            return
+            return None
         seed(url, songs)
         tokens = workdir / "tokens.lua"
-        write_lua_tokens(listener_tokens(url, args.connections), tokens)
+        # Every write must be a new (token, song) pair: enough tokens for 5,000 writes/s.
+        token_count = max(args.connections, -(-args.duration * 5000 // len(songs)))
+        write_lua_tokens(listener_tokens(url, token_count), tokens)
         before = count_votes(database_url) if schema else None
         reads, read_cmd = run_wrk(url, "read.lua", data, args)
         writes, write_cmd = run_wrk(url, "write.lua", data, args, tokens)
@@ -282,6 +333,7 @@ def main() -> None:
         print(f"        {read_cmd}")
         print(f"writes: {writes['rps']:8.0f} req/s  p50 {writes['p50_ms']:.2f} ms  p99 {writes['p99_ms']:.2f} ms  non-2xx {writes['non_2xx']}  socket errors {writes['socket_errors']}")
         print(f"        {write_cmd}")
+        exact = None
         if schema:
             time.sleep(2)  # requests wrk abandoned at its deadline still finish on the server
             stored = count_votes(database_url) - before
@@ -293,12 +345,11 @@ def main() -> None:
             print(f"exact : {'yes' if exact else 'NO'} ({writes['writes_ok']} writes answered 200 "
                   f"+ {in_flight} in flight at wrk's deadline = {stored} new votes stored; "
                   f"API counts add up to {counted} = {stored} + {before} seeded)")
-        if args.json:
-            print(json.dumps({"reads": reads, "writes": writes}))
+        return reads, writes, exact
     finally:
-        if gunicorn is not None:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            gunicorn.wait(timeout=30)
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
         if schema:
             with psycopg.connect(args.database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
