@@ -1,16 +1,20 @@
 // Thumbs up/down: the counts and my vote for the songs on show, fetched in one batched
 // request, and optimistic votes rolled back (with a message) when the server says no.
+// An anonymous vote refused for want of a listener token gets one (listener-token.js) and
+// is sent once more.
 //
 // Events: "change" (counts or pending votes changed: read them with view()), "error"
 // (detail: the message for the listener).
 import { Emitter } from "./events.js";
+import { ListenerToken, NotCountable, duration } from "./listener-token.js";
 
 const BATCH = 20; // the API's limit per request
 
 export class Ratings extends Emitter {
-  constructor(client) {
+  constructor(client, token = new ListenerToken(client)) {
     super();
     this.client = client;
+    this.token = token;
     this.counts = new Map(); // song id -> {song_id, up, down, my_vote}
     this.pending = new Set(); // song ids with a vote in flight
     this.shownIds = []; // the song ids on the page
@@ -65,20 +69,47 @@ export class Ratings extends Emitter {
     this.counts.set(id, after);
     this.pending.add(id);
     this.emit("change");
+    const send = () => (retract
+      ? this.client.retract(id)
+      : this.client.vote(id, { value, artist: track.artist, title: track.title, album: track.album ?? "" }));
     try {
-      const rating = retract
-        ? await this.client.retract(id)
-        : await this.client.vote(id, { value, artist: track.artist, title: track.title, album: track.album ?? "" });
-      this.counts.set(id, rating);
+      this.counts.set(id, await this.withToken(send));
     } catch (err) {
       this.counts.set(id, before);
-      const what = `${track.artist} – ${track.title}`;
-      this.emit("error", err.status === 429
-        ? "You are voting very fast. Please wait a moment and try again."
-        : `Your vote on “${what}” was not saved: ${err.message}`);
+      this.emit("error", refusal(err, track));
     } finally {
       this.pending.delete(id);
       this.emit("change");
     }
   }
+
+  // `send()`'s answer; refused for want of a listener token, it asks for one once (the
+  // address may have tokens again since the page was served) and sends once more if the
+  // token counts at once. Only once: a browser that keeps no cookies would loop.
+  async withToken(send) {
+    try {
+      return await send();
+    } catch (err) {
+      if (err.code !== "listener_token_required") throw err;
+    }
+    await this.token.renew();
+    return send();
+  }
+}
+
+// Why a vote was not saved, in the listener's words. The server's message is shown only
+// when nothing better is known: some are written for developers ("GET /api/listener").
+function refusal(err, track) {
+  const what = `“${track.artist} – ${track.title}”`;
+  if (err instanceof NotCountable) return err.message;
+  if (err.code === "listening_too_briefly") {
+    const when = err.retryAfter === null ? "in a moment" : `in ${duration(err.retryAfter)}`;
+    return `Listen a little longer: your votes count ${when}.`;
+  }
+  // Still refused with a fresh token: the browser does not keep our cookie.
+  if (err.code === "listener_token_required") {
+    return `Your vote on ${what} was not saved: allow cookies for this site to vote, or sign in.`;
+  }
+  if (err.status === 429) return "You are voting very fast. Please wait a moment and try again.";
+  return `Your vote on ${what} was not saved: ${err.message}`;
 }

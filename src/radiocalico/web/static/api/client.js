@@ -27,6 +27,12 @@ export class ApiClient {
     return this.call("config");
   }
 
+  // A listener token for voting anonymously (the server sets it as a cookie); the answer
+  // says in how many seconds its votes count.
+  listenerToken() {
+    return this.call("listenerToken");
+  }
+
   // Counts and my vote for up to 20 songs (the server's limit), in one request.
   ratings(songIds) {
     return this.call("ratings", { query: `?ids=${songIds.join(",")}` });

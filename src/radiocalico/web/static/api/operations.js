@@ -25,6 +25,11 @@ export const OPERATIONS = {
     method: "GET", path: "/api/config", status: 200,
     reads: { stream_url: true, metadata_url: true, cover_url: true },
   },
+  // The anonymous listener's token (a cookie; see listener-token.js for when it is asked).
+  listenerToken: {
+    method: "GET", path: "/api/listener", status: 200,
+    reads: { votes_count_in_seconds: true },
+  },
   ratings: {
     method: "GET", path: "/api/ratings", status: 200, listener: true,
     reads: { ratings: [RATING] },

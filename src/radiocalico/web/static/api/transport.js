@@ -8,13 +8,26 @@ import { ERROR_READS, read } from "./operations.js";
 const TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
-  constructor(status, code, message, fields = []) {
+  // `retryAfter`: the seconds the server's Retry-After asks for, or null; the page words a
+  // wait with it ("your votes count in 30 seconds") instead of guessing.
+  constructor(status, code, message, fields = [], retryAfter = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.retryAfter = retryAfter;
   }
+}
+
+// Retry-After in seconds (it may be a number of seconds or an HTTP date), or null.
+function retryAfter(response) {
+  const value = response.headers.get("Retry-After");
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
 // The response's JSON (null for 204), or an ApiError.
@@ -45,7 +58,8 @@ export async function request(method, path, { body, headers = {}, timeoutMs = TI
   if (!response.ok) {
     const { error } = read(ERROR_READS, data) ?? {};
     throw new ApiError(response.status, error?.code ?? "http_error",
-      error?.message ?? `The server answered ${response.status}.`, error?.fields ?? []);
+      error?.message ?? `The server answered ${response.status}.`, error?.fields ?? [],
+      retryAfter(response));
   }
   return data;
 }
