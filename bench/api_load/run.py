@@ -107,10 +107,10 @@ def seed(url: str, songs: list[dict], session: requests.Session | None = None) -
         response.raise_for_status()
 
 
-def start_server(database_url: str, port: int, log: Path, server: str = "gunicorn",
+def start_server(database_url: str, port: int, log: Path, server: str = "production",
                  workers: int | None = None, threads: int | None = None,
                  worker_class: str | None = None):
-    """gunicorn with deploy/gunicorn.conf.py (flags override it), or granian to compare."""
+    """deploy/serve.py (production), or granian's or gunicorn's own CLI to compare."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -118,7 +118,6 @@ def start_server(database_url: str, port: int, log: Path, server: str = "gunicor
         "RATELIMIT_ENABLED": "false",
         "STATION_MODE": "external",
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="rc-bench-"),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         **TOKEN_SETTINGS,
     }
     migrate = [str(Path(sys.executable).with_name("radiocalico")), "db", "upgrade"]
@@ -140,9 +139,6 @@ def start_server(database_url: str, port: int, log: Path, server: str = "gunicor
         return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                 start_new_session=True), command
     command = [str(Path(sys.executable).with_name("gunicorn"))]
-    config = ROOT / "deploy" / "gunicorn.conf.py"
-    if config.exists():
-        command += ["-c", str(config)]
     command += ["-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if workers:
         command += ["-w", str(workers)]
@@ -228,8 +224,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--songs", type=int, default=1000)
     parser.add_argument("--server", choices=SERVERS, default="production",
-                        help="production: deploy/serve.py (granian); gunicorn: its own CLI "
-                        "with deploy/gunicorn.conf.py when present; granian: its CLI")
+                        help="production: deploy/serve.py (granian); gunicorn or granian: "
+                        "their own CLI with --workers, --server-threads, --worker-class")
     parser.add_argument("--workers", type=int, default=None, help="server workers")
     parser.add_argument("--server-threads", type=int, default=None, help="threads per worker")
     parser.add_argument("--worker-class", default=None, help="gunicorn worker class")

@@ -13,7 +13,9 @@ its playout deadline (when the listener's buffer would have run dry) is a stall;
 listener then waits, as a player rebuffers. Per step it prints requests/s, bytes/s, the
 CPU used (whole machine, nginx, the load generator) and stalls, and at the end the
 largest N with zero stalls. Listeners run in --processes asyncio processes (aiohttp),
-bounded in count and time.
+bounded in count and time, on uvloop; each step also reports how late the clients'
+own event loop ran, so that a stall caused by the load generator running out of CPU on
+this shared machine is told apart from one caused by the server.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from radiocalico import stream_layout  # noqa: E402
 from tests.deploy.topology import Topology  # noqa: E402
 
+# A client loop later than this can make a segment miss its deadline on its own.
+CLIENT_LAG_LIMIT = 0.5
 LIVE_EDGE_SEGMENTS = 3  # hls.js starts this many target durations behind the edge
 _EXTINF = re.compile(r"#EXTINF:([\d.]+)")
 _MAP = re.compile(r'#EXT-X-MAP:URI="([^"]+)"')
@@ -61,6 +66,16 @@ def parse_playlist(text: str) -> tuple[float, str | None, list[tuple[str, float]
 class Stats:
     def __init__(self):
         self.requests = self.bytes = self.stalls = self.errors = self.segments = 0
+        self.lag = 0.0  # the longest the client's event loop ran late (seconds)
+
+
+async def watch_lag(stats: Stats, until: float, tick: float = 0.1) -> None:
+    """How late the client's own loop wakes up: when it is late by as much as a segment
+    fetch may take, a "stall" is the load generator's, not the server's."""
+    while time.monotonic() < until:
+        asked = time.monotonic() + tick
+        await asyncio.sleep(tick)
+        stats.lag = max(stats.lag, time.monotonic() - asked)
 
 
 async def listener(session, base: str, playlist_url: str, stats: Stats, until: float) -> None:
@@ -106,25 +121,27 @@ async def listener(session, base: str, playlist_url: str, stats: Stats, until: f
         await asyncio.sleep(max(0.0, next_reload - time.monotonic()))
 
 
-async def run_listeners(base: str, playlist: str, count: int, seconds: float, cafile: str):
+async def run_listeners(base: str, playlist: str, count: int, seconds: float, cafile: str,
+                        ramp: float):
     context = ssl.create_default_context(cafile=cafile)
     connector = aiohttp.TCPConnector(ssl=context, limit=0)
     timeout = aiohttp.ClientTimeout(total=10)
     stats = Stats()
     until = time.monotonic() + seconds
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        async def staggered(n):  # arrivals spread over one segment, not all at once
-            await asyncio.sleep(2.0 * n / max(count, 1))
+        async def staggered(n):  # arrivals spread over the ramp, not all at once
+            await asyncio.sleep(ramp * n / max(count, 1))
             await listener(session, base, base + playlist, stats, until)
 
-        await asyncio.gather(*(staggered(n) for n in range(count)))
+        await asyncio.gather(watch_lag(stats, until), *(staggered(n) for n in range(count)))
     return stats
 
 
 def _worker(args) -> dict:
-    base, playlist, count, seconds, cafile = args
+    base, playlist, count, seconds, cafile, ramp = args
     started = resource.getrusage(resource.RUSAGE_SELF)
-    stats = asyncio.run(run_listeners(base, playlist, count, seconds, cafile))
+    # uvloop: the clients' own CPU is what limits a run on one machine.
+    stats = uvloop.run(run_listeners(base, playlist, count, seconds, cafile, ramp))
     used = resource.getrusage(resource.RUSAGE_SELF)
     return {**vars(stats), "cpu": used.ru_utime + used.ru_stime - started.ru_utime - started.ru_stime}
 
@@ -158,11 +175,12 @@ def measure(topology: Topology, playlist: str, count: int, args) -> dict:
     nginx0 = _tree_cpu(nginx_pid)
     started = time.monotonic()
     with multiprocessing.Pool(args.processes) as pool:
-        results = pool.map(_worker, [(base, playlist, share, args.seconds, str(topology.cert))
-                                     for share in shares if share])
+        results = pool.map(_worker, [(base, playlist, share, args.seconds, str(topology.cert),
+                                      args.ramp) for share in shares if share])
     elapsed = time.monotonic() - started
     busy1, total1 = _machine_busy()
     merged = {key: sum(r[key] for r in results) for key in results[0]}
+    merged["lag"] = max(r["lag"] for r in results)
     merged.update(
         elapsed=elapsed,
         machine_cpu=(busy1 - busy0) / (total1 - total0) * os.cpu_count(),
@@ -179,6 +197,8 @@ def main() -> None:
     parser.add_argument("--steps", default="250,500,1000,2000")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--ramp", type=float, default=2.0,
+                        help="seconds over which a step's listeners arrive [one segment]")
     parser.add_argument("--max-listeners", type=int, default=20000, help="a safety bound")
     args = parser.parse_args()
     steps = [min(int(n), args.max_listeners) for n in args.steps.split(",")]
@@ -200,7 +220,11 @@ def main() -> None:
                   f"{r['bytes'] / r['elapsed'] / 1e6:7.1f} MB/s  stalls {r['stalls']}  "
                   f"errors {r['errors']}  segments {r['segments']}  CPU: machine "
                   f"{r['machine_cpu']:.2f} cores, nginx {r['nginx_cpu']:.2f}, clients "
-                  f"{r['client_cpu']:.2f}")
+                  f"{r['client_cpu']:.2f}; client loop late by up to {r['lag']:.2f} s")
+            if r["lag"] > CLIENT_LAG_LIMIT:
+                print(f"        the clients ran {r['lag']:.1f} s late: from here the load "
+                      "generator, sharing the machine, is what runs out; nginx served "
+                      f"{count / max(r['nginx_cpu'], 0.01):,.0f} listeners per core of its own CPU")
             if r["stalls"] or r["errors"]:
                 break
             best = count

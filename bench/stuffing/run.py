@@ -3,7 +3,7 @@ address get counted, and can 50 real listeners behind one NAT address all vote?
 
     .venv/bin/python bench/stuffing/run.py [--seconds 30] [--listeners 50]
 
-Starts the topology tests/deploy uses (nginx templates + deploy/gunicorn.conf.py +
+Starts the topology tests/deploy uses (nginx templates + deploy/serve.py +
 PostgreSQL + Redis, on loopback) with the production limits of the code under test; only
 nginx's vote zone is the .env.example one. Two scenarios, each from 127.0.0.1 (one
 address):
@@ -14,8 +14,14 @@ address):
   server tells it, then votes with each. Prints the votes counted and the hourly rate they
   extrapolate to (tokens last a year, so what is collected in an hour is what an hour
   buys).
-- NAT: `--listeners` browsers behind the same address each load the page, listen for the
-  listening age, and vote once for the same song. Prints how many were counted.
+- NAT, listeners from earlier visits: `--listeners` browsers behind the same address that
+  got their tokens on earlier visits (the address's hourly share at a time; a token lasts a
+  year; their cookies are minted with the deployment's secret, as the page issued them
+  then) each vote once for the same song, spread over `--vote-window` seconds.
+- NAT, all new this hour: the same, but every browser loads the page for the first time
+  in the same minute: only the address's hourly share of tokens is issued, so only that
+  many can vote this hour (the others when the address has tokens again, or signed in).
+  Prints how many were counted.
 
 Run it on two checkouts (main and this branch) to compare; it prints the load average.
 """
@@ -35,6 +41,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE  # noqa: E402
+from radiocalico.api.listener_token import new_token  # noqa: E402
 from radiocalico.songs import song_id  # noqa: E402
 from tests.deploy.topology import Topology, drop_schema, schema_url  # noqa: E402
 
@@ -94,14 +102,46 @@ def stuffer(topo: Topology, seconds: float) -> dict:
             "counted": counted, "per_hour": per_hour}
 
 
-def nat(topo: Topology, listeners: int) -> dict:
+def _vote_at_a_human_pace(browsers, topo: Topology, artist: str, title: str,
+                          window: float) -> dict[int, int]:
+    """Each listener votes once, the votes spread over `window` seconds (people hearing a
+    song they like), not fired in one burst."""
+    statuses: dict[int, int] = {}
+    for n, http in enumerate(browsers):
+        time.sleep(window / max(len(browsers), 1))
+        status = _vote(http, topo, artist, title)
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def nat_new(topo: Topology, listeners: int, window: float) -> dict:
+    """`listeners` browsers behind one address, all loading the page for the first time in
+    the same minute, then voting for the same song."""
     artist, title = "Office Radio", uuid.uuid4().hex[:8]
     browsers = [_browser(topo) for _ in range(listeners)]
     time.sleep(max([w for _, w in browsers] + [0]) + 0.5)
-    statuses: dict[int, int] = {}
-    for http, _ in browsers:
-        status = _vote(http, topo, artist, title)
-        statuses[status] = statuses.get(status, 0) + 1
+    statuses = _vote_at_a_human_pace([http for http, _ in browsers], topo, artist, title,
+                                     window)
+    return {"listeners": listeners, "tokens_refused": sum(1 for _, w in browsers if w < 0),
+            "vote_statuses": statuses, "counted": _count(topo, artist, title)}
+
+
+def nat_established(topo: Topology, listeners: int, window: float) -> dict:
+    """`listeners` browsers behind one address that got their tokens on earlier visits (the
+    address's hourly share at a time; a token lasts a year): their cookies are minted with
+    the deployment's secret, as the page issued them then. All vote for the same song."""
+    artist, title = "Office Radio", uuid.uuid4().hex[:8]
+    browsers = []
+    for _ in range(listeners):
+        http = topo.session()
+        http.headers["X-Listener-Fingerprint"] = uuid.uuid4().hex * 2
+        _, value = new_token(topo.secret_key)
+        http.cookies.set(TOKEN_COOKIE, value)
+        browsers.append(http)
+    # Minted now, they count after the listening age, as an earlier visit's token would.
+    ready_in = browsers[0].get(f"{topo.url}/api/listener", timeout=10).json()
+    time.sleep(ready_in["votes_count_in_seconds"] + 0.5)
+    statuses = _vote_at_a_human_pace(browsers, topo, artist, title, window)
     return {"listeners": listeners, "vote_statuses": statuses,
             "counted": _count(topo, artist, title)}
 
@@ -110,12 +150,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--listeners", type=int, default=50)
+    parser.add_argument("--vote-window", type=float, default=30,
+                        help="NAT: seconds over which the listeners cast their votes")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     args = parser.parse_args()
     # Each scenario gets its own topology: a fresh secret key, so fresh rate-limit keys.
-    for name, run in (("stuffer", lambda t: stuffer(t, args.seconds)),
-                      ("NAT", lambda t: nat(t, args.listeners))):
+    for name, run in (
+        ("stuffer", lambda t: stuffer(t, args.seconds)),
+        ("NAT, listeners from earlier visits",
+         lambda t: nat_established(t, args.listeners, args.vote_window)),
+        ("NAT, all new this hour", lambda t: nat_new(t, args.listeners, args.vote_window)),
+    ):
         url, schema = schema_url(args.database_url)
         with tempfile.TemporaryDirectory(prefix="rc-stuffing-") as root:
             topo = Topology(Path(root), url, args.redis_url, replicas=1, workers=2,
