@@ -6,7 +6,7 @@ app server replicas (deploy/serve.py, granian) -> PostgreSQL, with the real stat
 
 The topology is the one tests/deploy starts (tests/deploy/topology.py: the same nginx
 templates and app server, on loopback, in a fresh PostgreSQL schema). The wrk Lua
-scripts are the lead's bench/api_load/{read,write}.lua: reads of one song's rating, and
+scripts are bench/api_load/{read,write}.lua: reads of one song's rating, and
 writes where every request is a new vote (anonymous votes need a listener token: the
 topology counts tokens at once, and --connections of them are fetched first). For a throughput figure the rate limits are lifted
 (nginx zones at 100000r/s, RATELIMIT_ENABLED=false); everything else is production. Prints requests/s and p50/p99 latency with the exact wrk command behind each.
