@@ -16,8 +16,9 @@ The key of a start:
   track becomes `prev_1` its four predecessors are still known, but since its start time
   is not, only the current track is recorded from the CDN).
 
-On a new current track the recorder also keeps a 128 px thumbnail of cover.jpg per song, so
-the history can show every play's cover from our own origin.
+On a new current track the recorder also keeps a 128 px thumbnail of its cover per song
+(`covers/<cover_version>.jpg`, or cover.jpg from a CDN that has only that), so the history
+can show every play's cover from our own origin.
 
 The same thread samples the stream listener count once a minute into `listener_hours` and
 applies the retention (HISTORY_RETENTION_DAYS) once an hour.
@@ -29,6 +30,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import threading
 import time
 import urllib.request
@@ -117,8 +119,13 @@ def thumbnail(jpeg: bytes) -> bytes | None:
     return out.getvalue()
 
 
+# A cover_version as the publisher makes it (song id, start in ms); anything else, e.g. from
+# an upstream's metadata, is never put into a path.
+_COVER_VERSION = re.compile(r"[0-9A-Za-z_-]{1,80}")
+
+
 class StreamFiles:
-    """Reads metadatav2.json and cover.jpg: from the station's folder or over HTTP."""
+    """Reads metadatav2.json and the covers: from the station's folder or over HTTP."""
 
     def __init__(self, config: Config):
         self.folder: Path | None = None
@@ -184,7 +191,12 @@ class Recorder:
         with self.store.reading() as connection:
             if queries.has_cover(connection, song_id):
                 return
-        jpeg = self.files.read(stream_layout.COVER_PATH, version)
+        jpeg = None
+        if _COVER_VERSION.fullmatch(version):
+            # That very track's cover: cover.jpg may already be the next track's by now.
+            jpeg = self.files.read(stream_layout.versioned_cover_path(version))
+        if jpeg is None:  # the public CDN publishes only cover.jpg
+            jpeg = self.files.read(stream_layout.COVER_PATH, version)
         small = thumbnail(jpeg) if jpeg else None
         if small is not None:
             with self.store.writing() as connection:

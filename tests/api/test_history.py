@@ -45,10 +45,14 @@ class FakeStation:
         out.mkdir(parents=True, exist_ok=True)
         self.history: list[dict] = []
 
-    def play(self, n: int, started_at: float) -> None:
+    def play(self, n: int, started_at: float, colour=(200, 30, 30)) -> None:
         self.history = (self.history + [track(n, started_at)])[-6:]
-        (self.out / stream_layout.COVER_NAME).write_bytes(cover_jpeg())
-        (self.out / stream_layout.METADATA_NAME).write_text(json.dumps(build_metadata(self.history, [r.describe() for r in ladder(['lossless'], frame_size=4096)])))
+        meta = build_metadata(self.history, [r.describe() for r in ladder(['lossless'], frame_size=4096)])
+        (self.out / stream_layout.COVER_NAME).write_bytes(cover_jpeg(colour))
+        versioned = self.out / stream_layout.versioned_cover_path(meta["cover_version"])
+        versioned.parent.mkdir(exist_ok=True)
+        versioned.write_bytes(cover_jpeg(colour))
+        (self.out / stream_layout.METADATA_NAME).write_text(json.dumps(meta))
 
 
 @pytest.fixture
@@ -104,6 +108,25 @@ def test_a_start_is_recorded_once_by_two_replicas_and_across_a_station_restart(r
     assert started == datetime.fromtimestamp(T0 + 240 * 6 + 30, timezone.utc)
     assert plays[0]["album"] == "Album 6" and plays[0]["year"] == "2020"
     assert plays[0]["bit_depth"] == 16 and plays[0]["sample_rate"] == 44100
+
+
+def _thumbnail_colour(client, song: str) -> tuple[int, ...]:
+    cover = client.get(f"/api/songs/{song}/cover.jpg")
+    assert cover.status_code == 200
+    return Image.open(io.BytesIO(cover.data)).convert("RGB").getpixel((64, 64))
+
+
+def test_each_song_keeps_its_own_cover_when_cover_jpg_has_already_moved_on(replicas, station):
+    """The recorder reads the metadata, then the cover: if the next track started between
+    the two reads, cover.jpg is already the next song's. The versioned cover is not."""
+    red, blue = (200, 30, 30), (30, 30, 200)
+    station.play(1, T0, colour=red)
+    # The next track's art lands in cover.jpg before the recorder reads it.
+    (station.out / stream_layout.COVER_NAME).write_bytes(cover_jpeg(blue))
+    poll_all(replicas)
+    client = replicas[0].test_client()
+    kept = _thumbnail_colour(client, track(1, T0)["song_id"])
+    assert all(abs(a - b) < 40 for a, b in zip(kept, red)), kept
 
 
 def test_now_playing_gives_the_start_the_five_previous_and_a_cover(replicas, station):
