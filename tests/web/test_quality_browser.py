@@ -54,6 +54,10 @@ def test_auto_plays_and_names_the_rendition_heard(page, station_server):
     assert page.input_value("#quality-choice") == "auto"
     # Auto starts on High (nothing measured yet), then the measured bandwidth of a local
     # connection sustains Lossless and Auto steps up.
+    # The rendition is named once hls.js reports the fragment playing (FRAG_CHANGED), which
+    # on a loaded machine may come a moment after the audio clock first moves.
+    page.wait_for_function("() => document.getElementById('stream-quality').textContent !== '–'",
+                           timeout=10000)
     first = shown(page)
     assert first in ("High · AAC 256 kbit/s", "Lossless · FLAC 48 kHz / 24-bit"), first
     if first.startswith("High"):
