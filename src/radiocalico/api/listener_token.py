@@ -12,6 +12,7 @@ This module only signs and reads tokens; it knows nothing of requests or limits.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ class ListenerToken:
         return (time.time() if now is None else now) - self.issued_at
 
 
+@functools.lru_cache(maxsize=4)
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    # Built once per key: constructing one costs more than verifying a token (a vote
+    # verifies one), and it holds no per-call state.
     return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 
