@@ -351,10 +351,11 @@ PUBLIC_FIELDS = {"artist", "title", "album", "date", "bit_depth", "sample_rate",
                  "is_vidgames"} | {f"prev_{k}_{i}" for k in ("artist", "title") for i in range(1, 6)}
 
 
-def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, station_server):
-    """Without start times (the public CDN's metadata), the switch is delayed by the latency."""
-
-    held_ms = [0.0]   # the longest this interception held a poll back (it runs in Python)
+def serve_public_metadata_shape(page) -> list[float]:
+    """metadatav2.json cut down to the public CDN's fields (no start times, no renditions).
+    Returns a one-item list: the longest (ms) this interception, which runs in Python, has
+    held a poll back so far."""
+    held_ms = [0.0]
 
     def public_shape(route):
         started = time.monotonic()
@@ -367,6 +368,12 @@ def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, stat
         held_ms[0] = max(held_ms[0], (time.monotonic() - started) * 1000)
 
     page.route("**/stream/metadatav2.json", public_shape)
+    return held_ms
+
+
+def test_public_cdn_metadata_shape_falls_back_to_the_measured_latency(page, station_server):
+    """Without start times (the public CDN's metadata), the switch is delayed by the latency."""
+    held_ms = serve_public_metadata_shape(page)
     open_player(page, station_server)
     page.evaluate(PROBE)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.conftest import ARTIFACTS
-from tests.web.test_player_browser import open_player, wait_progress
+from tests.web.test_player_browser import open_player, serve_public_metadata_shape, wait_progress
 
 pytestmark = [pytest.mark.browser]
 
@@ -162,8 +162,6 @@ def test_the_choice_is_remembered_and_works_by_keyboard(page, station_server):
 
 
 CDN_DIRS = {"flac": "live_flac.m3u8", "aac_hq": "live_high.m3u8", "aac_lq": "live_saver.m3u8"}
-PUBLIC_FIELDS = {"artist", "title", "album", "date", "bit_depth", "sample_rate", "is_new", "is_summer",
-                 "is_vidgames"} | {f"prev_{k}_{i}" for k in ("artist", "title") for i in range(1, 6)}
 
 
 def cdn_shape(page, server) -> list[str]:
@@ -183,15 +181,7 @@ def cdn_shape(page, server) -> list[str]:
     for folder in CDN_DIRS:
         page.route(f"{hls}{folder}/**", variant)
 
-    def public(route):
-        response = route.fetch()
-        if response.status != 200:
-            route.fulfill(response=response)
-            return
-        data = {k: v for k, v in response.json().items() if k in PUBLIC_FIELDS}
-        route.fulfill(response=response, body=json.dumps(data))
-
-    page.route("**/stream/metadatav2.json", public)
+    serve_public_metadata_shape(page)
     return requests(page)
 
 

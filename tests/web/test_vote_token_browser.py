@@ -71,6 +71,15 @@ def refuse(status: int, code: str, message: str, headers: dict | None = None):
     return handler
 
 
+def issue_token(counts_in_seconds: float):
+    """A route handler answering GET /api/listener as the server does, without setting the
+    cookie (so the page holds no token afterwards)."""
+    def handler(route):
+        route.fulfill(status=200, content_type="application/json",
+                      body=json.dumps({"votes_count_in_seconds": counts_in_seconds}))
+    return handler
+
+
 def test_a_vote_without_the_cookie_gets_a_new_token_and_is_saved(page, context, console, station_server):
     console.allow_network_noise = True  # Chromium logs the first answer, a 403
     open_player(page, station_server, play=False)
@@ -123,8 +132,7 @@ def test_a_token_that_must_age_says_when_votes_count(page, context, console, sta
     context.clear_cookies(name=COOKIE)
     # A new token on a server that counts votes only after a minute of listening (this
     # answer sets no cookie, so the vote is never sent again).
-    page.route("**/api/listener", lambda route: route.fulfill(
-        status=200, content_type="application/json", body=json.dumps({"votes_count_in_seconds": 60.0})))
+    page.route("**/api/listener", issue_token(60.0))
     seen = Requests(page)
     up, title, before = ready_thumb(page)
 
@@ -141,8 +149,7 @@ def test_a_browser_that_keeps_no_cookie_is_told_so_and_the_vote_is_sent_twice_on
     open_player(page, station_server, play=False)
     context.clear_cookies(name=COOKIE)
     # The token counts at once but never reaches the next request (cookies blocked).
-    page.route("**/api/listener", lambda route: route.fulfill(
-        status=200, content_type="application/json", body=json.dumps({"votes_count_in_seconds": 0})))
+    page.route("**/api/listener", issue_token(0))
     seen = Requests(page)
     up, title, before = ready_thumb(page)
 
