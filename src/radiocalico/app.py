@@ -17,6 +17,7 @@ from typing import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from radiocalico import stream_layout
 from radiocalico.api import (
     audience,
     charts,
@@ -67,6 +68,8 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     store = Store(config.resolved_database_url)
     stream_listeners = StreamListeners(
         config.redis_url, config.stream_listener_window_seconds,
+        renditions=[stream_layout.rendition_of(stream_layout.media_playlist_name(name))
+                    for name in config.station_renditions],
         on_listening=metrics.listening_counted,
     )
     shared = Services(

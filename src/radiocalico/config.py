@@ -106,6 +106,9 @@ class Config:
     embed_origins: tuple[str, ...] = ()
     # A client counts as listening while it fetched an HLS playlist within this many seconds.
     stream_listener_window_seconds: int = 60
+    # Distinct stream listeners one address (an IPv4 address, an IPv6 /64) can count as:
+    # invented user agents beyond this add nobody (see listeners.stream_listener_digest).
+    stream_listeners_per_address: int = 32
     # Where `radiocalico serve` listens.
     host: str = "127.0.0.1"
     port: int = 3000
@@ -121,6 +124,8 @@ class Config:
             raise ValueError("HISTORY_RETENTION_DAYS must be 0 (keep all) or a number of days")
         if self.stream_listener_window_seconds < 6:
             raise ValueError("STREAM_LISTENER_WINDOW_SECONDS must be at least 6 seconds")
+        if self.stream_listeners_per_address < 1:
+            raise ValueError("STREAM_LISTENERS_PER_ADDRESS must be at least 1")
         for origin in self.embed_origins:
             if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin):
                 raise ValueError(

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
-import re
 import threading
 import time
 from datetime import date
-from typing import Callable
+from typing import Callable, Iterable
 
 log = logging.getLogger("radiocalico")
 
@@ -109,27 +109,49 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
-def stream_listener_digest(secret: str, address: str, user_agent: str, day: date) -> str:
-    """A stream client's key for the day: HMAC of its address and user agent."""
-    message = f"stream-listener:{day.isoformat()}:{address}\n{user_agent}".encode()
+def address_group(address: str) -> str:
+    """The unit one subscriber holds: an IPv4 address, or an IPv6 /64 (a home or phone is
+    handed a whole /64, so its addresses are one listener's as much as one IPv4 is)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def stream_listener_digest(secret: str, address: str, user_agent: str, day: date,
+                           per_address: int = 32) -> str:
+    """A stream client's key for the day: HMAC of its address group and one of
+    `per_address` slots its user agent falls in.
+
+    The slots cap what one address can claim without any state: 200 invented user agents
+    from one address are at most `per_address` listeners. The price is that distinct
+    listeners behind one address whose agents share a slot count once (2 devices: 3 %
+    chance at 32 slots; a 50-listener NAT counts ~25)."""
+    slot = int.from_bytes(hashlib.sha256(user_agent.encode()).digest()[:4], "big") % max(1, per_address)
+    message = f"stream-listener:{day.isoformat()}:{address_group(address)}\n{slot}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 class StreamListeners:
-    """Concurrent listeners of the stream, in all and per rendition, and listening time."""
+    """Concurrent listeners of the stream, in all and per rendition, and listening time.
 
-    RENDITION = re.compile(r"^[a-z0-9]{1,16}$")
-    MAX_RENDITIONS = 8  # a client cannot invent renditions to grow our memory or Redis
-    _RENDITIONS_KEY = "radiocalico:stream-renditions"
+    `renditions`: the playlist names' renditions the station publishes
+    (`stream_layout.rendition_of`); fetches of anything else count nobody, so no client can
+    invent renditions, and every Redis key is a counter's, with an expiry."""
 
-    def __init__(self, redis_url: str, window: int,
+    def __init__(self, redis_url: str, window: int, renditions: Iterable[str] = (),
                  on_listening: Callable[[str, float], None] = lambda rendition, seconds: None):
         self.window = int(window)
         self.bucket = max(1, self.window // 6)
         self._redis = _redis_client(redis_url) if redis_url else None
         self._on_listening = on_listening
         self.all = self._counter("all")
-        self._renditions: dict[str, ListenerCounter] = {}
+        self._renditions = {name: self._counter(name) for name in renditions}
         self._credited: dict[str, int] = {}  # "rendition:digest" -> bucket credited here
         self._lock = threading.Lock()
 
@@ -140,25 +162,13 @@ class StreamListeners:
     def hit(self, digest: str, rendition: str | None, now: float | None = None) -> None:
         """`digest` fetched a playlist (a media playlist of `rendition`, or the master)."""
         now = time.time() if now is None else now
+        counter = self._renditions.get(rendition) if rendition is not None else None
+        if rendition is not None and counter is None:
+            return  # a playlist the station does not publish
         self.all.see(digest, now)
-        if rendition is None or not self.RENDITION.match(rendition):
-            return
-        counter = self._rendition(rendition)
         if counter is not None:
             counter.see(digest, now)
             self._credit(rendition, digest, now)
-
-    def _rendition(self, rendition: str) -> ListenerCounter | None:
-        with self._lock:
-            counter = self._renditions.get(rendition)
-            if counter is None and len(self._renditions) < self.MAX_RENDITIONS:
-                counter = self._renditions[rendition] = self._counter(rendition)
-                if self._redis is not None:
-                    try:
-                        self._redis.sadd(self._RENDITIONS_KEY, rendition)
-                    except Exception as exc:
-                        log.debug("stream listeners: redis unavailable (%s)", type(exc).__name__)
-            return counter
 
     def _credit(self, rendition: str, digest: str, now: float) -> None:
         bucket = int(now // self.bucket)
@@ -187,15 +197,8 @@ class StreamListeners:
         return self.all.count(now)
 
     def by_rendition(self, now: float | None = None) -> dict[str, int]:
-        names = set(self._renditions)
-        if self._redis is not None:
-            try:
-                names |= {n.decode() for n in self._redis.smembers(self._RENDITIONS_KEY)}
-            except Exception as exc:
-                log.debug("stream listeners: redis unavailable (%s)", type(exc).__name__)
         counts = {}
-        for name in sorted(n for n in names if self.RENDITION.match(n))[: self.MAX_RENDITIONS]:
-            counter = self._renditions.get(name) or self._counter(name)
+        for name, counter in sorted(self._renditions.items()):
             value = counter.count(now)
             if value is not None:
                 counts[name] = value

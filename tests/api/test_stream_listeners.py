@@ -81,9 +81,10 @@ def test_two_replicas_share_the_count_through_redis():
     except redis.RedisError:
         require(False, f"Redis is not reachable at {REDIS_URL}")
     credited = []
-    replicas = [StreamListeners(REDIS_URL, 60, on_listening=lambda r, s: credited.append(s))
-                for _ in range(2)]
     rendition = "t" + uuid.uuid4().hex[:12]  # keys of our own
+    replicas = [StreamListeners(REDIS_URL, 60, renditions=[rendition],
+                                on_listening=lambda r, s: credited.append(s))
+                for _ in range(2)]
     now = time.time()
     for replica in replicas:
         for listener in ("a", "b", "c"):
@@ -114,3 +115,57 @@ def test_the_mirror_endpoint_counts_only_where_nginx_serves_the_stream(make_app)
     assert external.get("/api/now-playing").get_json()["listeners"] == 1
     embedded = make_app(station_mode="embedded", history_poll_seconds=0).test_client()
     assert embedded.get("/internal/stream-hit", headers=mirror).status_code == 404
+
+
+def test_one_address_cannot_invent_listeners_with_user_agents(make_app, make_live_server, stream_out):
+    app = make_app(station_mode="embedded", station_out=str(stream_out), history_poll_seconds=0,
+                   stream_listeners_per_address=8)
+    server = make_live_server(app)
+    media = f"{stream_layout.HLS_DIR}/{stream_layout.media_playlist_name('flac')}"
+    for n in range(200):
+        assert fetch(server, media, f"Mozilla/5.0 (forged {n})") == 200
+    counted = requests.get(f"{server.url}/api/listeners").json()
+    assert 1 <= counted["listeners"] <= 8
+    assert counted["renditions"]["flac"] == counted["listeners"]
+
+
+def test_digests_group_an_ipv6_subscriber_by_its_64():
+    day = date(2026, 3, 1)
+    one = stream_listener_digest("s", "2001:db8:1:2::1", "VLC", day)
+    assert one == stream_listener_digest("s", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "VLC", day)
+    assert one != stream_listener_digest("s", "2001:db8:1:3::1", "VLC", day)
+    assert stream_listener_digest("s", "::ffff:203.0.113.7", "VLC", day) == \
+        stream_listener_digest("s", "203.0.113.7", "VLC", day)
+
+
+def test_made_up_renditions_count_nobody_and_keep_the_real_ones_listed(make_app):
+    client = make_app(history_poll_seconds=0).test_client()  # external: nginx's mirror
+    for n in range(100):
+        client.get("/internal/stream-hit", headers={
+            "X-Original-URI": f"/stream/hls/live_{uuid.uuid4().hex[:8]}.m3u8", "User-Agent": f"x{n}"})
+    client.get("/internal/stream-hit", headers={"X-Original-URI": "/stream/hls/whatever.m3u8"})
+    counted = client.get("/api/listeners").get_json()
+    assert counted["listeners"] == 0
+    assert counted["renditions"] == {"flac": 0, "high": 0, "saver": 0}
+    client.get("/internal/stream-hit", headers={
+        "X-Original-URI": "/stream/hls/live_high.m3u8?_HLS_msn=3", "User-Agent": "VLC/3"})
+    counted = client.get("/api/listeners").get_json()
+    assert counted["listeners"] == 1 and counted["renditions"]["high"] == 1
+
+
+def test_every_redis_key_of_the_listener_count_expires():
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        client.ping()
+    except redis.RedisError:
+        require(False, f"Redis is not reachable at {REDIS_URL}")
+    rendition = "t" + uuid.uuid4().hex[:12]
+    listeners = StreamListeners(REDIS_URL, 60, renditions=[rendition])
+    for n in range(5):
+        listeners.hit(f"{rendition}-{n}", rendition)
+        listeners.hit(f"{rendition}-{n}", "made-up")
+    listeners.by_rendition()
+    keys = [k for k in client.scan_iter("radiocalico:stream-*") if b"made-up" in k or rendition.encode() in k]
+    assert keys, "the hits reached Redis"
+    assert all(client.ttl(k) > 0 for k in keys)
+    assert not client.exists("radiocalico:stream-renditions") or client.ttl("radiocalico:stream-renditions") > 0

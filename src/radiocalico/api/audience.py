@@ -28,15 +28,18 @@ bp = Blueprint("audience", __name__)
 def count_stream_fetch(path: str) -> None:
     """The caller fetched `path` of the stream; a playlist fetch counts it as listening."""
     name = PurePosixPath(path.split("?", 1)[0]).name
-    if not name.endswith(stream_layout.PLAYLIST_SUFFIX):
-        return
+    rendition = stream_layout.rendition_of(name)
+    if name != stream_layout.MASTER_NAME and rendition is None:
+        return  # not a playlist; an unknown rendition's is refused by `hit`
+    shared = services()
     digest = stream_listener_digest(
         current_app.config["SECRET_KEY"],
         request.remote_addr or "unknown",
         request.headers.get("User-Agent", "")[:512],
         datetime.now(timezone.utc).date(),
+        per_address=shared.config.stream_listeners_per_address,
     )
-    services().stream_listeners.hit(digest, stream_layout.rendition_of(name))
+    shared.stream_listeners.hit(digest, rendition)
 
 
 @bp.get("/api/listeners")
