@@ -28,6 +28,7 @@ from radiocalico.api import (
     likes,
     metrics,
     monitoring,
+    privacy,
     ratings,
     users,
 )
@@ -86,6 +87,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     app.before_request(shared.recorder.ensure_running)
 
     _register_blueprints(app, config)
+    privacy.init_app(app)
     monitoring.init_app(app)  # before the limiter, so rejected requests are timed too
     shared.limiter.init_app(app)
     _apply_policies(app, shared)

@@ -190,3 +190,30 @@ def test_deleting_my_account_removes_its_votes(live_server):
     assert Account(live_server.url).sign_in("alice").status_code == 401
     # The name is free again.
     assert Account(live_server.url).register("alice", "alice@example.com").status_code == 201
+
+
+def test_public_answers_never_carry_a_signed_in_listeners_cookie(live_server):
+    me = Account(live_server.url)
+    me.register("carol", "carol@example.com")
+    assert me.csrf, "signed in"
+    for path in ("/api/now-playing", "/api/history", "/api/charts/top-rated",
+                 "/api/listeners", "/embed"):
+        answer = me.http.get(f"{live_server.url}{path}")
+        assert answer.status_code == 200, path
+        assert "public" in answer.headers["Cache-Control"], path
+        assert "Set-Cookie" not in answer.headers, path
+    # ...while the session still works and is still refreshed on personal answers.
+    mine = me.http.get(f"{live_server.url}/api/users/me")
+    assert mine.status_code == 200 and "Set-Cookie" in mine.headers
+
+
+def test_personal_answers_are_never_stored(live_server):
+    me = Account(live_server.url)
+    me.register("dave", "dave@example.com")
+    track = song("Personal", "Answer")
+    for answer in (me.http.get(f"{live_server.url}/api/users/me"),
+                   me.vote(track, "up"),
+                   me.http.get(f"{live_server.url}/api/ratings/{track['id']}"),
+                   me.http.get(f"{live_server.url}/api/ratings?ids={track['id']}")):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Cache-Control"] == "private, no-store"
