@@ -64,8 +64,9 @@ class Config:
     # Every password check (sign-in, changing the e-mail or password, deleting the
     # account), per account and per client address.
     ratelimit_password: str = "10/minute"
-    # Password hashes (Argon2, 64 MiB each) running at once per process; more answer 503.
-    password_hash_concurrency: int = 2
+    # Password hashes (Argon2, 64 MiB and ~0.2 s of a core each) running at once in the
+    # whole app server (all its workers); a check that finds none free answers 503 at once.
+    password_hash_concurrency: int = 1
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
     # The addresses (comma-separated CIDR networks) our proxies connect from: the header is

@@ -4,9 +4,13 @@ none refused, and /health slowed from 3 ms to 1.1 s."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+
+from radiocalico.services import services
 
 from tests.api.test_users import Account
 
@@ -94,3 +98,28 @@ def test_a_common_password_is_refused_whatever_its_case(live_server):
         "current_password": "tuba river lantern", "new_password": "Password1234"})
     assert change.status_code == 422
     assert change.json()["error"]["fields"][0]["field"] == "new_password"
+
+
+def test_a_hash_running_in_another_worker_turns_a_check_away_at_once(make_app, make_live_server):
+    """The slots are the server's, not a process's: while another worker process holds the
+    only one (here: this test process, through the same lock file), a check answers 503
+    without waiting, so it never holds a request thread that /health needs."""
+    app = make_app(password_hash_concurrency=1, ratelimit_enabled=False)
+    url = make_live_server(app).url
+    slot = services(app).config.instance_path / "locks" / "password-hash-0.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(60)", str(slot)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        busy = requests.post(f"{url}/api/users/session",
+                             json={"login": "nobody", "password": WRONG}, timeout=30)
+        assert busy.status_code == 503 and busy.json()["error"]["code"] == "busy"
+    finally:
+        holder.kill()
+        holder.wait()
+    free = requests.post(f"{url}/api/users/session", json={"login": "nobody", "password": WRONG},
+                         timeout=30)
+    assert free.status_code == 401

@@ -1,19 +1,26 @@
 """Password hashing with bounded work, and the password policy.
 
-Argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile: 64 MiB, 3 passes) is
-deliberately expensive, so a flood of password checks could starve every other request
-of CPU and memory. At most `PASSWORD_HASH_CONCURRENCY` hashes run at once per process;
-a check that cannot start within a moment is answered 503 with Retry-After instead of
-queueing (with the per-account and per-address rate limits of the operations, see
-api/users.py).
+Argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile: 64 MiB, 3 passes, ~0.2 s
+of a core here) is deliberately expensive, so a flood of password checks could starve
+every other request of CPU, memory and threads. At most `PASSWORD_HASH_CONCURRENCY` hashes
+run at once in the whole app server, all its worker processes together (slots are lock
+files in the instance folder, held with flock, which the kernel lets go when a process
+dies). A check that finds no free slot is answered 503 `busy` with Retry-After at once:
+waiting for one would hold a request thread, and a worker has only a few, which
+/health and every other request need (bench/signin_flood). With the per-account and
+per-address rate limits of the operations (api/users.py), that bounds what many
+addresses together can make the server do.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import gzip
+import os
 import threading
 from importlib import resources
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -47,42 +54,66 @@ def password_problem(password: str, *, username: str = "", email: str = "") -> s
 
 
 class Busy(Exception):
-    """Every hashing slot of this process stayed taken: answer 503 (api/users.py)."""
+    """Every hashing slot of the server is taken: answer 503 (api/users.py)."""
 
-# How long a check waits for a free slot before answering 503.
-_WAIT_SECONDS = 0.5
+
+class _Slot:
+    """One hash at a time across the server's processes: a lock file held with flock.
+    flock belongs to the open file, which all threads of a process share, so a thread lock
+    keeps this process's threads apart first."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._fd: int | None = None  # opened on first use: workers fork after start-up
+        self._thread_lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            self._thread_lock.release()
+            return False
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
 
 
 class Passwords:
-    def __init__(self, concurrency: int):
+    def __init__(self, concurrency: int, lock_dir: Path):
         self._hasher = PasswordHasher()
         common_passwords()  # read at start-up, not on a listener's first sign-up
-        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        self._slots = [_Slot(lock_dir / f"password-hash-{n}.lock") for n in range(max(1, concurrency))]
         # Verified against when the login names no account, so that a wrong username takes
         # as long as a wrong password and the answer does not reveal which accounts exist.
         self._dummy = self._hasher.hash("radiocalico-no-such-account")
 
-    def _slot(self):
-        if not self._slots.acquire(timeout=_WAIT_SECONDS):
-            raise Busy
-        return self._slots
+    def _hashing(self, work):
+        for slot in self._slots:
+            if slot.try_acquire():
+                try:
+                    return work()
+                finally:
+                    slot.release()
+        raise Busy
 
     def hash(self, password: str) -> str:
-        slot = self._slot()
-        try:
-            return self._hasher.hash(password)
-        finally:
-            slot.release()
+        return self._hashing(lambda: self._hasher.hash(password))
 
     def matches(self, password_hash: str | None, password: str) -> bool:
         """Whether `password` is the one of `password_hash` (None: no such account, still
         checked against a dummy hash for the same cost)."""
-        slot = self._slot()
-        try:
-            return self._hasher.verify(password_hash or self._dummy, password) and (
-                password_hash is not None
-            )
-        except (VerificationError, InvalidHashError):
-            return False
-        finally:
-            slot.release()
+
+        def verify() -> bool:
+            try:
+                return self._hasher.verify(password_hash or self._dummy, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return self._hashing(verify) and password_hash is not None

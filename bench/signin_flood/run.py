@@ -1,0 +1,148 @@
+"""A sign-in flood through the production edge: does /health keep answering?
+
+    .venv/bin/python bench/signin_flood/run.py [--seconds 30] [--addresses 48] [--rate 7]
+
+Starts the topology tests/deploy uses (nginx templates + deploy/serve.py with its default
+2 workers x 2 threads + PostgreSQL + Redis, on loopback). `--addresses` clients, each
+from its own loopback address (127.0.0.2, 127.0.0.3, ...) so that each stays inside its
+own per-address limits as an attacker with many addresses would, together send `--rate`
+sign-ins a second for made-up accounts (a wrong login costs the same Argon2 check as a
+wrong password), while one probe asks GET /health every 100 ms. Prints the probe's
+latency (p50, p99, max), how the sign-ins were answered (status counts, and how fast the
+refusals came), and the load average.
+
+Run it on two checkouts (main and a branch) to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.deploy.topology import Topology, drop_schema, schema_url  # noqa: E402
+
+DEFAULT_DB = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+DEFAULT_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from one loopback source address."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def flood(topo: Topology, seconds: float, addresses: int, rate: float) -> dict:
+    stop = time.monotonic() + seconds
+    outcomes: dict[int, list[float]] = {}
+    lock = threading.Lock()
+
+    def attacker(index: int) -> None:
+        http = topo.session()
+        http.mount("https://", _FromAddress(f"127.0.0.{2 + index}"))
+        interval = addresses / rate
+        next_at = time.monotonic() + interval * index / addresses
+        while True:
+            now = time.monotonic()
+            if now >= stop:
+                return
+            if now < next_at:
+                time.sleep(min(next_at, stop) - now)
+                continue
+            next_at += interval
+            started = time.monotonic()
+            try:
+                status = http.post(f"{topo.url}/api/users/session",
+                                   json={"login": f"nobody-{uuid.uuid4().hex[:12]}",
+                                         "password": "not the password at all"},
+                                   timeout=30).status_code
+            except requests.RequestException:
+                status = 0
+            with lock:
+                outcomes.setdefault(status, []).append(time.monotonic() - started)
+
+    probes: list[float] = []
+    failed_probes = 0
+
+    def probe() -> None:
+        nonlocal failed_probes
+        http = topo.session()
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            try:
+                ok = http.get(f"{topo.url}/health", timeout=30).status_code == 200
+            except requests.RequestException:
+                ok = False
+            probes.append(time.monotonic() - started)
+            failed_probes += not ok
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+
+    threads = [threading.Thread(target=attacker, args=(i,)) for i in range(addresses)]
+    threads.append(threading.Thread(target=probe))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "health_ms": {"p50": round(1000 * statistics.median(probes), 1),
+                      "p99": round(1000 * _percentile(probes, 0.99), 1),
+                      "max": round(1000 * max(probes), 1), "probes": len(probes),
+                      "failed": failed_probes},
+        "sign_ins": {status: {"count": len(times),
+                              "median_ms": round(1000 * statistics.median(times), 1)}
+                     for status, times in sorted(outcomes.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--addresses", type=int, default=48)
+    parser.add_argument("--rate", type=float, default=7.0, help="sign-ins per second, all together")
+    parser.add_argument("--database-url", default=DEFAULT_DB)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    args = parser.parse_args()
+    url, schema = schema_url(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="radiocalico-signin-flood-") as root:
+        topo = Topology(Path(root), url, args.redis_url, replicas=1, workers=2, station=False,
+                        app_env={"APP_THREADS": "2"})
+        try:
+            topo.start()
+            with topo.session() as http:  # warm: the first requests open connections
+                for _ in range(5):
+                    http.get(f"{topo.url}/health", timeout=10)
+            quiet = flood(topo, 3, 1, 0.01)["health_ms"]
+            print(f"quiet: /health p50 {quiet['p50']} ms, p99 {quiet['p99']} ms", flush=True)
+            result = flood(topo, args.seconds, args.addresses, args.rate)
+            print(f"flood ({args.addresses} addresses, {args.rate}/s, {args.seconds:.0f} s): "
+                  f"{result}  (load average {os.getloadavg()[0]:.2f})", flush=True)
+        finally:
+            topo.stop()
+            drop_schema(args.database_url, schema)
+
+
+if __name__ == "__main__":
+    main()
