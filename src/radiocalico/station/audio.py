@@ -20,8 +20,9 @@ file stays bit-exact.
 
 Corrupt input never reaches the air as noise. Decoders are opened with
 ``err_detect=crccheck+explode``: FFmpeg checks each frame's CRC (FLAC's frame CRC-16, MP3's
-optional CRC) and reports a damaged frame as an error instead of outputting what it made of
-it. Such a frame is dropped and replaced by silence of its length (the track keeps its
+optional CRC) and, instead of outputting what it made of a damaged frame (a FLAC frame with a
+bad CRC aired as a 0 dBFS burst without this), reports an error or drops the frame (then the
+next frame's timestamp shows the gap). Such a frame is dropped and replaced by silence of its length (the track keeps its
 timing, so a restart resumes at the right place), with a 10 ms fade-out of the audio before
 it and a fade-in after it, so the gap does not click; decoding carries on with the next
 frame. A file that ends early (truncated: its last frame is incomplete, the demuxer fails,
@@ -112,17 +113,18 @@ def float_to_pcm(data: np.ndarray) -> np.ndarray:
     return np.clip(scaled, _MIN24, _MAX24).astype(np.int32) << 8
 
 
-def decode_track(path, chunk_samples: int = 24000, start: int = 0) -> Iterator[np.ndarray]:
+def decode_track(path, chunk_samples: int = 24000, start: int = 0, report: bool = True) -> Iterator[np.ndarray]:
     """Yield the file's audio as (n, 2) int32 arrays at 48 kHz, in chunks of about
     `chunk_samples`, from stream sample `start` of the track on (a restarted station
     resuming it): exactly the samples a decode from the beginning gives from there.
-    Raises av.FFmpegError / ValueError on a decode error."""
+    Raises av.FFmpegError / ValueError on a decode error that ends the track before its
+    first sample. Damaged frames and an early end are logged (once) unless `report` is False."""
     first_source, drop = 0, 0
     if start > 0:
         first_source, drop = _resume_point(path, start)
     pending: list[np.ndarray] = []
     pending_len = 0
-    for pcm in _resampled(_source_pcm(path, first_source)):
+    for pcm in _resampled(_source_pcm(path, first_source, report)):
         if drop:
             cut = min(drop, len(pcm))
             pcm, drop = pcm[cut:], drop - cut
@@ -179,17 +181,17 @@ class _SeekMissed(Exception):
     """The demuxer's seek did not land where it can be told to be at or before the target."""
 
 
-def _source_pcm(path, first: int) -> Iterator[tuple[int, np.ndarray]]:
+def _source_pcm(path, first: int, report: bool = True) -> Iterator[tuple[int, np.ndarray]]:
     """(rate, PCM) of the source from source sample `first` on: seeks there (PyAV
     `container.seek`, then decodes and discards up to the exact sample); when the format
     cannot say where a seek landed, decodes from the beginning and discards."""
     if first > 0:
         try:
-            yield from _decode_from(path, first, seek=True)
+            yield from _decode_from(path, first, seek=True, report=report)
             return
         except _SeekMissed:
             log.info("cannot seek exactly in %s; decoding it from the beginning", path)
-    yield from _decode_from(path, first, seek=False)
+    yield from _decode_from(path, first, seek=False, report=report)
 
 
 # Decoders report a damaged frame instead of outputting noise made of it (module docstring).
@@ -267,7 +269,7 @@ def _checked_frames(container, stream, damage: _Damage) -> Iterator[tuple[av.Aud
 _GAP_TOLERANCE_SECONDS = 0.001
 
 
-def _decode_from(path, first: int, seek: bool) -> Iterator[tuple[int, np.ndarray]]:
+def _decode_from(path, first: int, seek: bool, report: bool = True) -> Iterator[tuple[int, np.ndarray]]:
     damage = _Damage(path)
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.audio[0]
@@ -343,4 +345,5 @@ def _decode_from(path, first: int, seek: bool) -> Iterator[tuple[int, np.ndarray
                 damage.ended_early = f"{position / rate:.3f} s of {expected / rate:.3f} s decoded"
         if held is not None:
             yield rate, fade(held, int(FADE_SECONDS * rate), out=True) if damage.ended_early else held
-        damage.report()
+        if report:
+            damage.report()
