@@ -309,3 +309,80 @@ def test_a_bad_loudness_target_is_a_clear_error(value):
 
 def test_the_default_config_levels_to_minus_18():
     assert Config.from_env({}).station_loudness_lufs == TARGET
+
+
+def test_a_track_that_cannot_go_on_ends_with_a_fade(tmp_path, monkeypatch):
+    from radiocalico.station import programme as programme_module
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    write_pcm(lib / "a.flac", to24(np.stack([tone(2.0, -6.0)] * 2, axis=1)), RATE, 24, "flac", "flac")
+    real = programme_module.decode_track
+    aired = []
+
+    def dies(path, *args, **kwargs):
+        for i, chunk in enumerate(real(path, *args, **kwargs)):
+            if i == 2:
+                raise OSError("disk gone")  # mid-track
+            aired.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(programme_module, "decode_track", dies)
+    pcm = programme_of(lib, 1.5)
+    cut = sum(aired[:2])  # two chunks aired, then the next track (the same file) from its start
+    assert np.abs(pcm[cut - 4:cut]).max() < 0.001 * FULL24
+    assert np.abs(pcm[cut - 2000:cut - 1000]).max() > 0.4 * FULL24
+
+
+def test_no_gain_leaves_the_samples_untouched():
+    from radiocalico.station.loudness import apply_gain
+
+    pcm = to24(np.stack([tone(0.1, -1.0)] * 2, axis=1)) << 8
+    assert apply_gain(pcm, 0.0) is pcm
+    assert np.array_equal(apply_gain(apply_gain(pcm, -6.0), 0.0), apply_gain(pcm, -6.0))
+    assert np.abs((apply_gain(pcm, -6.0) >> 8) - np.rint((pcm >> 8) * 10 ** (-6 / 20))).max() == 0
+
+
+def encode_tagged(path, codec: str, fmt: str, rate: int) -> None:
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate, layout="stereo")
+        frame_size = stream.codec_context.frame_size or 1152
+        data = (np.stack([tone(1.0, -20.0, rate=rate)] * 2, axis=1)).astype(np.float32)
+        for pos in range(0, len(data) - frame_size, frame_size):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[pos:pos + frame_size].T), format="fltp",
+                                               layout="stereo")
+            frame.sample_rate, frame.pts = rate, pos
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def test_replaygain_tags_of_each_kind_are_read(tmp_path):
+    from mutagen.id3 import ID3, TXXX
+    from mutagen.mp3 import MP3
+    from mutagen.oggopus import OggOpus
+
+    from radiocalico.station.loudness import tagged
+
+    mp3 = tmp_path / "a.mp3"
+    encode_tagged(mp3, "libmp3lame", "mp3", 44100)
+    audio = MP3(mp3, ID3=ID3)
+    if audio.tags is None:
+        audio.add_tags()
+    audio.tags.add(TXXX(encoding=3, desc="replaygain_track_gain", text="-4.25 dB"))
+    audio.tags.add(TXXX(encoding=3, desc="REPLAYGAIN_TRACK_PEAK", text="0.5"))
+    audio.save()
+    got = tagged(mp3)
+    assert got.source == "replaygain" and got.integrated == pytest.approx(-18 + 4.25)
+    assert got.true_peak == pytest.approx(20 * math.log10(0.5))
+
+    opus = tmp_path / "a.opus"
+    encode_tagged(opus, "libopus", "ogg", 48000)
+    audio = OggOpus(opus)
+    audio["R128_TRACK_GAIN"] = ["-1280"]  # Q7.8: -5 dB relative to -23 LUFS
+    audio.save()
+    got = tagged(opus)
+    assert got.source == "r128" and got.integrated == pytest.approx(-18.0)
+
+    assert tagged(tmp_path / "missing.flac") is None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import STREAM_CHANNELS, STREAM_RATE, decode_track
+from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, decode_track, fade
 from .cover import render_cover
 from .library import Track, load_cover
 from .loudness import Leveller, apply_gain
@@ -178,6 +178,8 @@ class Programme:
                         track.path, exc.__class__.__name__, exc)
             if not self.track_started:
                 self.failures += 1
+            elif self.chunks:  # the track's last audio, not yet taken, ends with a fade, not a click
+                self.chunks[-1] = fade(self.chunks[-1], int(FADE_SECONDS * STREAM_RATE), out=True)
             return
         if not self.track_started:
             self.track_started = True
