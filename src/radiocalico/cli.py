@@ -63,16 +63,19 @@ def station(library: str | None, out: str | None, segment_seconds: float | None,
     """Run the station alone (production: nginx serves its output folder)."""
     from radiocalico.station import Station, StationError
 
-    config = Config.from_env()
-    config = replace(
-        config,
-        station_library=library or config.station_library,
-        station_out=out or config.station_out,
-        station_segment_seconds=segment_seconds or config.station_segment_seconds,
-        station_renditions=Config.from_env({"STATION_RENDITIONS": renditions}).station_renditions
-        if renditions is not None else config.station_renditions,
-        station_loudness_target=loudness_target or config.station_loudness_target,
-    )
+    try:
+        config = Config.from_env()
+        config = replace(
+            config,
+            station_library=library or config.station_library,
+            station_out=out or config.station_out,
+            station_segment_seconds=segment_seconds or config.station_segment_seconds,
+            station_renditions=Config.from_env({"STATION_RENDITIONS": renditions}).station_renditions
+            if renditions is not None else config.station_renditions,
+            station_loudness_target=loudness_target or config.station_loudness_target,
+        )
+    except ValueError as exc:  # a setting out of range: one line, not a traceback
+        raise click.ClickException(str(exc)) from None
     try:
         Station.from_config(config).run_forever()
     except StationError as exc:

@@ -386,3 +386,13 @@ def test_replaygain_tags_of_each_kind_are_read(tmp_path):
     assert got.source == "r128" and got.integrated == pytest.approx(-18.0)
 
     assert tagged(tmp_path / "missing.flac") is None
+
+
+def test_the_station_command_refuses_a_bad_loudness_target_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from radiocalico.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["station", "--library", str(tmp_path), "--loudness-target", "loud"])
+    assert result.exit_code != 0 and "STATION_LOUDNESS_TARGET must be off or a loudness" in result.output
+    assert "Traceback" not in result.output
