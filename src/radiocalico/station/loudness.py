@@ -104,22 +104,25 @@ def apply_gain(pcm: np.ndarray, gain: float) -> np.ndarray:
     return float_to_pcm(pcm / _FULL * (10.0 ** (gain / 20.0)))
 
 
-def measure(path, budget: float | None = None) -> Loudness:
+def measure(path, budget: float | None = None, cancel: threading.Event | None = None) -> Loudness | None:
     """Integrated loudness and true peak of the file as the station airs it. With `budget`
-    (seconds of wall time), stops there: the opening part's loudness ("partial")."""
+    (seconds of wall time), stops there: the opening part's loudness ("partial"). None when
+    `cancel` was set before the end (the station stopping)."""
     decoder = decode_track(path, report=False)  # damage is logged when the track airs
     try:
-        loudness = measure_pcm(decoder, budget)
+        loudness = measure_pcm(decoder, budget, cancel)
     finally:
         decoder.close()
-    if loudness is None:
+    if loudness is None and not (cancel is not None and cancel.is_set()):
         raise ValueError(f"no audio measured in {path}")
     return loudness
 
 
-def measure_pcm(chunks: Iterable[np.ndarray], budget: float | None = None) -> Loudness | None:
+def measure_pcm(chunks: Iterable[np.ndarray], budget: float | None = None,
+                cancel: threading.Event | None = None) -> Loudness | None:
     """EBU R128 integrated loudness and true peak of 48 kHz (n, 2) int32 PCM chunks (the
-    stream's format), through FFmpeg's ebur128 filter; None for no audio."""
+    stream's format), through FFmpeg's ebur128 filter; None for no audio, or once `cancel`
+    is set."""
     deadline = None if budget is None else time.monotonic() + budget
     graph = Graph()
     source = graph.add_abuffer(format="s32", sample_rate=STREAM_RATE, layout="stereo",
@@ -150,6 +153,8 @@ def measure_pcm(chunks: Iterable[np.ndarray], budget: float | None = None) -> Lo
         position += len(chunk)
         graph.push(frame)
         drain()
+        if cancel is not None and cancel.is_set():
+            return None
         if deadline is not None and time.monotonic() > deadline:
             complete = False
             break
@@ -235,8 +240,9 @@ class LoudnessCache:
                          "mtime_ns INTEGER, version INTEGER, integrated REAL, true_peak REAL)")
         self._db.commit()
 
-    def get(self, path) -> Loudness | None:
-        key = identity(path)
+    def get(self, path, key: tuple[int, int] | None = None) -> Loudness | None:
+        """The measurement of the file at `path` as it is now (`key`: its identity, if known)."""
+        key = key or identity(path)
         if key is None:
             return None
         with self._lock:
@@ -259,7 +265,7 @@ class Leveller:
     """The gain of each track: measurements from the cache, made ahead of playout by a
     background thread (`wanted()`: the paths to measure, most urgent first)."""
 
-    IDLE_SECONDS = 5.0  # between looks for new files once everything is measured
+    IDLE_SECONDS = 15.0  # between looks for new files once everything is measured
 
     def __init__(self, target: float, cache_path: Path | None, wanted: Callable[[], Iterable[Path]],
                  open_budget: float = 0.5):
@@ -304,14 +310,18 @@ class Leveller:
         if key is None or (str(path), key) in self._failed:
             return None
         try:
-            loudness = measure(path, budget)
+            loudness = measure(path, budget, self._stop)
         except Exception as exc:  # the decoder logs damage; the programme reports undecodable files
             log.info("cannot measure the loudness of %s (%s: %s)", path, exc.__class__.__name__, exc)
             self._failed.add((str(path), key))
             return None
-        if loudness.source == "measured" and identity(path) == key:
+        if loudness is not None and loudness.source == "measured" and identity(path) == key:
             self.cache.put(path, key, loudness)
         return loudness
+
+    def _unmeasured(self, path) -> bool:
+        key = identity(path)
+        return key is not None and (str(path), key) not in self._failed and self.cache.get(path, key) is None
 
     def _run(self) -> None:
         try:  # measuring is never more urgent than playout (Linux: per-thread niceness)
@@ -320,8 +330,7 @@ class Leveller:
             pass
         while not self._stop.is_set():
             try:
-                todo = next((p for p in self.wanted() if identity(p) is not None and self.cache.get(p) is None
-                             and (str(p), identity(p)) not in self._failed), None)
+                todo = next((p for p in self.wanted() if self._unmeasured(p)), None)
             except Exception:
                 log.exception("loudness measurement: cannot list the tracks")
                 todo = None
