@@ -152,7 +152,9 @@ class Station:
         while not self._first.wait(0.05):
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(1)
-                raise StationError(f"the station stopped before its first segment: {self._error}")
+                error = self._error
+                self.stop()  # (the loudness measurer too)
+                raise StationError(f"the station stopped before its first segment: {error}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise StationError("the station did not publish its first segment in time")
