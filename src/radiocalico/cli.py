@@ -56,19 +56,26 @@ def serve(host: str | None, port: int | None, no_station: bool) -> None:
               help="HLS segment length [STATION_SEGMENT_SECONDS, 2].")
 @click.option("--renditions", default=None,
               help="Comma list of lossless, high, saver [STATION_RENDITIONS, all three].")
-def station(library: str | None, out: str | None, segment_seconds: float | None, renditions: str | None) -> None:
+@click.option("--loudness-target", default=None,
+              help="LUFS every track is levelled to, or off [STATION_LOUDNESS_TARGET, -18].")
+def station(library: str | None, out: str | None, segment_seconds: float | None, renditions: str | None,
+            loudness_target: str | None) -> None:
     """Run the station alone (production: nginx serves its output folder)."""
     from radiocalico.station import Station, StationError
 
-    config = Config.from_env()
-    config = replace(
-        config,
-        station_library=library or config.station_library,
-        station_out=out or config.station_out,
-        station_segment_seconds=segment_seconds or config.station_segment_seconds,
-        station_renditions=Config.from_env({"STATION_RENDITIONS": renditions}).station_renditions
-        if renditions is not None else config.station_renditions,
-    )
+    try:
+        config = Config.from_env()
+        config = replace(
+            config,
+            station_library=library or config.station_library,
+            station_out=out or config.station_out,
+            station_segment_seconds=segment_seconds or config.station_segment_seconds,
+            station_renditions=Config.from_env({"STATION_RENDITIONS": renditions}).station_renditions
+            if renditions is not None else config.station_renditions,
+            station_loudness_target=loudness_target or config.station_loudness_target,
+        )
+    except ValueError as exc:  # a setting out of range: one line, not a traceback
+        raise click.ClickException(str(exc)) from None
     try:
         Station.from_config(config).run_forever()
     except StationError as exc:

@@ -8,6 +8,7 @@ tests agree on names and defaults. `Config.from_env()` is the only place that re
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ from typing import Mapping
 
 PUBLIC_CDN_URL = "https://d3d4yli4hf5bmh.cloudfront.net"
 STATION_MODES = ("embedded", "external", "upstream")
+LOUDNESS_TARGET_RANGE = (-40, -5)  # LUFS STATION_LOUDNESS_TARGET may be set to
 
 
 MISSING_SECRET_KEY = (
@@ -92,6 +94,9 @@ class Config:
     # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
     # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
     station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
+    # Integrated loudness (LUFS, EBU R128) every track is levelled to, under a -1 dBTP true
+    # peak ceiling (station/loudness.py says why -18); "off" airs files at their own level.
+    station_loudness_target: str = "-18"
     # Readiness (/health/ready): the newest segment in the station output folder must be at
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).
@@ -119,6 +124,7 @@ class Config:
             raise ValueError(
                 f"STATION_MODE must be one of {', '.join(STATION_MODES)}, not {self.station_mode!r}"
             )
+        self.station_loudness_lufs  # raises ValueError for a value that is neither off nor LUFS
         if self.history_poll_seconds < 0:
             raise ValueError("HISTORY_POLL_SECONDS must be 0 (off) or a positive number of seconds")
         if self.history_retention_days < 0:
@@ -150,6 +156,22 @@ class Config:
                 "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
                 "set TRUSTED_PROXIES to the network the proxy connects from"
             )
+
+    @property
+    def station_loudness_lufs(self) -> float | None:
+        """STATION_LOUDNESS_TARGET as LUFS; None when off."""
+        text = self.station_loudness_target.strip().lower()
+        if text == "off":
+            return None
+        try:
+            target = float(text.removesuffix("lufs"))
+        except ValueError:
+            target = math.nan
+        if not LOUDNESS_TARGET_RANGE[0] <= target <= LOUDNESS_TARGET_RANGE[1]:
+            raise ValueError(f"STATION_LOUDNESS_TARGET must be off or a loudness in LUFS from "
+                             f"{LOUDNESS_TARGET_RANGE[0]} to {LOUDNESS_TARGET_RANGE[1]}, "
+                             f"not {self.station_loudness_target!r}")
+        return target
 
     @property
     def trusted_proxy_networks(self) -> tuple:

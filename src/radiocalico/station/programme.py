@@ -10,6 +10,10 @@ rotation's bag), the station saves it with the segment ending there, and a `Prog
 made with it continues that track at that sample (`audio.decode_track(start=...)`) without
 reporting a new start, so the track history gets no second entry. A track that is no
 longer in the library, or whose file changed, is not resumed: the next one starts.
+
+Loudness: with a `loudness.Leveller`, each track's PCM is multiplied by its gain as it is
+decoded (`loudness.apply_gain`), and its `TrackStart` carries what metadatav2.json says about
+it. A resumed track keeps the gain it started with (saved in the state).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import STREAM_CHANNELS, STREAM_RATE, decode_track
+from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, decode_track, fade
 from .cover import render_cover
 from .library import Track, load_cover
+from .loudness import Leveller, apply_gain
 from .rotation import Rotation
 
 log = logging.getLogger("radiocalico.station")
@@ -34,6 +39,7 @@ class TrackStart:
     sample: int  # run-local stream sample index of the track's first sample
     track: Track
     cover_jpeg: bytes
+    loudness: dict | None = None  # the levelling applied (`Leveller.level`); None when off
 
 
 @dataclass
@@ -44,6 +50,7 @@ class _Span:
     track: Track
     offset: int  # the track's own (48 kHz) sample there: 0, or where a resumed track resumed
     identity: tuple[int, int] | None  # the file's (size, mtime_ns) when it was opened
+    gain: float = 0.0  # dB applied to the track's PCM
 
 
 def _identity(path) -> tuple[int, int] | None:
@@ -64,10 +71,14 @@ class Programme:
     # (hours of music) are kept; after them a restarted rotation shuffles afresh.
     BAG_SAVED = 100
 
-    def __init__(self, rotation: Rotation, resume: dict | None = None):
+    def __init__(self, rotation: Rotation, resume: dict | None = None, leveller: Leveller | None = None):
         """`resume`: what `state()` returned for the end of the last segment published
-        before a restart (None or {} for a fresh start)."""
+        before a restart (None or {} for a fresh start); `leveller`: None airs every track at
+        its own level."""
         self.rotation = rotation
+        self.leveller = leveller
+        self.gain = 0.0  # dB, the open track's
+        self.level_info: dict | None = None
         self.chunks: deque[np.ndarray] = deque()
         self.buffered = 0
         self.position = 0  # run-local sample index of the first buffered sample
@@ -134,7 +145,7 @@ class Programme:
         if playing is not None and playing.identity is not None:
             size, mtime_ns = playing.identity
             track = {"path": str(playing.track.path), "position": playing.offset + end - playing.sample,
-                     "size": size, "mtime_ns": mtime_ns}
+                     "size": size, "mtime_ns": mtime_ns, "gain_db": playing.gain}
         last = upcoming[-1] if upcoming else (str(playing.track.path) if playing else None)
         bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
         return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
@@ -167,18 +178,20 @@ class Programme:
                         track.path, exc.__class__.__name__, exc)
             if not self.track_started:
                 self.failures += 1
+            elif self.chunks:  # the track's last audio, not yet taken, ends with a fade, not a click
+                self.chunks[-1] = fade(self.chunks[-1], int(FADE_SECONDS * STREAM_RATE), out=True)
             return
         if not self.track_started:
             self.track_started = True
             self.failures = 0
             sample = self.position + self.buffered
-            self.spans.append(_Span(sample, track, self.track_offset, _identity(track.path)))
+            self.spans.append(_Span(sample, track, self.track_offset, _identity(track.path), self.gain))
             if not self.track_offset:  # a resumed track is not a new start
                 try:
                     art = load_cover(track)
                 except Exception:
                     art = None
-                self.starts.append(TrackStart(sample, track, render_cover(art)))
+                self.starts.append(TrackStart(sample, track, render_cover(art), self.level_info))
         if len(chunk):
             self._append(chunk)
 
@@ -186,13 +199,18 @@ class Programme:
         """Open the interrupted track where it was (once, first), else the rotation's next."""
         resume, self._resume = self._resume, None
         track = self._resumable(resume) if resume else None
+        self.gain, self.level_info = 0.0, None
         if track is not None:
             self.track, self.track_offset = track, int(resume["position"])
             log.info("resuming %s at %.3f s", track.path, self.track_offset / STREAM_RATE)
+            if self.leveller is not None:
+                self.gain = float(resume.get("gain_db", 0.0))
         else:
             self.track, self.track_offset = self.rotation.next(), 0
+            if self.leveller is not None:
+                self.gain, self.level_info = self.leveller.level(self.track.path)
         self.track_started = False
-        self.decoder = decode_track(self.track.path, start=self.track_offset)
+        self.decoder = _gained(decode_track(self.track.path, start=self.track_offset), self.gain)
 
     def _resumable(self, saved: dict) -> Track | None:
         """The saved track, if it is still in the library, unchanged, and not at its start."""
@@ -210,3 +228,10 @@ class Programme:
         if self.decoder is not None:
             self.decoder.close()
             self.decoder = None
+
+
+def _gained(decoder, gain: float):
+    """The decoder's chunks at `gain` dB (untouched at 0 dB)."""
+    if gain == 0.0:
+        return decoder
+    return (apply_gain(chunk, gain) for chunk in decoder)

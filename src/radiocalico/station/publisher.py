@@ -52,6 +52,13 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   for a lossy codec; ``playlist`` the media playlist's file name, the last component of the
   variant's URI in the master playlist: match a player's level on it (hls.js `level.url`).
 
+* ``loudness``: the gain the current track is aired at (`radiocalico.station.loudness`), null
+  when levelling is off (every rendition then carries the file's own samples; the lossless
+  one bit-exact for a 48 kHz stereo source). Otherwise ``{"gain_db": -3.2, "target_lufs": -18,
+  "integrated_lufs": -14.8, "true_peak_dbtp": -0.4, "source": "measured"}``: with a
+  ``gain_db`` other than 0 the lossless rendition is lossless-coded levelled audio, not the
+  file bit for bit. ``source`` is "measured", "partial", "replaygain", "r128" or "unmeasured".
+
 The flags: ``is_new`` is true when the track's year is this year or last year, or a
 grouping/comment tag says "new"; ``is_summer`` and ``is_vidgames`` when the genre, grouping
 or comment tag mentions "summer", resp. "video game"/"vidgames"/"game".
@@ -118,7 +125,7 @@ class Publisher:
 
     def track_started(self, start: TrackStart, started_at: float) -> None:
         """`start`'s first sample is at `started_at` on the program-date-time clock."""
-        self.history.append(_record(start.track, started_at))
+        self.history.append({**_record(start.track, started_at), "loudness": start.loudness})
         self.retired += [_cover_version(r) for r in self.history[:-_KEPT]]
         self.history = self.history[-_KEPT:]
         self._cover = start.cover_jpeg
@@ -219,4 +226,5 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
     meta["stream_bit_depth"] = best["bit_depth"]
     meta["stream_channels"] = best["channels"]
     meta["renditions"] = renditions
+    meta["loudness"] = current.get("loudness")
     return meta

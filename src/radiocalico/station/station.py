@@ -13,6 +13,12 @@ and writes the playlists; the publisher writes
 metadatav2.json and cover.jpg (its docstring documents the fields) once the segment holding
 a new track's first sample is in the playlists, never before.
 
+Loudness (`loudness_target`, STATION_LOUDNESS_TARGET): a `loudness.Leveller` measures the
+rotation's upcoming tracks, then the rest of the library, in a background thread, caching
+the results under the instance folder (`LOUDNESS_CACHE`); the programme applies each
+track's gain to its PCM, before every encoder. None (the constructor's default, and "off")
+airs every file at its own level, 48 kHz sources bit-exact.
+
 Pacing: segment k of a run holds stream samples [k*S, (k+1)*S) and is published when the
 wall clock reaches its end, so the stream runs in real time; the first few segments
 (`preroll_segments`) are published at once so a player can start immediately.
@@ -33,6 +39,7 @@ from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
 from .hls import HlsWriter
 from .library import scan_library
+from .loudness import Leveller
 from .programme import Programme
 from .publisher import Publisher
 from .rotation import Rotation
@@ -40,6 +47,8 @@ from .rotation import Rotation
 log = logging.getLogger("radiocalico.station")
 
 PROGRAMME_STATE = "programme"  # the programme's key in the HLS writer's `extra` blob
+LOUDNESS_CACHE = "loudness.sqlite3"  # in the instance folder (not the published output)
+UPCOMING_FIRST = 20  # tracks of the rotation's bag measured before the rest of the library
 
 
 class _Outputs:
@@ -62,11 +71,13 @@ class Station:
     def __init__(self, library: Path | None, out: Path, *, segment_seconds: float = 2.0,
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
-                 renditions: Sequence[str] = LADDER):
+                 renditions: Sequence[str] = LADDER, loudness_target: float | None = None):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
-        `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError."""
+        `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError.
+        `loudness_target`: LUFS every track is levelled to (STATION_LOUDNESS_TARGET); None
+        airs files at their own level."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -87,6 +98,8 @@ class Station:
         self.compression_level = compression_level
         # What the master playlist offers, best first (the writer orders the master).
         self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
+        self.loudness_target = loudness_target
+        self._leveller: Leveller | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._first = threading.Event()
@@ -97,7 +110,8 @@ class Station:
     def from_config(cls, config) -> "Station":
         library = Path(config.station_library) if config.station_library else None
         return cls(library, config.resolved_station_out, segment_seconds=config.station_segment_seconds,
-                   instance_path=config.instance_path, renditions=config.station_renditions)
+                   instance_path=config.instance_path, renditions=config.station_renditions,
+                   loudness_target=config.station_loudness_lufs)
 
     @property
     def segment_seconds(self) -> float:
@@ -125,7 +139,9 @@ class Station:
         log.info("library %s: %d tracks", library, len(tracks))
         self.out.mkdir(parents=True, exist_ok=True)
         outputs = _Outputs(self)
-        programme = Programme(Rotation(library, tracks, self.seed), outputs.hls.extra.get(PROGRAMME_STATE))
+        rotation = Rotation(library, tracks, self.seed)
+        self._leveller = self._make_leveller(rotation)
+        programme = Programme(rotation, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller)
         self._stop.clear()
         self._first.clear()
         self._error = None
@@ -136,7 +152,9 @@ class Station:
         while not self._first.wait(0.05):
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(1)
-                raise StationError(f"the station stopped before its first segment: {self._error}")
+                error = self._error
+                self.stop()  # (the loudness measurer too)
+                raise StationError(f"the station stopped before its first segment: {error}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise StationError("the station did not publish its first segment in time")
@@ -147,6 +165,24 @@ class Station:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self._thread = None
+        if self._leveller is not None:
+            self._leveller.stop()
+            self._leveller = None
+
+    def _make_leveller(self, rotation: Rotation) -> Leveller | None:
+        if self.loudness_target is None:
+            return None
+
+        def wanted():
+            """The next tracks to air first, then the whole library."""
+            for track in list(rotation.bag[:UPCOMING_FIRST]) + list(rotation.tracks):
+                yield track.path
+
+        cache = self.instance_path / LOUDNESS_CACHE if self.instance_path is not None else None
+        # Measuring a track as it opens may take a quarter of a segment: never a late segment.
+        leveller = Leveller(self.loudness_target, cache, wanted, open_budget=self.segment_seconds / 4)
+        leveller.start()
+        return leveller
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT (must be called from the main thread)."""
@@ -194,7 +230,7 @@ class Station:
                         return
                     try:
                         outputs = _Outputs(self)
-                        programme = Programme(programme.rotation)
+                        programme = Programme(programme.rotation, leveller=self._leveller)
                     except Exception:
                         log.exception("cannot restart playout")
         except BaseException as exc:
