@@ -124,9 +124,12 @@ def make_config(tmp_path: Path, database_url: str):
             database_url=database_url,
             secret_key="test-secret-key",
             station_mode="external",
-            # Listener tokens count at once and are not scarce, except in the tests of them.
+            # Listener tokens count at once and are not scarce, and new accounts are trusted
+            # and plentiful, except in the tests of them.
             listener_token_min_age=0.0,
             ratelimit_listener_tokens="100000/hour",
+            account_trust_seconds=0.0,
+            ratelimit_signups="100000/hour",
         )
         settings.update(overrides)
         return Config(**settings)

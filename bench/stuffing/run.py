@@ -5,7 +5,7 @@ address get counted, and can 50 real listeners behind one NAT address all vote?
 
 Starts the topology tests/deploy uses (nginx templates + deploy/serve.py +
 PostgreSQL + Redis, on loopback) with the production limits of the code under test; only
-nginx's vote zone is the .env.example one. Two scenarios, each from 127.0.0.1 (one
+nginx's vote zone is the .env.example one. Four scenarios, each from 127.0.0.1 (one
 address):
 
 - stuffer: for `--seconds`, every request is a "new listener" (a fresh fingerprint and a
@@ -14,6 +14,8 @@ address):
   server tells it, then votes with each. Prints the votes counted and the hourly rate they
   extrapolate to (tokens last a year, so what is collected in an hour is what an hour
   buys).
+- stuffer with new accounts: the same, but each new browser signs up a new account and
+  votes with it (with its own token while the address gets one, else sharing the last).
 - NAT, listeners from earlier visits: `--listeners` browsers behind the same address that
   got their tokens on earlier visits (the address's hourly share at a time; a token lasts a
   year; their cookies are minted with the deployment's secret, as the page issued them
@@ -114,6 +116,43 @@ def _vote_at_a_human_pace(browsers, topo: Topology, artist: str, title: str,
     return statuses
 
 
+def account_stuffer(topo: Topology, seconds: float) -> dict:
+    """The account route: for `seconds`, every request is a new browser that takes a
+    listener token if the address still gets one, signs up a new account (sign-up signs
+    it in) and votes with it; a browser refused a token votes with the last token it was
+    given (new accounts sharing one device). Prints the votes counted."""
+    artist, title = "Stuffed by accounts", uuid.uuid4().hex[:8]
+    deadline = time.monotonic() + seconds
+    held, signups, wait = [], {}, 0.0
+    last_token = None
+    while time.monotonic() < deadline:
+        http, ready_in = _browser(topo)
+        if ready_in < 0 and last_token is not None:
+            http.cookies.set(TOKEN_COOKIE, last_token)
+        elif ready_in >= 0:
+            last_token = http.cookies.get(TOKEN_COOKIE)
+            wait = max(wait, ready_in)
+        name = "s" + uuid.uuid4().hex[:12]
+        status = http.post(f"{topo.url}/api/users", timeout=10, json={
+            "username": name, "email": f"{name}@example.com",
+            "password": "a long and unusual passphrase"}).status_code
+        signups[status] = signups.get(status, 0) + 1
+        me = http.get(f"{topo.url}/api/users/me", timeout=10)
+        if me.status_code == 200:
+            http.headers["X-CSRF-Token"] = me.json()["csrf_token"]
+            held.append(http)
+        else:
+            time.sleep(0.2)
+    time.sleep(wait + 0.5)
+    statuses: dict[int, int] = {}
+    for http in held:
+        status = _vote(http, topo, artist, title)
+        statuses[status] = statuses.get(status, 0) + 1
+    counted = _count(topo, artist, title)
+    return {"seconds": seconds, "sign_ups": signups, "accounts": len(held),
+            "vote_statuses": statuses, "counted": counted}
+
+
 def nat_new(topo: Topology, listeners: int, window: float) -> dict:
     """`listeners` browsers behind one address, all loading the page for the first time in
     the same minute, then voting for the same song."""
@@ -158,6 +197,7 @@ def main() -> None:
     # Each scenario gets its own topology: a fresh secret key, so fresh rate-limit keys.
     for name, run in (
         ("stuffer", lambda t: stuffer(t, args.seconds)),
+        ("stuffer with new accounts", lambda t: account_stuffer(t, args.seconds)),
         ("NAT, listeners from earlier visits",
          lambda t: nat_established(t, args.listeners, args.vote_window)),
         ("NAT, all new this hour", lambda t: nat_new(t, args.listeners, args.vote_window)),

@@ -63,6 +63,12 @@ class Config:
     listener_token_min_age: float = 60.0
     # Per client address, for sign-in and sign-up.
     ratelimit_auth: str = "10/minute"
+    # New accounts per client address (on top of RATELIMIT_AUTH).
+    ratelimit_signups: str = "5/hour"
+    # An account younger than this (seconds) votes only with a listener token that counts,
+    # one token per account, as an anonymous listener does: a new account is no cheaper
+    # way to count a vote than a new token.
+    account_trust_seconds: float = 86400.0
     # Every password check (sign-in, changing the e-mail or password, deleting the
     # account), per account and per client address.
     ratelimit_password: str = "10/minute"

@@ -31,7 +31,7 @@ def test_policies_are_declared_on_the_operations(app):
     assert limited == {
         "ratings.put_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
         "ratings.delete_vote": ["ratelimit_votes", "ratelimit_votes_per_ip"],
-        "users.register": ["ratelimit_auth"],
+        "users.register": ["ratelimit_auth", "ratelimit_signups"],
         "users.create_session": ["ratelimit_auth", "ratelimit_password", "ratelimit_password"],
         "users.update_me": ["ratelimit_password", "ratelimit_password"],
         "users.delete_me": ["ratelimit_password", "ratelimit_password"],

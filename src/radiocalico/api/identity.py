@@ -23,6 +23,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from flask import current_app, g, request, session
 
@@ -166,23 +167,29 @@ def _anonymous_voter() -> Voter | None:
     token = _listener_token()
     fingerprint_voter = _fingerprint_voter()
     if token is not None:
-        return Voter("t:" + _keyed_digest("listener-token", token.id)[:40], None)
+        return Voter("t:" + _token_key(token), None)
     return fingerprint_voter
 
 
 def require_countable_listener() -> None:
-    """An anonymous vote needs a listener token old enough to count (403 without one,
-    429 with Retry-After while it is younger than LISTENER_TOKEN_MIN_AGE)."""
-    if current_user() is not None:
+    """A vote counts only from a listener who has listened a while: an account older than
+    ACCOUNT_TRUST_SECONDS, or else a listener token old enough to count (403 without one,
+    429 with Retry-After while it is younger than LISTENER_TOKEN_MIN_AGE). A young account's
+    token must be its own: the first account to vote with a token keeps it (403 for any
+    other), so one address counts no more identities an hour than it is issued tokens."""
+    config = services().config
+    user = current_user()
+    if user is not None and _age_seconds(user) >= config.account_trust_seconds:
         return
     token = _listener_token()
     if token is None:
         raise APIError(
             403,
-            "Load the player page (or GET /api/listener) before voting, or sign in.",
+            "Load the player page (or GET /api/listener) before voting"
+            + ("." if user is not None else ", or sign in."),
             code="listener_token_required",
         )
-    wait = services().config.listener_token_min_age - token.age()
+    wait = config.listener_token_min_age - token.age()
     if wait > 0:
         raise APIError(
             429,
@@ -190,6 +197,26 @@ def require_countable_listener() -> None:
             code="listening_too_briefly",
             headers={"Retry-After": str(int(wait) + 1)},
         )
+    if user is not None:
+        with services().store.writing() as connection:
+            mine = user_queries.token_backs_account(connection, _token_key(token), user.id)
+        if not mine:
+            raise APIError(
+                403,
+                "This device's listener token already votes for another new account.",
+                code="listener_token_taken",
+            )
+
+
+def _age_seconds(user: user_queries.User) -> float:
+    created = user.created_at
+    if created.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
+        created = created.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - created).total_seconds()
+
+
+def _token_key(token: ListenerToken) -> str:
+    return _keyed_digest("listener-token", token.id)[:40]
 
 
 def _listener_token() -> ListenerToken | None:

@@ -58,6 +58,7 @@ def _signed_in_key() -> str:
 
 # Signing up and in, per client address: password guessing and account spraying.
 _AUTH_LIMITS = (Limit("ratelimit_auth", key=client_address_key),)
+_SIGN_UP_LIMITS = (*_AUTH_LIMITS, Limit("ratelimit_signups", key=client_address_key))
 # Every password check, per account and per address, so guessing is slow from anywhere.
 _SIGN_IN_LIMITS = _AUTH_LIMITS + (
     Limit("ratelimit_password", key=_login_key, shared="password-login"),
@@ -127,7 +128,7 @@ _SIGNED_UP = ("If this e-mail address was new, your account is ready and you are
     responses={201: ("Sign-up done, or the e-mail address already had an account: the "
                      "answer is the same (see the message); a new account is signed in "
                      "(GET /api/users/me)", s.SignUpOut)},
-    limits=_AUTH_LIMITS,
+    limits=_SIGN_UP_LIMITS,
 )
 def register(body: s.RegisterIn):
     _check_password(body.password, body.username, body.email)

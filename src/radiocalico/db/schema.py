@@ -80,6 +80,16 @@ users = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A listener token that has backed a young account's votes (api/identity.py): one token, one
+# account, so new accounts cannot share one device's token to count several votes.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token", String(40), primary_key=True),  # keyed digest of the token id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 votes = Table(
     "votes",
     metadata,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from radiocalico.db.schema import sessions, songs, users, votes
+from radiocalico.db.schema import account_tokens, sessions, songs, users, votes
 
 
 class AccountTaken(Exception):
@@ -155,3 +155,22 @@ def liked_songs(connection: Connection, user_id: int, limit: int = 200) -> list[
         .limit(limit)
     )
     return [LikedSong(*row) for row in connection.execute(query)]
+
+
+def token_backs_account(connection: Connection, token: str, user_id: int) -> bool:
+    """Whether listener token `token` (its keyed digest) backs account `user_id`: the first
+    account to vote with a token keeps it; any other account is refused it."""
+    owner = connection.execute(
+        select(account_tokens.c.user_id).where(account_tokens.c.token == token)
+    ).scalar_one_or_none()
+    if owner is None:
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(account_tokens).values(
+                    token=token, user_id=user_id, created_at=datetime.now(timezone.utc)))
+            return True
+        except IntegrityError:  # another request bound it first
+            owner = connection.execute(
+                select(account_tokens.c.user_id).where(account_tokens.c.token == token)
+            ).scalar_one()
+    return owner == user_id
