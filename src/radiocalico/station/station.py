@@ -28,11 +28,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from radiocalico import stream_layout
+
 from .audio import STREAM_RATE
 from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
 from .hls import HlsWriter
-from .library import scan_library
+from .library import display_name
+from .library_index import LibraryIndex
 from .programme import Programme
 from .publisher import Publisher
 from .rotation import Rotation
@@ -62,11 +65,13 @@ class Station:
     def __init__(self, library: Path | None, out: Path, *, segment_seconds: float = 2.0,
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
-                 renditions: Sequence[str] = LADDER):
+                 renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
-        `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError."""
+        `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError.
+        `rescan_seconds`: how often the library index looks for new, changed and removed
+        files (`library_index`)."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -85,6 +90,8 @@ class Station:
         self.speed = float(speed)
         self.seed = seed
         self.compression_level = compression_level
+        self.rescan_seconds = rescan_seconds
+        self.index: LibraryIndex | None = None
         # What the master playlist offers, best first (the writer orders the master).
         self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
         self._thread: threading.Thread | None = None
@@ -115,17 +122,20 @@ class Station:
 
             library = ensure_demo_library(self.instance_path / "demo-library")
         if not library.is_dir():
-            raise StationError(f"the music library {library} is not a folder")
-        tracks = scan_library(library)
-        if not tracks:
-            raise StationError(
-                f"the music library {library} has no playable audio files "
-                "(FLAC, WAV, AIFF, ALAC/M4A, MP3 or Ogg); add some or leave the library unset "
-                "to play the demo library")
-        log.info("library %s: %d tracks", library, len(tracks))
+            raise StationError(f"the music library {display_name(library)} is not a folder")
         self.out.mkdir(parents=True, exist_ok=True)
+        # Play while scanning: start on the first tracks the index finds (or knew).
+        index = LibraryIndex(library, self.out / stream_layout.LIBRARY_INDEX_DIR, self.rescan_seconds)
+        index.start()
+        if not index.wait_for_tracks(timeout):
+            index.stop()
+            raise StationError(
+                f"the music library {display_name(library)} has no playable audio files "
+                "(FLAC, WAV, AIFF, ALAC/M4A, MP3, AAC, Ogg or Opus); add some or leave the library unset "
+                "to play the demo library")
+        self.index = index
         outputs = _Outputs(self)
-        programme = Programme(Rotation(library, tracks, self.seed), outputs.hls.extra.get(PROGRAMME_STATE))
+        programme = Programme(Rotation(library, [], self.seed, index=index), outputs.hls.extra.get(PROGRAMME_STATE))
         self._stop.clear()
         self._first.clear()
         self._error = None
@@ -136,6 +146,7 @@ class Station:
         while not self._first.wait(0.05):
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(1)
+                self._stop_index()
                 raise StationError(f"the station stopped before its first segment: {self._error}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -147,6 +158,12 @@ class Station:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self._thread = None
+        self._stop_index()
+
+    def _stop_index(self) -> None:
+        if self.index is not None:
+            self.index.stop()
+            self.index = None
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT (must be called from the main thread)."""
