@@ -102,6 +102,7 @@ class LibraryIndex:
         self._thread: threading.Thread | None = None
         self.scanned = threading.Event()  # the first full pass is done
         self.passes = 0
+        self.files_read = 0  # by the last pass: what a rescan cost
         self._db: sqlite3.Connection | None = None
 
     # -- what the station asks -------------------------------------------------------------
@@ -194,7 +195,7 @@ class LibraryIndex:
         try:
             while not self._stop.is_set():
                 try:
-                    self.scan()
+                    self.scan(self._stop)
                 except Exception:
                     log.exception("library scan of %s failed", display_name(self.root))
                 self.scanned.set()
@@ -205,8 +206,9 @@ class LibraryIndex:
                 self._db.close()
                 self._db = None
 
-    def scan(self) -> None:
-        """One pass: read new and changed files, drop the ones that are gone."""
+    def scan(self, stop: threading.Event | None = None) -> None:
+        """One pass: read new and changed files, drop the ones that are gone (the index's
+        thread does it every `rescan_seconds`; `stop` ends a pass early)."""
         started = time.monotonic()
         seen: set[bytes] = set()
         read = failed = 0
@@ -215,7 +217,7 @@ class LibraryIndex:
             log.warning("the music library %s is not a folder now", display_name(self.root))
             return
         for path, cover in audio_files(self.root):
-            if self._stop.is_set():
+            if stop is not None and stop.is_set():
                 return
             key = os.fsencode(path)
             seen.add(key)
@@ -243,6 +245,7 @@ class LibraryIndex:
                 self._remove(key)
         self._delete_rows(gone)
         self.passes += 1
+        self.files_read = read
         if read or gone or self.passes == 1:
             log.info("library %s: %d tracks (%d files read, %d unplayable, %d gone) in %.1f s",
                      display_name(self.root), len(self._playable), read, failed, len(gone),
