@@ -206,3 +206,21 @@ def test_the_programme_is_given_the_rendered_cover_only(tmp_path):
     assert tracks["none.flac"].cover is None
     jpeg = tracks["art.flac"].cover.read_bytes()
     assert Image.open(io.BytesIO(jpeg)).size == (600, 600) and jpeg != placeholder_cover()
+
+
+def test_reading_and_playing_a_file_with_a_huge_picture_never_decodes_it(tmp_path):
+    """The picture decoded would be 192 MB; a child reading the tags and decoding the audio
+    (with the station's modules imported) stays far below that."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.flac"
+    make_flac(path, 0.5, seed=1, title="Huge", picture=huge_png())
+    code = ("import sys\nfrom radiocalico.station.library import read_track\n"
+            "from radiocalico.station.audio import decode_track\n"
+            "read_track(sys.argv[1])\nassert sum(len(c) for c in decode_track(sys.argv[1])) == 24000\n"
+            # The child's own peak (a new address space at exec: ru_maxrss would be the parent's).
+            "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n")
+    peak_kb = int(subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True,
+                                 text=True).stdout)
+    assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"

@@ -19,6 +19,8 @@ import av
 import numpy as np
 import soxr
 
+from .library import NO_PICTURES
+
 log = logging.getLogger("radiocalico.station")
 
 STREAM_RATE = 48000
@@ -106,7 +108,7 @@ _DECODER_HISTORY_SECONDS = 0.1
 def _resume_point(path, start: int) -> tuple[int, int]:
     """(source sample to decode from, 48 kHz samples to drop after resampling) to resume at
     stream sample `start`."""
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(str(path), metadata_errors="ignore", options=NO_PICTURES) as container:
         rate = int(container.streams.audio[0].codec_context.sample_rate or STREAM_RATE)
     if rate == STREAM_RATE:
         return start, 0
@@ -151,7 +153,7 @@ def _source_pcm(path, first: int) -> Iterator[tuple[int, np.ndarray]]:
 
 
 def _decode_from(path, first: int, seek: bool) -> Iterator[tuple[int, np.ndarray]]:
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(str(path), metadata_errors="ignore", options=NO_PICTURES) as container:
         stream = container.streams.audio[0]
         stream.thread_type = "NONE"
         position: int | None = 0  # source sample of the next decoded frame's start
