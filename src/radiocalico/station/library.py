@@ -50,7 +50,7 @@ NO_PICTURES = {"max_pixels": "1"}
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big library holds tens of thousands
 class Track:
     """One playable file and what the station says about it."""
 

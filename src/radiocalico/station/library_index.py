@@ -17,9 +17,10 @@ from the one listing of it) and reads only what it does not know yet:
   on (play while scanning), and a restart starts at once on the tracks of the database.
 * Of files with the same song id (`radiocalico.songs.song_id`) one, the first by path, is
   playable: duplicates are one song.
-* After the first pass the folder is walked again every `rescan_seconds` (30 s): new files
-  play within a minute; removed ones leave the index (and a file gone before then is
-  skipped by the rotation, which checks before playing).
+* After the first pass the folder is walked again every `rescan_seconds` (30 s; never more
+  often than ten times a quiet pass's own duration, so rescans take at most a tenth of a core):
+  new files play within a minute; removed ones leave the index (and a file gone before
+  then is skipped by the rotation, which checks before playing).
 
 Memory grows with the number of files (one small `Track` each), not with their size: files
 are read one at a time and pictures are never kept. The rotation learns of playable tracks
@@ -194,12 +195,15 @@ class LibraryIndex:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                started = time.monotonic()
                 try:
                     self.scan(self._stop)
                 except Exception:
                     log.exception("library scan of %s failed", display_name(self.root))
                 self.scanned.set()
-                if self._stop.wait(self.rescan_seconds):
+                # A pass that only stat()ed (no reads) is what every rescan costs.
+                cost = time.monotonic() - started if not self.files_read else 0.0
+                if self._stop.wait(max(self.rescan_seconds, 10 * cost)):
                     break
         finally:
             if self._db is not None:

@@ -83,14 +83,29 @@ class Rotation:
         return next((track for track in self._tracks if str(track.path) == path), None)
 
     def _follow_index(self) -> None:
-        """The index's news into the current bag: removed tracks out, new ones in."""
+        """The index's news into the current bag: removed tracks out, new ones in at random
+        places (the bag's own order kept). Linear in the bag, however many came (a first
+        scan adds thousands while the station plays)."""
         if self.index is None:
             return
-        for added, track in self.index.changes():
-            path = track.path
-            self.bag = [t for t in self.bag if t.path != path]
-            if added and self.bag:
-                self.bag.insert(self.rng.randint(0, len(self.bag)), track)
+        news = self.index.changes()
+        if not news:
+            return
+        latest: dict = {}  # path -> the track now there, or None when it went
+        for added, track in news:
+            if added:
+                latest[track.path] = track
+            elif latest.get(track.path) is None or latest[track.path] is track:
+                latest[track.path] = None
+        kept = [t for t in self.bag if t.path not in latest]
+        if not self.bag:
+            self.bag = kept  # the next refill takes the new tracks from the index
+            return
+        new = [track for track in latest.values() if track is not None]
+        self.rng.shuffle(new)
+        slots = set(self.rng.sample(range(len(kept) + len(new)), len(new)))
+        old, fresh = iter(kept), iter(new)
+        self.bag = [next(fresh) if i in slots else next(old) for i in range(len(kept) + len(new))]
 
     def _refill(self) -> None:
         bag = list(self.tracks)
