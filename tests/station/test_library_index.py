@@ -24,7 +24,7 @@ from radiocalico.station.library_index import LibraryIndex
 from radiocalico.stream_layout import METADATA_NAME
 
 from .audiofiles import art_jpeg, make_flac, noise_pcm
-from .streamutil import run_station
+from .streamutil import run_station, wait_for
 
 LOGGER = "radiocalico.station"
 SEG = 0.5
@@ -224,3 +224,28 @@ def test_reading_and_playing_a_file_with_a_huge_picture_never_decodes_it(tmp_pat
     peak_kb = int(subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True,
                                  text=True).stdout)
     assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"
+
+
+def test_a_file_added_while_the_station_plays_goes_on_air_in_this_bag(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(8):
+        make_flac(lib / f"{i}.flac", 0.6, seed=i, title=f"Old {i}")
+    out = tmp_path / "out"
+    station = Station(lib, out, segment_seconds=SEG, speed=FAST, window=100, seed=4, rescan_seconds=0.2)
+    station.start()
+    try:
+        make_flac(lib / "fresh.flac", 0.6, seed=20, title="Fresh")
+        titles: list[str] = []
+
+        def aired() -> bool:
+            meta = json.loads((out / METADATA_NAME).read_text())
+            if not titles or titles[-1] != meta["title"]:
+                titles.append(meta["title"])
+            return "Fresh" in titles
+
+        wait_for(aired, timeout=60, interval=0.01)
+    finally:
+        station.stop()
+    # Before the bag (eight old songs) that was playing when it came could end.
+    assert len([t for t in titles if t.startswith("Old")]) <= 8 + 1
