@@ -5,8 +5,9 @@ The pipeline, one way::
     Rotation -> Programme -> one Encoder per Rendition -> HlsWriter -> Publisher
     (rotation)  (programme)   (encoders)                  (hls)        (publisher)
 
-the rotation picks the library's next track; the programme decodes the tracks (once) into
-gapless 48 kHz PCM and notes where each starts; each rendition's encoder (lossless FLAC, AAC
+the rotation picks the library's next track (from the library index, `library_index`, which
+reads the folder in the background: the station starts on the first tracks it finds); the
+programme decodes the tracks (once) into gapless 48 kHz PCM and notes where each starts; each rendition's encoder (lossless FLAC, AAC
 high, AAC saver: `encoders`) turns a segment of PCM, plus a peek at the PCM after it for
 the AAC lookahead, into frames; the HLS writer publishes them as segments on one timeline
 and writes the playlists; the publisher writes
