@@ -78,11 +78,18 @@ def _to_row(track: Track) -> str:
     return json.dumps(fields)
 
 
-def _from_row(text: str) -> Track:
+def _from_row(text: str, shared: dict[str, Path]) -> Track:
+    """The track of a row; `shared`: one Path object per folder cover and rendered cover
+    (an album's tracks name the same ones: memory)."""
     fields = json.loads(text)
     for name in ("path", "cover_file", "cover"):
         value = fields.get(name)
-        fields[name] = Path(os.fsdecode(bytes.fromhex(value))) if value is not None else None
+        if value is None:
+            fields[name] = None
+        elif name == "path":
+            fields[name] = Path(os.fsdecode(bytes.fromhex(value)))
+        else:
+            fields[name] = shared.get(value) or shared.setdefault(value, Path(os.fsdecode(bytes.fromhex(value))))
     return Track(**fields)
 
 
@@ -104,6 +111,7 @@ class LibraryIndex:
         self.scanned = threading.Event()  # the first full pass is done
         self.passes = 0
         self.files_read = 0  # by the last pass: what a rescan cost
+        self._rendered: dict[str, Path] = {}  # one Path per rendered cover (memory)
         self._db: sqlite3.Connection | None = None
 
     # -- what the station asks -------------------------------------------------------------
@@ -177,13 +185,15 @@ class LibraryIndex:
             (self.cache / DATABASE_NAME).unlink(missing_ok=True)
             db, rows = self._connect(), []
         self._db = db
+        rendered = {entry.name for entry in os.scandir(self.cache / COVERS_DIR)}
+        shared: dict[str, Path] = {}
         with self._lock:
             for path, size, mtime_ns, cover_key, text in rows:
                 try:
-                    track = _from_row(text) if text else None
+                    track = _from_row(text, shared) if text else None
                 except (ValueError, TypeError, KeyError):
                     continue
-                if track is not None and track.cover is not None and not track.cover.exists():
+                if track is not None and track.cover is not None and track.cover.name not in rendered:
                     continue  # its rendered cover was deleted: read it again
                 self._put(bytes(path), (size, mtime_ns, cover_key, track))
             self._changes.clear()  # the rotation starts from `tracks`
@@ -217,6 +227,7 @@ class LibraryIndex:
         seen: set[bytes] = set()
         read = failed = 0
         pending: list[tuple] = []
+        folder_cover: tuple[Path | None, str] = (None, "")  # a folder's files come together
         if not self.root.is_dir():
             log.warning("the music library %s is not a folder now", display_name(self.root))
             return
@@ -228,7 +239,9 @@ class LibraryIndex:
             stat = _stat_key(path)
             if stat is None:
                 continue
-            cover_key = _cover_key(cover)
+            if cover != folder_cover[0]:
+                folder_cover = (cover, _cover_key(cover))
+            cover_key = folder_cover[1]
             known = self._files.get(key)
             if known is not None and known[:3] == (*stat, cover_key):
                 continue
@@ -269,13 +282,14 @@ class LibraryIndex:
     def _render_cover(self, track: Track, picture: bytes | None) -> Path | None:
         """The rendered JPEG of the track's best valid art, made once per image."""
         for where, data in cover_sources(track, picture):
-            target = self.cache / COVERS_DIR / f"{hashlib.sha256(data).hexdigest()[:32]}.jpg"
-            if target.exists():
-                return target
-            jpeg = render_art(data, where)
-            if jpeg is not None:
+            name = f"{hashlib.sha256(data).hexdigest()[:32]}.jpg"
+            target = self._rendered.get(name) or self.cache / COVERS_DIR / name
+            if not target.exists():
+                jpeg = render_art(data, where)
+                if jpeg is None:
+                    continue
                 fsutil.atomic_write(target, jpeg)
-                return target
+            return self._rendered.setdefault(name, target)
         return None
 
     # -- bookkeeping (under the lock) ------------------------------------------------------
