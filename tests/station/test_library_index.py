@@ -249,3 +249,16 @@ def test_a_file_added_while_the_station_plays_goes_on_air_in_this_bag(tmp_path):
         station.stop()
     # Before the bag (eight old songs) that was playing when it came could end.
     assert len([t for t in titles if t.startswith("Old")]) <= 8 + 1
+
+
+def test_an_album_with_a_broken_folder_cover_logs_it_once(tmp_path, caplog):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(3):
+        make_flac(lib / f"{i}.flac", 0.1, seed=i, title=f"Song {i}")
+    (lib / "cover.jpg").write_bytes(b"\xff\xd8 not a jpeg at all" * 20)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        index = index_of(lib, tmp_path / "cache")
+    index.stop()
+    assert [t.cover for t in index.tracks] == [None, None, None]
+    assert sum("cover.jpg" in r.getMessage() for r in caplog.records) == 1

@@ -112,6 +112,7 @@ class LibraryIndex:
         self.passes = 0
         self.files_read = 0  # by the last pass: what a rescan cost
         self._rendered: dict[str, Path] = {}  # one Path per rendered cover (memory)
+        self._refused: set[str] = set()  # art that is no image: an album's tracks log it once
         self._db: sqlite3.Connection | None = None
 
     # -- what the station asks -------------------------------------------------------------
@@ -283,10 +284,13 @@ class LibraryIndex:
         """The rendered JPEG of the track's best valid art, made once per image."""
         for where, data in cover_sources(track, picture):
             name = f"{hashlib.sha256(data).hexdigest()[:32]}.jpg"
+            if name in self._refused:
+                continue
             target = self._rendered.get(name) or self.cache / COVERS_DIR / name
             if not target.exists():
                 jpeg = render_art(data, where)
                 if jpeg is None:
+                    self._refused.add(name)
                     continue
                 fsutil.atomic_write(target, jpeg)
             return self._rendered.setdefault(name, target)
