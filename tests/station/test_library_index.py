@@ -262,3 +262,16 @@ def test_an_album_with_a_broken_folder_cover_logs_it_once(tmp_path, caplog):
     index.stop()
     assert [t.cover for t in index.tracks] == [None, None, None]
     assert sum("cover.jpg" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_the_covers_of_removed_files_are_deleted(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_flac(lib / "red.flac", 0.1, seed=1, title="Red", picture=art_jpeg((200, 0, 0)))
+    make_flac(lib / "blue.flac", 0.1, seed=2, title="Blue", picture=art_jpeg((0, 0, 200)))
+    index = index_of(lib, tmp_path / "cache")
+    index.stop()
+    covers = {t.title: t.cover for t in index.tracks}
+    (lib / "red.flac").unlink()
+    index.scan()
+    assert not covers["Red"].exists() and covers["Blue"].exists()

@@ -11,7 +11,8 @@ from the one listing of it) and reads only what it does not know yet:
   ones; a file that cannot be played is logged once and tried again only when it changes.
 * Covers are rendered there too, never on the playout thread: the best valid art
   (embedded picture, then the folder's cover image) to the published 600x600 JPEG, saved
-  under the index's ``covers/`` by the digest of the art, so an album's tracks share one.
+  under the index's ``covers/`` by the digest of the art, so an album's tracks share one;
+  a pass that removed or read files deletes the covers no file names any more.
   The track then names that file (`Track.cover`); playout only reads it.
 * Tracks count as they are found: the station starts on the first ones while the scan goes
   on (play while scanning), and a restart starts at once on the tracks of the database.
@@ -262,6 +263,8 @@ class LibraryIndex:
             for key in gone:
                 self._remove(key)
         self._delete_rows(gone)
+        if gone or read:
+            self._delete_unused_covers()
         self.passes += 1
         self.files_read = read
         if read or gone or self.passes == 1:
@@ -295,6 +298,18 @@ class LibraryIndex:
                 fsutil.atomic_write(target, jpeg)
             return self._rendered.setdefault(name, target)
         return None
+
+    def _delete_unused_covers(self) -> None:
+        """Rendered covers no file names any more (its files removed or retagged)."""
+        used = {entry[3].cover.name for entry in list(self._files.values())
+                if entry[3] is not None and entry[3].cover is not None}
+        for entry in os.scandir(self.cache / COVERS_DIR):
+            if entry.name not in used and not entry.name.startswith("."):
+                self._rendered.pop(entry.name, None)
+                try:
+                    os.unlink(entry.path)
+                except OSError as exc:
+                    log.warning("cannot delete the unused cover %s: %s", entry.path, exc)
 
     # -- bookkeeping (under the lock) ------------------------------------------------------
 
