@@ -275,3 +275,20 @@ def test_the_covers_of_removed_files_are_deleted(tmp_path):
     (lib / "red.flac").unlink()
     index.scan()
     assert not covers["Red"].exists() and covers["Blue"].exists()
+
+
+def test_a_played_file_that_changes_waits_for_the_next_bag(tmp_path):
+    from radiocalico.station.rotation import Rotation
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(4):
+        make_flac(lib / f"{i}.flac", 0.1, seed=i, title=f"Song {i}")
+    index = index_of(lib, tmp_path / "cache")
+    index.stop()
+    rotation = Rotation(lib, [], seed=2, index=index)
+    first = rotation.next()
+    os.utime(first.path, ns=(1, 10**18))  # touched: read again, reported again
+    index.scan()
+    rest = [rotation.next().path for _ in range(3)]
+    assert first.path not in rest and len(set(rest)) == 3

@@ -235,6 +235,7 @@ class LibraryIndex:
             return
         for path, cover in audio_files(self.root):
             if stop is not None and stop.is_set():
+                self._save_rows(pending)  # what was read stays read (a restart skips it)
                 return
             key = os.fsencode(path)
             seen.add(key)

@@ -42,6 +42,7 @@ class Rotation:
         self.bag: list[Track] = []
         self.last: Track | None = None
         self.recent: deque[str] = deque(maxlen=self.RECENT)  # paths, last played last
+        self.played: set = set()  # paths played from this bag: news of them waits for the next
 
     @property
     def tracks(self) -> list[Track]:
@@ -65,6 +66,7 @@ class Rotation:
                 self.index.forget(track.path)
         self.last = track
         self.recent.append(str(track.path))
+        self.played.add(track.path)
         return track
 
     def restore(self, bag: list[str], last: str | None) -> None:
@@ -75,6 +77,9 @@ class Rotation:
         self.last = by_path.get(last) if last else None
         if last:
             self.recent.append(last)
+        if self.bag:  # the rest of the library played from this bag before the restart
+            waiting = {t.path for t in self.bag}
+            self.played = {t.path for t in by_path.values() if t.path not in waiting}
 
     def track(self, path: str) -> Track | None:
         """The library's track at `path`, if it has one."""
@@ -84,8 +89,8 @@ class Rotation:
 
     def _follow_index(self) -> None:
         """The index's news into the current bag: removed tracks out, new ones in at random
-        places (the bag's own order kept). Linear in the bag, however many came (a first
-        scan adds thousands while the station plays)."""
+        places (the bag's own order kept), unless they played from this bag already. Linear
+        in the bag, however many came (a first scan adds thousands while the station plays)."""
         if self.index is None:
             return
         news = self.index.changes()
@@ -101,7 +106,7 @@ class Rotation:
         if not self.bag:
             self.bag = kept  # the next refill takes the new tracks from the index
             return
-        new = [track for track in latest.values() if track is not None]
+        new = [track for track in latest.values() if track is not None and track.path not in self.played]
         self.rng.shuffle(new)
         slots = set(self.rng.sample(range(len(kept) + len(new)), len(new)))
         old, fresh = iter(kept), iter(new)
@@ -118,5 +123,6 @@ class Rotation:
         rest = fresh[head:] + again
         self.rng.shuffle(rest)
         self.bag = fresh[:head] + rest
+        self.played = set()
         if len(self.bag) > 1 and self.last is not None and self.bag[0].path == self.last.path:
             self.bag[0], self.bag[1] = self.bag[1], self.bag[0]  # never the same track twice in a row
