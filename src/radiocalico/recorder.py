@@ -46,12 +46,12 @@ from radiocalico.db import listeners as listener_series
 from radiocalico.db import plays as queries
 from radiocalico.db.store import Store
 from radiocalico.songs import song_id as derive_song_id
+from radiocalico.songs import tag_text
 
 log = logging.getLogger("radiocalico")
 
 PREVIOUS = 5
 THUMBNAIL = 128
-_TEXT = 512
 _HTTP_TIMEOUT = 5.0
 
 
@@ -66,7 +66,7 @@ def _time(value) -> datetime | None:
 
 
 def _text(value) -> str:
-    return value.strip()[:_TEXT] if isinstance(value, str) else ""
+    return tag_text(value) if isinstance(value, str) else ""
 
 
 def _int(value) -> int | None:

@@ -23,13 +23,25 @@ import re
 import unicodedata
 
 SONG_ID_PATTERN = r"^[0-9a-f]{32}$"
+# The longest artist, title or album the API accepts (a vote names them); the station cuts
+# its tags to it so that every song it airs can be voted on.
+TAG_TEXT_MAX = 512
 _WHITESPACE = re.compile(r"\s+")
+# C0/C1 controls (a newline in a tag) and lone surrogates (a file name that is not UTF-8).
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def strip_invisible(text: str) -> str:
     """`text` without bidi controls and zero-width characters."""
     return _INVISIBLE.sub("", text)
+
+
+def tag_text(text: str) -> str:
+    """A tag as published and recorded: control characters folded to spaces, lone
+    surrogates to U+FFFD, trimmed and cut to `TAG_TEXT_MAX` characters."""
+    text = _CONTROL_OR_SURROGATE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else " ", text)
+    return text.strip()[:TAG_TEXT_MAX].strip()
 
 
 def normalise(text: str) -> str:

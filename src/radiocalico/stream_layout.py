@@ -39,6 +39,8 @@ COVERS_GLOB = "*" + COVER_SUFFIX
 HLS_DIR = "hls"
 MASTER_NAME = "live.m3u8"
 STATE_NAME = ".station-state.json"
+# The station's library index (its database and rendered covers): hidden, never served.
+LIBRARY_INDEX_DIR = ".library-index"
 
 SEGMENT_SUFFIX = ".m4s"
 INIT_SUFFIX = ".mp4"

@@ -158,3 +158,12 @@ def test_bidi_controls_and_zero_width_characters_are_stripped(listener, live_ser
     assert listener("eve").vote(sneaky, "up").status_code == 200
     chart = requests.get(f"{live_server.url}/api/ratings/top").json()["songs"]
     assert (chart[0]["artist"], chart[0]["title"]) == ("Evil Artist", "Innocent Title")
+
+
+def test_a_song_with_a_huge_title_as_the_station_publishes_it_can_be_voted_on(listener):
+    """A 4,994-character title with a newline: the station publishes it cut and folded by
+    `radiocalico.songs.tag_text`, and that is what the page votes with."""
+    from radiocalico.songs import tag_text
+
+    track = song(tag_text("Long\nArtist"), tag_text("Long title\n" + "x" * 4994))
+    assert listener().vote(track, "up").status_code == 200

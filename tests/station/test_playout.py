@@ -16,6 +16,7 @@ import pytest
 from radiocalico.config import Config
 from radiocalico.station import Station, ensure_demo_library, scan_library
 from radiocalico.station.demo import DEMO_TRACKS, synthesize
+from radiocalico.station.library_index import LibraryIndex
 from radiocalico.station.rotation import Rotation
 from radiocalico.stream_layout import COVER_NAME, MASTER_NAME, METADATA_NAME, hls_dir
 
@@ -105,17 +106,38 @@ def test_rotation_plays_every_track_before_repeating(tmp_path):
     assert len(orders) > 5  # really shuffled
 
 
-def test_rotation_picks_up_new_files_at_the_next_bag(tmp_path):
+def test_rotation_takes_new_files_into_the_current_bag_and_drops_removed_ones(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    make_flac(lib / "a.flac", 0.2, 48000, 16)
-    rotation = Rotation(lib, scan_library(lib), seed=1)
-    rotation.next()  # a bag starts a background rescan
-    rotation._scanner.join(10)
-    make_flac(lib / "b.flac", 0.2, 48000, 16)
-    assert rotation.next().path.name == "a.flac"  # this bag was made before the rescan saw b
-    rotation._scanner.join(10)
-    assert {rotation.next().path.name for _ in range(4)} == {"a.flac", "b.flac"}
+    for i in range(6):
+        make_flac(lib / f"{i}.flac", 0.2, 48000, 16, seed=i, title=f"Song {i}")
+    index = LibraryIndex(lib, tmp_path / "index", rescan_seconds=3600)
+    index.start()
+    try:
+        index.scanned.wait(30)
+        rotation = Rotation(lib, [], seed=1, index=index)
+        rotation.next()
+        gone = rotation.bag[-1].path
+        gone.unlink()
+        make_flac(lib / "new.flac", 0.2, 48000, 16, seed=9, title="New song")
+        index.scan()
+        # The rest of this bag: the new file is in it, the removed one is not.
+        rest = [rotation.next().path.name for _ in range(5)]
+        assert "new.flac" in rest and gone.name not in rest
+    finally:
+        index.stop()
+
+
+def test_a_new_bag_does_not_start_with_the_end_of_the_last(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(9):
+        make_flac(lib / f"{i}.flac", 0.1, 48000, 16, seed=i)
+    rotation = Rotation(lib, scan_library(lib), seed=3)
+    played = [rotation.next().path.name for _ in range(9 * 30)]
+    gaps = [j - i for i in range(len(played)) for j in range(i + 1, min(i + 5, len(played)))
+            if played[i] == played[j]]
+    assert not gaps  # never twice within 4 tracks of itself, across the bags' boundaries too
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,7 @@ def test_metadata_fields(tmp_path):
     for i in range(1, 6):
         cdn_fields.update({f"prev_artist_{i}": str, f"prev_title_{i}": str, f"prev_started_at_{i}": str,
                            f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str})
-    cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, stream_codec=str,
+    cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str, stream_codec=str,
                       stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
                       renditions=list, loudness=type(None))  # (levelling is off by default in Station)
     assert set(meta) == set(cdn_fields)

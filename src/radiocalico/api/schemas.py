@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from radiocalico.songs import SONG_ID_PATTERN, strip_invisible
+from radiocalico.songs import SONG_ID_PATTERN, TAG_TEXT_MAX, strip_invisible
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -39,11 +39,11 @@ Printable = AfterValidator(_printable)
 SongId = Annotated[str, StringConstraints(pattern=SONG_ID_PATTERN)]
 TagText = Annotated[
     str, BeforeValidator(lambda v: strip_invisible(v) if isinstance(v, str) else v),
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=512), Printable
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_TEXT_MAX), Printable
 ]
 OptionalTagText = Annotated[
     str, BeforeValidator(lambda v: strip_invisible(v) if isinstance(v, str) else v),
-    StringConstraints(strip_whitespace=True, max_length=512), Printable
+    StringConstraints(strip_whitespace=True, max_length=TAG_TEXT_MAX), Printable
 ]
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{2,31}$"
 Username = Annotated[

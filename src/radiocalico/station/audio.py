@@ -40,6 +40,8 @@ import av
 import numpy as np
 import soxr
 
+from .library import NO_PICTURES
+
 log = logging.getLogger("radiocalico.station")
 
 STREAM_RATE = 48000
@@ -150,7 +152,7 @@ _DECODER_HISTORY_SECONDS = 0.1
 def _resume_point(path, start: int) -> tuple[int, int]:
     """(source sample to decode from, 48 kHz samples to drop after resampling) to resume at
     stream sample `start`."""
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(str(path), metadata_errors="ignore", options=NO_PICTURES) as container:
         rate = int(container.streams.audio[0].codec_context.sample_rate or STREAM_RATE)
     if rate == STREAM_RATE:
         return start, 0
@@ -271,7 +273,7 @@ _GAP_TOLERANCE_SECONDS = 0.001
 
 def _decode_from(path, first: int, seek: bool, report: bool = True) -> Iterator[tuple[int, np.ndarray]]:
     damage = _Damage(path)
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(str(path), metadata_errors="ignore", options=NO_PICTURES) as container:
         stream = container.streams.audio[0]
         stream.thread_type = "NONE"
         stream.codec_context.options = dict(DECODER_OPTIONS)

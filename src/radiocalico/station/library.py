@@ -1,10 +1,18 @@
-"""The music library: scan a folder of audio files and read their tags with mutagen.
+"""The music library: find the audio files of a folder and read their tags with mutagen.
 
 Modelled on beets' use of mutagen: one `mutagen.File` per file, format-specific code only
 where the formats really differ (tag keys, pictures, bit depth). Every file is also probed
 with PyAV, so a file that mutagen can parse but FFmpeg cannot decode is rejected at scan
-time rather than on air. A file that fails either step is skipped with one log line on the
-"radiocalico.station" logger; the scan goes on.
+time rather than on air; a tag mutagen does not give (WAV's RIFF INFO list, for one) is
+taken from FFmpeg's container metadata. A file that fails either step is skipped with one
+log line on the "radiocalico.station" logger; the scan goes on.
+
+Tags are published and recorded as `radiocalico.songs.tag_text` makes them (no control
+characters, at most what the API accepts). A title from a file name that is not UTF-8 is
+decoded for display (Windows-1252, the usual other encoding of such names).
+
+`scan_library` reads a folder in one go; the station keeps a persistent, incremental index
+of it instead (`library_index`).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +29,10 @@ import mutagen
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
+
+from radiocalico.songs import tag_text
+
+from .cover import is_image
 
 log = logging.getLogger("radiocalico.station")
 
@@ -31,9 +44,13 @@ AUDIO_EXTENSIONS = {
 LOSSY_BIT_DEPTH = 16
 COVER_FILE_NAMES = ("cover.jpg", "folder.jpg", "cover.jpeg", "folder.jpeg", "cover.png", "folder.png",
                     "front.jpg", "front.png")
+# FFmpeg never decodes a picture for us: a probe or a decode opening a file with an 8000 px
+# attached picture would otherwise decode it (hundreds of MB) just to describe the stream.
+NO_PICTURES = {"max_pixels": "1"}
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big library holds tens of thousands
 class Track:
     """One playable file and what the station says about it."""
 
@@ -51,6 +68,9 @@ class Track:
     has_embedded_art: bool = False
     cover_file: Path | None = None
     comment: str = field(default="", compare=False)
+    # The cover already rendered to the published JPEG (`library_index`), None when the
+    # track has none or nothing rendered it: playout reads only this, never the art itself.
+    cover: Path | None = field(default=None, compare=False)
 
     @property
     def has_art(self) -> bool:
@@ -59,6 +79,16 @@ class Track:
     @property
     def year(self) -> int | None:
         return int(self.date) if self.date.isdigit() else None
+
+
+def display_name(path) -> str:
+    """A path as text that can be logged and encoded anywhere (a name that is not UTF-8
+    decoded as Windows-1252)."""
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 class LibraryFileError(Exception):
@@ -87,9 +117,9 @@ def _first(tags, *keys) -> str:
 
 
 def _year(date: str) -> str:
-    date = date.strip()
-    digits = date[:4]
-    return digits if len(digits) == 4 and digits.isdigit() else ""
+    """The year of a date in any common form: "2021-05-03", "03.05.2021", "May 2021"."""
+    match = _YEAR.search(date)
+    return match.group(1) if match else ""
 
 
 def _read_tags(audio) -> dict[str, str]:
@@ -164,21 +194,28 @@ def _pick(pictures: list[tuple[int, bytes]]) -> bytes | None:
     return pictures[0][1]
 
 
-def _cover_file_beside(path: Path) -> Path | None:
-    try:
-        names = {p.name.lower(): p for p in path.parent.iterdir() if p.is_file()}
-    except OSError:
-        return None
+def folder_cover(folder: Path, names) -> Path | None:
+    """The cover image among a folder's file `names` (listed once per folder), or None."""
+    lowered = {name.lower(): name for name in names}
     for name in COVER_FILE_NAMES:
-        if name in names:
-            return names[name]
+        if name in lowered:
+            return folder / lowered[name]
     return None
 
 
-def _probe(path: Path) -> tuple[str, int, int, float, int]:
-    """(codec, sample rate, channels, duration, bits) from FFmpeg; raises if not decodable."""
+def _cover_file_beside(path: Path) -> Path | None:
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()]
+    except OSError:
+        return None
+    return folder_cover(path.parent, names)
+
+
+def _probe(path: Path) -> tuple[str, int, int, float, int, dict[str, str]]:
+    """(codec, sample rate, channels, duration, bits, container metadata with lower-case
+    keys) from FFmpeg; raises if not decodable."""
+    try:
+        with av.open(str(path), metadata_errors="ignore", options=NO_PICTURES) as container:
             streams = container.streams.audio
             if not streams:
                 raise LibraryFileError("no audio stream")
@@ -202,15 +239,33 @@ def _probe(path: Path) -> tuple[str, int, int, float, int]:
                 bits = int(ctx.bits_per_raw_sample or 0)  # not exposed by every PyAV version
             except AttributeError:
                 bits = 0
-            return ctx.name, int(ctx.sample_rate), int(ctx.channels), duration, bits
+            metadata = {str(k).lower(): str(v) for k, v in (container.metadata or {}).items()}
+            for key, value in (stream.metadata or {}).items():
+                metadata.setdefault(str(key).lower(), str(value))
+            return ctx.name, int(ctx.sample_rate), int(ctx.channels), duration, bits, metadata
     except LibraryFileError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise LibraryFileError(str(exc)) from exc
 
 
-def read_track(path: Path) -> Track:
-    """Read one file; raises LibraryFileError when it cannot be played."""
+# FFmpeg's container metadata keys for each of our tags, when mutagen gave none.
+_FFMPEG_KEYS = {
+    "artist": ("artist", "album_artist"), "title": ("title",), "album": ("album",),
+    "date": ("date", "year", "creation_time"), "genre": ("genre",), "comment": ("comment", "grouping"),
+}
+
+_UNSET = object()
+
+
+def read_track(path: Path, cover_file=_UNSET) -> Track:
+    """Read one file; raises LibraryFileError when it cannot be played. `cover_file`: the
+    folder's cover image when the caller listed the folder already (else looked up)."""
+    return read_track_and_art(path, cover_file)[0]
+
+
+def read_track_and_art(path: Path, cover_file=_UNSET) -> tuple[Track, bytes | None]:
+    """`read_track`, and the embedded picture's bytes (read with the tags, not again)."""
     path = Path(path)
     try:
         audio = mutagen.File(path)
@@ -218,7 +273,7 @@ def read_track(path: Path) -> Track:
         raise LibraryFileError(f"unreadable tags ({exc.__class__.__name__}: {exc})") from exc
     if audio is None:
         raise LibraryFileError("not a recognised audio file")
-    codec, sample_rate, channels, duration, probed_bits = _probe(path)
+    codec, sample_rate, channels, duration, probed_bits, metadata = _probe(path)
     info = audio.info
     bit_depth = int(getattr(info, "bits_per_sample", 0) or 0) or probed_bits
     if not bit_depth:
@@ -227,14 +282,20 @@ def read_track(path: Path) -> Track:
     if codec == "opus":
         sample_rate = 48000  # Opus always decodes at 48 kHz whatever the input rate was
     tags = _read_tags(audio)
+    for key, keys in _FFMPEG_KEYS.items():
+        if not tags[key]:
+            tags[key] = _first(metadata, *keys)
+    tags = {key: tag_text(value) for key, value in tags.items()}
     try:
-        embedded = _embedded_picture(audio) is not None
+        picture = _embedded_picture(audio)
     except Exception:
-        embedded = False
-    return Track(
+        picture = None
+    if cover_file is _UNSET:
+        cover_file = _cover_file_beside(path)
+    track = Track(
         path=path,
         artist=tags["artist"] or "Unknown Artist",
-        title=tags["title"] or path.stem,
+        title=tags["title"] or tag_text(display_name(path.stem)) or "Untitled",
         album=tags["album"],
         date=_year(tags["date"]),
         genre=tags["genre"],
@@ -243,10 +304,32 @@ def read_track(path: Path) -> Track:
         channels=channels,
         duration=float(getattr(info, "length", 0.0) or duration),
         codec=codec,
-        has_embedded_art=embedded,
-        cover_file=_cover_file_beside(path),
+        has_embedded_art=picture is not None,
+        cover_file=cover_file,
         comment=tags["comment"],
     )
+    return track, picture
+
+
+def audio_files(root: Path):
+    """(audio file, its folder's cover image or None) under `root`, sorted by path within
+    each folder; hidden files and folders are left out. Symbolic links to folders are
+    followed, each real folder once (a link back up the tree is no loop)."""
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        folder = Path(dirpath)
+        cover = folder_cover(folder, filenames)
+        for name in sorted(filenames):
+            file = folder / name
+            if name.startswith(".") or file.suffix.lower() not in AUDIO_EXTENSIONS:
+                continue
+            yield file, cover
 
 
 def scan_library(path: Path | str) -> list[Track]:
@@ -258,32 +341,37 @@ def scan_library(path: Path | str) -> list[Track]:
     if not root.is_dir():
         return []
     tracks: list[Track] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            file = Path(dirpath) / name
-            if name.startswith(".") or file.suffix.lower() not in AUDIO_EXTENSIONS:
-                continue
-            try:
-                tracks.append(read_track(file))
-            except LibraryFileError as exc:
-                log.warning("skipping %s: %s", file, exc)
+    for file, cover in audio_files(root):
+        try:
+            tracks.append(read_track(file, cover))
+        except LibraryFileError as exc:
+            log.warning("skipping %s: %s", display_name(file), exc)
     return tracks
 
 
-def load_cover(track: Track) -> bytes | None:
-    """The track's cover image bytes (embedded first, else the file beside it), or None."""
-    if track.has_embedded_art:
+def cover_sources(track: Track, embedded: bytes | None = None):
+    """(where, image bytes) of the track's art, best first: the embedded picture, then the
+    folder's cover image. `embedded`: the picture if the caller read it already."""
+    if embedded is None and track.has_embedded_art:
         try:
             audio = mutagen.File(track.path)
-            data = _embedded_picture(audio) if audio is not None else None
-            if data:
-                return data
+            embedded = _embedded_picture(audio) if audio is not None else None
         except Exception as exc:
-            log.warning("cannot read embedded art of %s: %s", track.path, exc)
+            log.warning("cannot read embedded art of %s: %s", display_name(track.path), exc)
+    if embedded:
+        yield f"the picture in {display_name(track.path)}", embedded
     if track.cover_file is not None:
         try:
-            return track.cover_file.read_bytes()
+            yield display_name(track.cover_file), track.cover_file.read_bytes()
         except OSError as exc:
-            log.warning("cannot read %s: %s", track.cover_file, exc)
+            log.warning("cannot read %s: %s", display_name(track.cover_file), exc)
+
+
+def load_cover(track: Track) -> bytes | None:
+    """The track's best valid cover image's bytes (embedded first, else the file beside
+    it), or None."""
+    for where, data in cover_sources(track):
+        if is_image(data):
+            return data
+        log.warning("unreadable cover art: %s; trying the next", where)
     return None

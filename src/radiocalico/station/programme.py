@@ -2,7 +2,8 @@
 
 PCM is in the stream's format (see `audio`). Alongside the audio the programme reports
 where each track starts (`starts`, a run-local sample index) with the track's cover already
-rendered, so the publisher has nothing slow to do when the track goes on air.
+rendered (by the library index, ahead of playout: the programme only reads the small JPEG),
+so neither it nor the publisher has anything slow to do when the track goes on air.
 
 A restart resumes the interrupted track: `state(end)` says which track is playing at a
 run-local sample and how far into it (with the file's size and modification time, and the
@@ -26,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, decode_track, fade
-from .cover import render_cover
-from .library import Track, load_cover
+from .cover import placeholder_cover
+from .library import Track, display_name
 from .loudness import Leveller, apply_gain
 from .rotation import Rotation
 
@@ -51,6 +52,16 @@ class _Span:
     offset: int  # the track's own (48 kHz) sample there: 0, or where a resumed track resumed
     identity: tuple[int, int] | None  # the file's (size, mtime_ns) when it was opened
     gain: float = 0.0  # dB applied to the track's PCM
+
+
+def _rendered_cover(track: Track) -> bytes:
+    """The track's cover as the index rendered it, or the placeholder."""
+    if track.cover is not None:
+        try:
+            return track.cover.read_bytes()
+        except OSError as exc:
+            log.warning("cover of %s unreadable (%s); showing the placeholder", display_name(track.path), exc)
+    return placeholder_cover()
 
 
 def _identity(path) -> tuple[int, int] | None:
@@ -187,11 +198,7 @@ class Programme:
             sample = self.position + self.buffered
             self.spans.append(_Span(sample, track, self.track_offset, _identity(track.path), self.gain))
             if not self.track_offset:  # a resumed track is not a new start
-                try:
-                    art = load_cover(track)
-                except Exception:
-                    art = None
-                self.starts.append(TrackStart(sample, track, render_cover(art), self.level_info))
+                self.starts.append(TrackStart(sample, track, _rendered_cover(track), self.level_info))
         if len(chunk):
             self._append(chunk)
 

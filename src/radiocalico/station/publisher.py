@@ -33,6 +33,10 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
 * ``cover_url``: that track's versioned cover, ``covers/<cover_version>.jpg``, relative to
   metadatav2.json's URL. ``prev_cover_version_1..5`` / ``prev_cover_url_1..5``: the same for
   the previous tracks ("" when none).
+* ``source_codec``: the FFmpeg name of the current track's codec (``"flac"``, ``"alac"``,
+  ``"pcm_s24le"``, ``"mp3"``, ``"aac"``, ``"opus"``, ``"vorbis"`` …), "" when unknown, so a
+  player can tell a lossy source from a lossless one (``bit_depth``/``sample_rate`` alone
+  cannot).
 * ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
   ``stream_channels`` (2): the format of the stream's best rendition (the first of
   ``renditions``; with the lossless one offered, as here by default, exactly what these
@@ -103,7 +107,9 @@ class Publisher:
         self.history: list[dict] = list(saved.get("history", []))
         # Covers out of the metadata, oldest first, still on disk for a while.
         self.retired: list[str] = list(saved.get("retired_covers", []))
-        self._cover: bytes | None = None  # the newest started track's cover, not yet published
+        # The covers of the tracks started since the last publish (a track shorter than a
+        # segment has one too), (version, JPEG), oldest first.
+        self._covers: list[tuple[str, bytes]] = []
         self._stale = self._adopt_covers()
 
     def _adopt_covers(self) -> bool:
@@ -128,7 +134,7 @@ class Publisher:
         self.history.append({**_record(start.track, started_at), "loudness": start.loudness})
         self.retired += [_cover_version(r) for r in self.history[:-_KEPT]]
         self.history = self.history[-_KEPT:]
-        self._cover = start.cover_jpeg
+        self._covers.append((_cover_version(self.history[-1]), start.cover_jpeg))
 
     def state(self) -> dict:
         """What a restarted publisher needs; saved with the segment it belongs to."""
@@ -137,15 +143,15 @@ class Publisher:
     def publish(self) -> None:
         """After a segment is published: if a track started in it, its covers, then the
         metadata naming them, then the covers' clean-up."""
-        if self._cover is not None:
-            version = _cover_version(self.history[-1])
-            fsutil.atomic_write(self.out / stream_layout.versioned_cover_path(version), self._cover)
-            fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._cover)
+        if self._covers:
+            for version, jpeg in self._covers:
+                fsutil.atomic_write(self.out / stream_layout.versioned_cover_path(version), jpeg)
+            fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._covers[-1][1])
         elif not self._stale:
             return
         fsutil.atomic_write(self.out / stream_layout.METADATA_NAME,
                             json.dumps(build_metadata(self.history, self.renditions), indent=1))
-        self._cover = None
+        self._covers = []
         self._stale = False
         self._delete_retired()
 
@@ -175,7 +181,7 @@ def _record(track: Track, started_at: float) -> dict:
         "artist": track.artist, "title": track.title, "album": track.album, "date": track.date,
         "bit_depth": track.bit_depth, "sample_rate": track.sample_rate,
         "started_at": started_at, "song_id": song_id(track.artist, track.title),
-        "path": str(track.path),
+        "path": str(track.path), "source_codec": track.codec,
     }
     record.update(_flags(track, datetime.now(timezone.utc).year))
     log.info("now playing: %s - %s (%s)", track.artist, track.title, iso_utc(started_at))
@@ -220,6 +226,7 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
         version = _cover_version(prev) if prev else ""
         meta[f"prev_cover_version_{i + 1}"] = version
         meta[f"prev_cover_url_{i + 1}"] = stream_layout.versioned_cover_path(version) if prev else ""
+    meta["source_codec"] = current.get("source_codec", "")
     best = renditions[0]
     meta["stream_codec"] = best["codec"]
     meta["stream_sample_rate"] = best["sample_rate"]

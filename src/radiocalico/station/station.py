@@ -5,8 +5,9 @@ The pipeline, one way::
     Rotation -> Programme -> one Encoder per Rendition -> HlsWriter -> Publisher
     (rotation)  (programme)   (encoders)                  (hls)        (publisher)
 
-the rotation picks the library's next track; the programme decodes the tracks (once) into
-gapless 48 kHz PCM and notes where each starts; each rendition's encoder (lossless FLAC, AAC
+the rotation picks the library's next track (from the library index, `library_index`, which
+reads the folder in the background: the station starts on the first tracks it finds); the
+programme decodes the tracks (once) into gapless 48 kHz PCM and notes where each starts; each rendition's encoder (lossless FLAC, AAC
 high, AAC saver: `encoders`) turns a segment of PCM, plus a peek at the PCM after it for
 the AAC lookahead, into frames; the HLS writer publishes them as segments on one timeline
 and writes the playlists; the publisher writes
@@ -34,11 +35,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from radiocalico import stream_layout
+
 from .audio import STREAM_RATE
 from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
 from .hls import HlsWriter
-from .library import scan_library
+from .library import display_name
+from .library_index import LibraryIndex
 from .loudness import Leveller
 from .programme import Programme
 from .publisher import Publisher
@@ -71,13 +75,15 @@ class Station:
     def __init__(self, library: Path | None, out: Path, *, segment_seconds: float = 2.0,
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
-                 renditions: Sequence[str] = LADDER, loudness_target: float | None = None):
+                 renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0,
+                 loudness_target: float | None = None):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
         `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError.
-        `loudness_target`: LUFS every track is levelled to (STATION_LOUDNESS_TARGET); None
-        airs files at their own level."""
+        `rescan_seconds`: how often the library index looks for new, changed and removed
+        files (`library_index`). `loudness_target`: LUFS every track is levelled to
+        (STATION_LOUDNESS_TARGET); None airs files at their own level."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -96,6 +102,8 @@ class Station:
         self.speed = float(speed)
         self.seed = seed
         self.compression_level = compression_level
+        self.rescan_seconds = rescan_seconds
+        self.index: LibraryIndex | None = None
         # What the master playlist offers, best first (the writer orders the master).
         self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
         self.loudness_target = loudness_target
@@ -129,17 +137,20 @@ class Station:
 
             library = ensure_demo_library(self.instance_path / "demo-library")
         if not library.is_dir():
-            raise StationError(f"the music library {library} is not a folder")
-        tracks = scan_library(library)
-        if not tracks:
-            raise StationError(
-                f"the music library {library} has no playable audio files "
-                "(FLAC, WAV, AIFF, ALAC/M4A, MP3 or Ogg); add some or leave the library unset "
-                "to play the demo library")
-        log.info("library %s: %d tracks", library, len(tracks))
+            raise StationError(f"the music library {display_name(library)} is not a folder")
         self.out.mkdir(parents=True, exist_ok=True)
+        # Play while scanning: start on the first tracks the index finds (or knew).
+        index = LibraryIndex(library, self.out / stream_layout.LIBRARY_INDEX_DIR, self.rescan_seconds)
+        index.start()
+        if not index.wait_for_tracks(timeout):
+            index.stop()
+            raise StationError(
+                f"the music library {display_name(library)} has no playable audio files "
+                "(FLAC, WAV, AIFF, ALAC/M4A, MP3, AAC, Ogg or Opus); add some or leave the library unset "
+                "to play the demo library")
+        self.index = index
         outputs = _Outputs(self)
-        rotation = Rotation(library, tracks, self.seed)
+        rotation = Rotation(library, [], self.seed, index=index)
         self._leveller = self._make_leveller(rotation)
         programme = Programme(rotation, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller)
         self._stop.clear()
@@ -153,7 +164,7 @@ class Station:
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(1)
                 error = self._error
-                self.stop()  # (the loudness measurer too)
+                self.stop()  # (the library index and the loudness measurer too)
                 raise StationError(f"the station stopped before its first segment: {error}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -165,6 +176,9 @@ class Station:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self._thread = None
+        if self.index is not None:
+            self.index.stop()
+            self.index = None
         if self._leveller is not None:
             self._leveller.stop()
             self._leveller = None

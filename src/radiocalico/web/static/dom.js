@@ -3,9 +3,11 @@
 
 export const $ = (id) => document.getElementById(id);
 
-export function el(tag, { className = "", text = null } = {}, ...children) {
+// `dir`: "auto" for text of any script (an Arabic or Hebrew title among Latin ones).
+export function el(tag, { className = "", text = null, dir = "" } = {}, ...children) {
   const node = document.createElement(tag);
   if (className) node.className = className;
+  if (dir) node.dir = dir;
   if (text !== null) node.textContent = text;
   node.append(...children);
   return node;

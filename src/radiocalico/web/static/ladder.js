@@ -104,7 +104,7 @@ function nominal(level) {
 
 function formatKHz(hz) {
   const k = hz / 1000;
-  return `${Number.isInteger(k) ? k : k.toFixed(1)} kHz`;
+  return `${Number(k.toFixed(3))} kHz`;
 }
 
 // How the rendition heard reads: "Lossless · FLAC 48 kHz / 24-bit", "High · AAC 256 kbit/s",

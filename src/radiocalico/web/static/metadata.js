@@ -37,6 +37,7 @@ export function parseMetadata(meta) {
     year: meta.date ? String(meta.date).slice(0, 4) : "",
     bitDepth: Number(meta.bit_depth) || null,
     sampleRate: Number(meta.sample_rate) || null,
+    sourceCodec: typeof meta.source_codec === "string" ? meta.source_codec : "",
     songId: meta.song_id ?? "",
     start: parseTime(meta.started_at),
     coverVersion: meta.cover_version ?? "",

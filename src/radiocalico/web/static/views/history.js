@@ -10,8 +10,8 @@ function row(track, makeRating) {
   if (!rows.has(track)) {
     rows.set(track, el("li", { className: "history__item" },
       el("p", { className: "history__text" },
-        el("span", { className: "history__artist", text: `${track.artist}: ` }),
-        el("cite", { className: "history__title", text: track.title })),
+        el("span", { className: "history__artist", text: `${track.artist}: `, dir: "auto" }),
+        el("cite", { className: "history__title", text: track.title, dir: "auto" })),
       makeRating(track)));
   }
   return rows.get(track);

@@ -30,8 +30,8 @@ function cover(song) {
 
 function songText(song, extra) {
   return el("p", { className: "song__text" },
-    el("span", { className: "song__title", text: song.title }),
-    el("span", { className: "song__artist", text: song.artist }),
+    el("span", { className: "song__title", text: song.title, dir: "auto" }),
+    el("span", { className: "song__artist", text: song.artist, dir: "auto" }),
     ...(song.album ? [el("span", { className: "song__album", text: song.album })] : []),
     ...(extra ? [extra] : []));
 }

@@ -1,7 +1,7 @@
 // The now-playing panel: the track on show, its cover and badges (the stream quality heard
 // is views/quality.js's), and the announcement of a new track for screen readers.
 import { $, el } from "../dom.js";
-import { formatRate, titleWithYear } from "./format.js";
+import { formatSource, titleWithYear } from "./format.js";
 
 // `coverSrc`: the cover fetched for this very track, or null: then the station's logo, never
 // another track's cover.
@@ -9,8 +9,7 @@ export function renderTrack(track, coverSrc) {
   $("track-artist").textContent = track.artist || "Unknown artist";
   $("track-title").textContent = titleWithYear(track) || "Untitled";
   $("track-album").textContent = track.album || "";
-  const source = [track.bitDepth ? `${track.bitDepth}-bit` : "", formatRate(track.sampleRate)].filter(Boolean).join(" ");
-  $("source-quality").textContent = source || "–";
+  $("source-quality").textContent = formatSource(track) || "–";
   const badges = [track.isNew && "New", track.isSummer && "Summer", track.isVidgames && "Video games"].filter(Boolean);
   const box = $("track-badges");
   box.replaceChildren(...badges.map((text) => el("span", { className: "badge", text })));
