@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from mutagen.flac import FLAC
 from PIL import Image
 from pydantic import TypeAdapter
 
@@ -292,3 +293,29 @@ def test_a_played_file_that_changes_waits_for_the_next_bag(tmp_path):
     index.scan()
     rest = [rotation.next().path for _ in range(3)]
     assert first.path not in rest and len(set(rest)) == 3
+
+
+def test_the_station_plays_while_a_big_folder_is_still_being_read(tmp_path):
+    """Finding 5: 5,000 files in one folder were 184 s of dead air, the whole folder read
+    (and each file's folder listed) before the first segment. Now the first segment comes
+    from the first files found, long before the first pass over the folder ends."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_flac(lib / "0000.flac", 0.6, 48000, 16, seed=1, title="Track 0")
+    for n in range(1, 400):  # one folder, as found; copies retagged are distinct songs
+        copy = lib / f"{n:04d}.flac"
+        shutil.copyfile(lib / "0000.flac", copy)
+        audio = FLAC(copy)
+        audio["title"] = f"Track {n}"
+        audio.save()
+    out = tmp_path / "out"
+    station = Station(lib, out, segment_seconds=SEG, speed=FAST, window=100, seed=1)
+    station.start()
+    try:
+        assert station.index is not None and not station.index.scanned.is_set(), \
+            "the first segment waited for the whole folder"
+        assert (out / METADATA_NAME).exists()
+        assert station.index.scanned.wait(120)
+        assert len(station.index) == 400
+    finally:
+        station.stop()
