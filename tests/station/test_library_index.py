@@ -53,8 +53,6 @@ def test_a_file_name_that_is_not_utf8_plays_with_its_name_as_title(tmp_path):
     lib.mkdir()
     latin1 = os.path.join(os.fsencode(lib), b"Caf\xe9.flac")
     make_flac(Path(os.fsdecode(latin1)), 0.6, 48000, 24, seed=1, title="x")
-    from mutagen.flac import FLAC
-
     audio = FLAC(os.fsdecode(latin1))
     del audio["title"]
     audio.save()
