@@ -167,3 +167,34 @@ def test_a_song_with_a_huge_title_as_the_station_publishes_it_can_be_voted_on(li
 
     track = song(tag_text("Long\nArtist"), tag_text("Long title\n" + "x" * 4994))
     assert listener().vote(track, "up").status_code == 200
+
+
+def test_public_counts_are_the_same_for_everyone_and_cacheable(listener, live_server):
+    """The track-change herd: every page asks the new song's counts at once. Those answers
+    carry nobody's vote or cookie, so a shared cache can answer them all."""
+    alice, track, other = listener("alice"), song(), song("Artist", "Another")
+    alice.vote(track, "up")
+    url = f"{live_server.url}/api/ratings/counts?ids={track['id']},{other['id']}"
+    as_alice = alice.http.get(url)
+    as_nobody = requests.get(url)
+    assert as_alice.status_code == as_nobody.status_code == 200
+    assert as_alice.json() == as_nobody.json() == {"counts": [
+        {"song_id": track["id"], "up": 1, "down": 0}, {"song_id": other["id"], "up": 0, "down": 0}]}
+    assert as_alice.headers["Cache-Control"] == "public, max-age=1, stale-while-revalidate=5"
+    assert "Set-Cookie" not in as_alice.headers and "Vary" not in as_alice.headers
+    bad = requests.get(f"{live_server.url}/api/ratings/counts?ids=nope")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_my_votes_are_mine_alone_and_never_stored(listener, live_server):
+    alice, bob = listener("alice"), listener("bob")
+    first, second = song("A", "One"), song("A", "Two")
+    alice.vote(first, "up")
+    alice.vote(second, "down")
+    bob.vote(first, "down")
+    mine = alice.http.get(f"{live_server.url}/api/ratings/mine")
+    assert mine.status_code == 200
+    assert mine.json() == {"votes": [{"song_id": second["id"], "value": "down"},
+                                     {"song_id": first["id"], "value": "up"}]}
+    assert mine.headers["Cache-Control"] == "private, no-store"
+    assert requests.get(f"{live_server.url}/api/ratings/mine").json() == {"votes": []}

@@ -188,6 +188,25 @@ def test_reads_of_ratings_are_not_limited_by_the_vote_zone(https, topology):
     assert statuses == {200}
 
 
+def test_the_crowd_asking_a_songs_counts_at_a_track_change_reaches_the_app_once(https, topology):
+    """The track-change herd: the counts every page asks are answered by nginx's cache
+    (one request reaches the app per second and set of songs), and a vote shows in them
+    within the second plus the moment a background refresh takes."""
+    artist, title = "Herd Artist", f"Track change {uuid.uuid4().hex[:6]}"
+    url = f"{topology.url}/api/ratings/counts?ids={song_id(artist, title)}"
+    answers = [https.get(url, timeout=10) for _ in range(40)]
+    assert {a.status_code for a in answers} == {200}
+    statuses = [a.headers["X-Cache-Status"] for a in answers]
+    assert statuses.count("MISS") == 1 and set(statuses[1:]) <= {"HIT", "UPDATING", "STALE", "EXPIRED"}
+    assert all("Set-Cookie" not in a.headers for a in answers)
+    assert answers[0].json()["counts"][0]["up"] == 0
+    assert _vote(https, topology.url, _fingerprint(), artist=artist, title=title).status_code == 200
+    deadline = time.monotonic() + 10
+    while https.get(url, timeout=10).json()["counts"][0]["up"] != 1:
+        assert time.monotonic() < deadline, "the vote never showed in the cached counts"
+        time.sleep(0.25)
+
+
 def test_a_retried_vote_counts_once(https, topology):
     fingerprint = _fingerprint()
     artist, title = "Retry Artist", f"Idempotent {uuid.uuid4().hex[:6]}"

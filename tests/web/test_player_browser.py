@@ -189,6 +189,24 @@ def test_a_vote_changes_the_counts_and_survives_a_reload(page, station_server):
     page.wait_for_function("(t) => [...document.querySelectorAll('.thumb--down')].some(b => b.getAttribute('aria-label').includes(t) && b.getAttribute('aria-pressed') === 'false' && !b.disabled)", arg=f"for {title} by")
 
 
+def test_a_track_change_asks_only_the_shared_counts(page, station_server):
+    """The track-change herd: at a change every page asks the counts of the songs on show.
+    Those requests are the same for every listener (no fingerprint, no vote), so nginx's
+    cache answers the crowd; the page's own votes were asked once, when it loaded."""
+    asked = []
+    page.on("request", lambda r: asked.append((r.url, r.headers)) if "/api/ratings" in r.url else None)
+    open_player(page, station_server)
+    first = page.inner_text("#track-title")
+    page.wait_for_function("(t) => document.getElementById('track-title').textContent !== t",
+                           arg=first, timeout=40000)
+    page.wait_for_timeout(1000)
+    counts = [(u, h) for u, h in asked if "/api/ratings/counts?" in u]
+    assert len(counts) >= 2, f"the counts were not asked again at the change: {asked}"
+    assert all("x-listener-fingerprint" not in h and "x-csrf-token" not in h for _, h in counts)
+    assert [u for u, _ in asked if "/api/ratings/mine" in u] == [f"{station_server.url}/api/ratings/mine"]
+    assert not [u for u, _ in asked if "/api/ratings?" in u], "a personal batch was asked"
+
+
 def test_keyboard_shortcuts_and_remembered_volume(page, station_server):
     open_player(page, station_server, play=False)
     page.keyboard.press("k")

@@ -15,13 +15,16 @@ from sqlalchemy import Connection
 from radiocalico.db import ratings as rating_queries
 
 
-def cacheable(model: BaseModel, max_age: int) -> Response:
+def cacheable(model: BaseModel, max_age: int, stale_while_revalidate: int = 0) -> Response:
     response = jsonify(model.model_dump(mode="json"))
-    return public(response, max_age)
+    return public(response, max_age, stale_while_revalidate)
 
 
-def public(response: Response, max_age: int) -> Response:
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+def public(response: Response, max_age: int, stale_while_revalidate: int = 0) -> Response:
+    """`stale_while_revalidate`: seconds a cache may keep answering with the expired copy
+    while it fetches a fresh one (RFC 5861), so a crowd asking at once waits for nobody."""
+    stale = f", stale-while-revalidate={stale_while_revalidate}" if stale_while_revalidate else ""
+    response.headers["Cache-Control"] = f"public, max-age={max_age}{stale}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.add_etag()
     return response.make_conditional(request)

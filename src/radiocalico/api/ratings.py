@@ -16,6 +16,7 @@ from radiocalico.api.identity import (
 )
 from radiocalico.api.metrics import vote_counted
 from radiocalico.api.operation import Limit, operation
+from radiocalico.api.public import cacheable
 from radiocalico.db import ratings as queries
 from radiocalico.errors import APIError, FieldError
 from radiocalico.services import services
@@ -57,6 +58,44 @@ def _ratings(song_ids: list[str]) -> list[s.RatingOut]:
 )
 def batch(query: s.RatingsQuery):
     return s.RatingsOut(ratings=_ratings(query.song_ids))
+
+
+# Every page asks the counts of the songs on show when the track changes, all at once:
+# shared caches (nginx, a CDN) answer them for this long, and a little longer while one
+# request fetches the next answer (deploy/nginx: proxy_cache_use_stale updating).
+COUNTS_MAX_AGE = 1
+COUNTS_STALE_SECONDS = 5
+MY_VOTES_MAX = 5000
+
+
+@bp.get("/counts")
+@operation(
+    summary="Up/down counts for up to 20 songs: the same for everyone, so cacheable",
+    tags=_TAGS,
+    query=s.RatingsQuery,
+    responses={200: ("Counts in the order asked", s.CountsOut)},
+)
+def counts(query: s.RatingsQuery):
+    with services().store.reading() as connection:
+        found = queries.ratings_for(connection, query.song_ids, None)
+    body = s.CountsOut(counts=[s.CountOut(song_id=r.song_id, up=r.up, down=r.down) for r in found])
+    return cacheable(body, max_age=COUNTS_MAX_AGE, stale_while_revalidate=COUNTS_STALE_SECONDS)
+
+
+@bp.get("/mine")
+@operation(
+    summary="Your own votes, newest first (the page asks once, not at every track change)",
+    tags=_TAGS,
+    headers=(FINGERPRINT,),
+    responses={200: ("Your votes", s.MyVotesOut)},
+)
+def mine():
+    voter = current_voter(required=False)
+    if voter is None:
+        return s.MyVotesOut(votes=[])
+    with services().store.reading() as connection:
+        found = queries.votes_of(connection, voter.key, MY_VOTES_MAX)
+    return s.MyVotesOut(votes=[s.MyVoteOut(song_id=sid, value=_VOTE_NAMES[value]) for sid, value in found])
 
 
 @bp.get("/top")

@@ -101,6 +101,25 @@ class RatingsOut(BaseModel):
     ratings: list[RatingOut]
 
 
+class CountOut(BaseModel):
+    song_id: SongId
+    up: int = Field(ge=0)
+    down: int = Field(ge=0)
+
+
+class CountsOut(BaseModel):
+    counts: list[CountOut]
+
+
+class MyVoteOut(BaseModel):
+    song_id: SongId
+    value: VoteValue
+
+
+class MyVotesOut(BaseModel):
+    votes: list[MyVoteOut] = Field(description="Newest first, at most the newest 5,000.")
+
+
 class RatingsQuery(BaseModel):
     ids: str = Field(
         description=f"Comma-separated song ids, at most {MAX_BATCH}.",

@@ -78,6 +78,17 @@ def ratings_for(connection: Connection, song_ids: list[str], voter: str | None) 
     ]
 
 
+def votes_of(connection: Connection, voter: str, limit: int) -> list[tuple[str, int]]:
+    """(song id, value) of the voter's votes, newest first, at most `limit`."""
+    rows = connection.execute(
+        select(votes.c.song_id, votes.c.value)
+        .where(votes.c.voter == voter)
+        .order_by(votes.c.updated_at.desc(), votes.c.song_id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 def rating_of(connection: Connection, song_id: str, voter: str | None) -> Rating:
     """One song's counts and the voter's own vote (an unknown song: 0/0)."""
     row = connection.execute(_ONE_RATING, {"voter": voter, "song_id": song_id}).first()

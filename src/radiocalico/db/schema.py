@@ -101,6 +101,7 @@ votes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("value IN (-1, 1)", name="value_is_up_or_down"),
     Index(None, "user_id"),
+    Index(None, "voter", "updated_at"),  # a listener's own votes, newest first (the page's)
 )
 
 # --- Play history, cover thumbnails, listener statistics -----------------------------------

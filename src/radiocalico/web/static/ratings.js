@@ -1,5 +1,7 @@
-// Thumbs up/down: the counts and my vote for the songs on show, fetched in one batched
-// request, and optimistic votes rolled back (with a message) when the server says no.
+// Thumbs up/down: the counts of the songs on show, fetched in one batched request that is
+// the same for every listener (so nginx or a CDN answers the crowd at a track change), and
+// my own votes, asked once per page and identity and then kept here from my votes'
+// answers; optimistic votes rolled back (with a message) when the server says no.
 // An anonymous vote refused for want of a listener token gets one (listener-token.js) and
 // is sent once more.
 //
@@ -16,6 +18,7 @@ export class Ratings extends Emitter {
     this.client = client;
     this.token = token;
     this.counts = new Map(); // song id -> {song_id, up, down, my_vote}
+    this.mine = null; // song id -> "up" | "down": my votes, once known (a promise while asked)
     this.pending = new Set(); // song ids with a vote in flight
     this.shownIds = []; // the song ids on the page
   }
@@ -39,15 +42,33 @@ export class Ratings extends Emitter {
     return this.load(this.shownIds.slice(0, BATCH));
   }
 
+  // Who I am changed (signed in or out): my votes are another listener's now.
+  forgetMine() {
+    this.mine = null;
+    return this.refresh();
+  }
+
+  // My votes, asked of the server once; until they are known a song shows none.
+  async myVotes() {
+    if (this.mine === null) {
+      this.mine = this.client.myVotes()
+        .then(({ votes }) => new Map(votes.map((v) => [v.song_id, v.value])))
+        .catch(() => { this.mine = null; return new Map(); });
+    }
+    return this.mine;
+  }
+
   // Counts and my vote for any songs (history, charts, likes), BATCH per request; other
   // views and the now-playing thumbs then share them.
   async load(songIds) {
     const ids = [...new Set(songIds.filter(Boolean))];
     for (let i = 0; i < ids.length; i += BATCH) {
       try {
-        const { ratings } = await this.client.ratings(ids.slice(i, i + BATCH));
-        for (const rating of ratings) {
-          if (!this.pending.has(rating.song_id)) this.counts.set(rating.song_id, rating);
+        const [{ counts }, mine] = await Promise.all([this.client.counts(ids.slice(i, i + BATCH)), this.myVotes()]);
+        for (const count of counts) {
+          if (!this.pending.has(count.song_id)) {
+            this.counts.set(count.song_id, { ...count, my_vote: mine.get(count.song_id) ?? null });
+          }
         }
         this.emit("change");
       } catch {
@@ -73,7 +94,10 @@ export class Ratings extends Emitter {
       ? this.client.retract(id)
       : this.client.vote(id, { value, artist: track.artist, title: track.title, album: track.album ?? "" }));
     try {
-      this.counts.set(id, await this.withToken(send));
+      const rating = await this.withToken(send);
+      this.counts.set(id, rating);
+      const mine = await this.myVotes();
+      if (rating.my_vote) mine.set(id, rating.my_vote); else mine.delete(id);
     } catch (err) {
       this.counts.set(id, before);
       this.emit("error", refusal(err, track));

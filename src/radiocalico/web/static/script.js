@@ -91,7 +91,7 @@ async function main(status) {
   library.more();
   library.watchListeners();
   ratings.on("error", (message) => status.set(message, "error", 8000));
-  session.on("change", () => ratings.refresh()); // my votes differ per account
+  session.on("change", () => ratings.forgetMine()); // my votes differ per account
 
   setInterval(() => bar.renderClock({
     ...playback.snapshot(),

@@ -1,4 +1,4 @@
-"""account_tokens: the listener token that backs a young account's votes
+"""account_tokens (the listener token that backs a young account's votes); votes by voter
 
 Revision ID: 0005_account_tokens
 Revises: 0004_history
@@ -24,7 +24,9 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token", name="pk_account_tokens"),
     )
+    op.create_index("ix_votes_voter_updated_at", "votes", ["voter", "updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_votes_voter_updated_at", table_name="votes")
     op.drop_table("account_tokens")

@@ -33,9 +33,15 @@ export class ApiClient {
     return this.call("listenerToken");
   }
 
-  // Counts and my vote for up to 20 songs (the server's limit), in one request.
-  ratings(songIds) {
-    return this.call("ratings", { query: `?ids=${songIds.join(",")}` });
+  // Counts for up to 20 songs (the server's limit), in one request; the same answer for
+  // every listener asking the same ids, so a shared cache may give it.
+  counts(songIds) {
+    return this.call("counts", { query: `?ids=${songIds.join(",")}` });
+  }
+
+  // My own votes (newest first), asked once, not at every track change.
+  myVotes() {
+    return this.call("myVotes");
   }
 
   vote(songId, vote) {

@@ -30,9 +30,15 @@ export const OPERATIONS = {
     method: "GET", path: "/api/listener", status: 200,
     reads: { votes_count_in_seconds: true },
   },
-  ratings: {
-    method: "GET", path: "/api/ratings", status: 200, listener: true,
-    reads: { ratings: [RATING] },
+  // The same answer for everyone (no fingerprint, no vote): shared caches answer the
+  // crowd that asks at every track change.
+  counts: {
+    method: "GET", path: "/api/ratings/counts", status: 200,
+    reads: { counts: [{ song_id: true, up: true, down: true }] },
+  },
+  myVotes: {
+    method: "GET", path: "/api/ratings/mine", status: 200, listener: true,
+    reads: { votes: [{ song_id: true, value: true }] },
   },
   vote: {
     method: "PUT", path: "/api/ratings/{song_id}/vote", status: 200, listener: true,

@@ -1,0 +1,239 @@
+"""The track-change herd: every listener's page asks for the new song's counts at once.
+
+    .venv/bin/python bench/herd/run.py [--listeners 10000] [--addresses 200] [--spread 2]
+        [--voters 0.05] [--vote-seconds 30]
+
+Starts the topology tests/deploy uses (nginx templates + deploy/serve.py, 2 workers x 2
+threads, PostgreSQL, Redis; the production limits of the code under test) on loopback.
+`--listeners` simulated pages, behind `--addresses` loopback source addresses
+(127.0.0.2, ...: as many listeners behind each as a household or an office NAT), hear the
+same track change within `--spread` seconds (the station's clock and the players'
+latencies spread them uniformly), and each page then asks for the counts of the six songs
+on show. Two ways side by side, in one run:
+
+- personal: what the page asked before, `GET /api/ratings?ids=...` with its fingerprint
+  (counts and its own vote: private, so every request reaches the app);
+- shared: what the page asks now, `GET /api/ratings/counts?ids=...` (the same for
+  everyone: nginx's cache answers; the page knows its own votes already).
+
+Then `--voters` of the listeners vote on the new song over `--vote-seconds` seconds, most
+in the first seconds (an exponential curve, mean a fifth of the window), with listener
+tokens old enough to count.
+
+Prints, per phase: requests, errors, p50/p99 latency, how long the herd took to clear
+(from the track change to the last answer), and the requests that reached the app (from
+nginx's access log: an answer from the cache names no upstream) as a share of the
+listeners' requests; then that every acknowledged vote was counted exactly once, and
+`radiocalico db check-counts`. The load generator shares the machine's cores with nginx,
+the app and PostgreSQL: it prints how late its own event loop ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import uvloop
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from radiocalico.api.listener_token import COOKIE as TOKEN_COOKIE  # noqa: E402
+from radiocalico.api.listener_token import new_token  # noqa: E402
+from radiocalico.songs import song_id  # noqa: E402
+from tests.deploy.topology import BIN, Topology, drop_schema, schema_url  # noqa: E402
+
+DEFAULT_DB = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+DEFAULT_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+MIN_TOKEN_AGE = 60  # LISTENER_TOKEN_MIN_AGE's default: votes wait for their tokens
+
+
+class Listener:
+    def __init__(self, address: str, secret_key: str):
+        self.address = address
+        self.fingerprint = uuid.uuid4().hex * 2
+        _, self.token = new_token(secret_key)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def _upstream_hits(log: Path, since: int, path: str) -> tuple[int, int]:
+    """(requests, of them to the app) for `path` in nginx's access log after byte `since`."""
+    total = upstream = 0
+    with log.open("rb") as lines:
+        lines.seek(since)
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry["uri"].split("?")[0] != path:
+                continue
+            total += 1
+            upstream += bool(entry["upstream"])
+    return total, upstream
+
+
+async def _lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
+    while not stop.is_set():
+        started = time.monotonic()
+        await asyncio.sleep(0.05)
+        lags.append(time.monotonic() - started - 0.05)
+
+
+async def phase(sessions, listeners, name: str, request, spread: float, curve=None) -> dict:
+    """Each listener sends `request(session, listener)` once, at its moment after now."""
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+    lags: list[float] = []
+    stop = asyncio.Event()
+    probe = asyncio.create_task(_lag_probe(stop, lags))
+    start = time.monotonic()
+    last = [start]
+
+    async def one(listener) -> None:
+        delay = curve() if curve else random.uniform(0, spread)
+        await asyncio.sleep(delay)
+        sent = time.monotonic()
+        try:
+            status = await request(sessions[listener.address], listener)
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            status = 0
+        done = time.monotonic()
+        times.append(done - sent)
+        statuses[status] = statuses.get(status, 0) + 1
+        last[0] = max(last[0], done)
+
+    await asyncio.gather(*(one(listener) for listener in listeners))
+    stop.set()
+    await probe
+    return {"phase": name, "requests": len(times), "statuses": statuses,
+            "p50_ms": round(1000 * statistics.median(times), 1),
+            "p99_ms": round(1000 * _percentile(times, 0.99), 1),
+            "clear_s": round(last[0] - start, 2),
+            "client_lag_max_ms": round(1000 * max(lags or [0]), 1)}
+
+
+async def run(topo: Topology, args) -> None:
+    rng = random.Random(1)
+    addresses = [f"127.0.0.{2 + n % 250}" if n < 250 else f"127.0.{1 + n // 250}.{2 + n % 250}"
+                 for n in range(args.addresses)]
+    listeners = [Listener(addresses[n % len(addresses)], topo.secret_key) for n in range(args.listeners)]
+    minted = time.monotonic()
+    context = ssl.create_default_context(cafile=str(topo.cert))
+    sessions = {
+        address: aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, local_addr=(address, 0),
+                                           limit=args.connections_per_address),
+            timeout=aiohttp.ClientTimeout(total=30))
+        for address in addresses
+    }
+    shown = [("Herd", f"Song {n} {uuid.uuid4().hex[:6]}") for n in range(6)]  # now + 5 before
+    ids = ",".join(song_id(artist, title) for artist, title in shown)
+    log = topo.root / "nginx-access.log"
+    try:
+        # Open each address's connections first: a page's connection is already open.
+        await asyncio.gather(*(
+            s.get(f"{topo.url}/api/ratings/counts?ids={song_id('warm', 'up')}")
+            for s in sessions.values() for _ in range(args.connections_per_address)))
+
+        async def personal(session, listener):
+            async with session.get(f"{topo.url}/api/ratings?ids={ids}",
+                                   headers={"X-Listener-Fingerprint": listener.fingerprint}) as r:
+                await r.read()
+                return r.status
+
+        async def shared(session, listener):
+            async with session.get(f"{topo.url}/api/ratings/counts?ids={ids}") as r:
+                await r.read()
+                return r.status
+
+        for name, request, path in (("personal (the page before)", personal, "/api/ratings"),
+                                    ("shared (the page now)", shared, "/api/ratings/counts")):
+            since = log.stat().st_size
+            result = await phase(sessions, listeners, name, request, args.spread)
+            await asyncio.sleep(0.5)  # nginx writes its log lines as it answers
+            total, upstream = _upstream_hits(log, since, path)
+            result["to_app"] = upstream
+            result["to_app_share"] = f"{100 * upstream / max(1, total):.1f} %"
+            print(json.dumps(result), flush=True)
+            await asyncio.sleep(2)
+
+        wait = MIN_TOKEN_AGE + 1 - (time.monotonic() - minted)
+        if wait > 0:
+            print(f"(waiting {wait:.0f} s for the listener tokens to count)", flush=True)
+            await asyncio.sleep(wait)
+        artist, title = shown[0]
+        voters = rng.sample(listeners, int(len(listeners) * args.voters))
+        acknowledged = 0
+
+        async def vote(session, listener):
+            nonlocal acknowledged
+            async with session.put(
+                    f"{topo.url}/api/ratings/{song_id(artist, title)}/vote",
+                    json={"value": "up", "artist": artist, "title": title, "album": ""},
+                    headers={"X-Listener-Fingerprint": listener.fingerprint},
+                    cookies={TOKEN_COOKIE: listener.token}) as r:
+                await r.read()
+                acknowledged += r.status == 200
+                return r.status
+
+        mean = args.vote_seconds / 5
+        since = log.stat().st_size
+        result = await phase(sessions, voters, "votes", vote, args.vote_seconds,
+                             curve=lambda: min(args.vote_seconds, rng.expovariate(1 / mean)))
+        print(json.dumps(result), flush=True)
+        # The uncached answer (the personal one), not the shared one a second old.
+        async with sessions[addresses[0]].get(f"{topo.url}/api/ratings/{song_id(artist, title)}") as r:
+            counted = (await r.json())["up"]
+        print(f"votes acknowledged {acknowledged}, counted {counted}: "
+              f"{'exact' if counted == acknowledged else 'DIFFERENT'}", flush=True)
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions.values()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--listeners", type=int, default=10000)
+    parser.add_argument("--addresses", type=int, default=200)
+    parser.add_argument("--connections-per-address", type=int, default=4)
+    parser.add_argument("--spread", type=float, default=2.0)
+    parser.add_argument("--voters", type=float, default=0.05)
+    parser.add_argument("--vote-seconds", type=float, default=30)
+    parser.add_argument("--database-url", default=DEFAULT_DB)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    args = parser.parse_args()
+    url, schema = schema_url(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="radiocalico-herd-") as root:
+        topo = Topology(Path(root), url, args.redis_url, replicas=1, workers=2, station=False,
+                        app_env={"APP_THREADS": "2"})
+        try:
+            topo.start()
+            uvloop.run(run(topo, args))
+            check = subprocess.run([str(BIN / "radiocalico"), "db", "check-counts"],
+                                   env=dict(os.environ, DATABASE_URL=url), capture_output=True, text=True)
+            print(f"check-counts: exit {check.returncode} {check.stdout.strip()[-200:]}", flush=True)
+            print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        finally:
+            topo.stop()
+            drop_schema(args.database_url, schema)
+
+
+if __name__ == "__main__":
+    main()
