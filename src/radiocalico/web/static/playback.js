@@ -11,6 +11,11 @@
 // longer than the audio buffered ahead of the paused position, the listener hears live radio
 // again; after a shorter one, the music carries on where it was paused.
 //
+// Native HLS (and AirPlay) is given `nativeUrl`, a master whose variants share one codec
+// (a native player cannot change codec mid-stream, see station/hls.py). Beside hls.js the
+// element also offers it as a <source type="application/vnd.apple.mpegurl">: on an iPhone,
+// hls.js on ManagedMediaSource turns remote playback off unless such a source is there.
+//
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
 // instance, before it loads the playlist: the quality controller steers it).
@@ -26,6 +31,7 @@ const STALL_MS = 8000; // no progress for this long while playing: rebuild the p
 const RETRY_CAP_MS = 30000; // the longest wait between two retries
 
 const OFFLINE = "You are offline. The music will resume when the network is back.";
+const HLS_TYPE = "application/vnd.apple.mpegurl";
 
 const HLS_CONFIG = {
   debug: false,
@@ -43,10 +49,12 @@ const HLS_CONFIG = {
 
 export class Playback extends Emitter {
   // `clock.now()`: the station's time in ms (see clock.js), for the latency heard.
-  constructor(audio, url, { clock = { now: () => Date.now() } } = {}) {
+  // `nativeUrl`: the single-codec master for the browser's own HLS (see the top).
+  constructor(audio, url, { clock = { now: () => Date.now() }, nativeUrl = url } = {}) {
     super();
     this.audio = audio;
     this.url = url;
+    this.nativeUrl = nativeUrl;
     this.clock = clock;
     this.hls = null;
     // Without either engine the element is still given the URL: it may know better.
@@ -106,9 +114,21 @@ export class Playback extends Emitter {
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
       if (this.attempt > 0 && !this.audio.paused) this.healthy();
     });
+    hls.on(Hls.Events.MEDIA_ATTACHED, () => this.offerNativeSource());
     this.emit("hls", hls);
     hls.attachMedia(this.audio);
     hls.loadSource(this.url);
+  }
+
+  // After hls.js's own <source> (it replaces the element's sources when it attaches): the
+  // element plays the first, AirPlay takes the HLS one.
+  offerNativeSource() {
+    this.audio.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
+    const source = document.createElement("source");
+    source.type = HLS_TYPE;
+    source.src = this.nativeUrl;
+    this.audio.append(source);
+    this.audio.disableRemotePlayback = false;
   }
 
   destroyHls() {
@@ -137,7 +157,7 @@ export class Playback extends Emitter {
       if (!this.hls) this.createHls();
       this.hls.startLoad(-1);
     } else if (!this.audio.src) {
-      this.audio.src = this.url;
+      this.audio.src = this.nativeUrl;
     } else if (live) {
       this.seekLive();
     }
@@ -349,7 +369,7 @@ export class Playback extends Emitter {
         this.playMedia();
       }
     } else {
-      const src = this.url;
+      const src = this.nativeUrl;
       this.audio.removeAttribute("src");
       this.audio.load();
       this.audio.src = src;

@@ -59,7 +59,7 @@ async function main(status) {
   status.set("");
   const playEarly = pressedEarly();
   const clock = new ServerClock();
-  const playback = new Playback($("audio"), config.stream_url, { clock });
+  const playback = new Playback($("audio"), config.stream_url, { clock, nativeUrl: config.native_stream_url });
   const quality = new Quality(playback); // before playback builds hls.js: it steers it
   const qualityView = new QualityView(quality);
   quality.on("change", (state) => qualityView.render(state));
