@@ -16,14 +16,20 @@
 // element also offers it as a <source type="application/vnd.apple.mpegurl">: on an iPhone,
 // hls.js on ManagedMediaSource turns remote playback off unless such a source is there.
 //
+// A change of codec family (FLAC <-> AAC) where the engine cannot change codec inside one
+// MediaSource (codec-probe.js) is a handover to a second element (handover.js): `audio` is
+// the slot standing for whichever element is audible.
+//
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
 // instance, before it loads the playlist: the quality controller steers it).
 // Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
+import { canChangeCodec } from "./codec-probe.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
+import { handOver, MediaSlot, retire } from "./handover.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
 
@@ -50,9 +56,11 @@ const HLS_CONFIG = {
 export class Playback extends Emitter {
   // `clock.now()`: the station's time in ms (see clock.js), for the latency heard.
   // `nativeUrl`: the single-codec master for the browser's own HLS (see the top).
-  constructor(audio, url, { clock = { now: () => Date.now() }, nativeUrl = url } = {}) {
+  constructor(element, url, { clock = { now: () => Date.now() }, nativeUrl = url } = {}) {
     super();
-    this.audio = audio;
+    this.slot = new MediaSlot(element);
+    this.audio = this.slot.media;
+    const audio = this.audio;
     this.url = url;
     this.nativeUrl = nativeUrl;
     this.clock = clock;
@@ -60,6 +68,9 @@ export class Playback extends Emitter {
     // Without either engine the element is still given the URL: it may know better.
     this.useHls = chooseEngine(browserMedia(audio)) === HLSJS && Hls.isSupported();
     this.engine = this.useHls ? HLSJS : NATIVE;
+    this.codecSwitch = null; // whether the engine changes codec in one MediaSource; null: not known yet
+    if (this.useHls) canChangeCodec().then((can) => { this.codecSwitch = can; });
+    this.handing = false; // a handover to another codec family is under way
     this.wanted = false; // the listener wants sound
     this.attempt = 0;
     this.retryTimer = null;
@@ -108,27 +119,65 @@ export class Playback extends Emitter {
   }
 
   createHls() {
-    const hls = new Hls(HLS_CONFIG);
+    const hls = this.newHls();
     this.hls = hls;
+    this.emit("hls", hls);
+    hls.attachMedia(this.slot.element);
+    hls.loadSource(this.url);
+  }
+
+  newHls(config = {}) {
+    const hls = new Hls({ ...HLS_CONFIG, ...config });
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
-      if (this.attempt > 0 && !this.audio.paused) this.healthy();
+      if (hls === this.hls && this.attempt > 0 && !this.audio.paused) this.healthy();
     });
-    hls.on(Hls.Events.MEDIA_ATTACHED, () => this.offerNativeSource());
-    this.emit("hls", hls);
-    hls.attachMedia(this.audio);
-    hls.loadSource(this.url);
+    hls.on(Hls.Events.MEDIA_ATTACHED, (_event, { media }) => this.offerNativeSource(media));
+    return hls;
+  }
+
+  // Play `level`, of another codec family than the one playing, where the engine cannot
+  // change codec in one MediaSource: a handover while the music plays (see handover.js),
+  // otherwise a fresh pipeline (the quality controller starts it on the chosen level).
+  // Resolves true once `level` is what the listener hears.
+  async changeFamily(level) {
+    if (this.handing || !this.hls || this.inOutage()) return false; // recovery comes first
+    if (!this.playing) { // nothing heard yet or paused: nothing to hand over
+      this.rebuild();
+      return true;
+    }
+    this.handing = true;
+    const from = { hls: this.hls, element: this.slot.element };
+    const volume = from.element.volume;
+    try {
+      const next = await handOver(this.slot, from, level, this.url, (start) => this.newHls({ startLevel: start }));
+      if (this.hls !== from.hls || !this.wanted) { // paused or rebuilt meanwhile: keep what is there
+        next.hls.destroy();
+        return false;
+      }
+      const old = this.slot.swap(next.element);
+      retire(this.slot, old, volume);
+      this.hls = next.hls;
+      from.hls.destroy();
+      this.emit("hls", next.hls);
+      this.emitState("playing");
+      return true;
+    } catch {
+      return false; // the old element plays on; the quality controller may try again
+    } finally {
+      this.handing = false;
+    }
   }
 
   // After hls.js's own <source> (it replaces the element's sources when it attaches): the
   // element plays the first, AirPlay takes the HLS one.
-  offerNativeSource() {
-    this.audio.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
+  offerNativeSource(element) {
+    element.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
     const source = document.createElement("source");
     source.type = HLS_TYPE;
     source.src = this.nativeUrl;
-    this.audio.append(source);
-    this.audio.disableRemotePlayback = false;
+    element.append(source);
+    element.disableRemotePlayback = false;
   }
 
   destroyHls() {
