@@ -32,11 +32,12 @@ Source Extensions lose the SourceBuffer on a FLAC <-> AAC change. So besides `li
 the station writes one master per codec family (`stream_layout.family_master_name`, the
 same EXT-X-STREAM-INF lines, in the same order): `master_aac.m3u8` (high, saver), offered
 to native HLS players (the page's `<source>`, AirPlay), and `master_flac.m3u8` (lossless).
-`live.m3u8` keeps listing every rendition, codecs mixed: it is the public CDN's shape, which
-hls.js players of that shape load; our player reads its ladder from it, keeps each hls.js
-instance within one family, and moves between families by handing over between two media
-elements on the program-date-time clock (`web/static/handover.js`), never by asking one
-decoder to change codec.
+`live.m3u8` keeps listing every rendition, codecs mixed: it is the public CDN's shape, and
+what our hls.js player loads (on our station as on the CDN). Where the engine changes codec
+inside one MediaSource (a probe tells, `web/static/codec-probe.js`) the player switches
+family there; elsewhere it keeps each hls.js instance within one family and moves between
+families by handing over between two media elements on the program-date-time clock
+(`web/static/handover.js`).
 
 Which variant is which rendition: by its URI, `stream_layout.media_playlist_name(name)`
 (live_flac.m3u8, live_high.m3u8, live_saver.m3u8), which metadatav2.json's
