@@ -120,3 +120,36 @@ def test_codec_family_switches_without_change_type(page, station_server, engine)
     assert heard > 8000, "the tap heard nothing: it measures nothing"
     assert max(silences) <= SILENCE_BOUND_MS, f"silences of {silences} ms across the switches"
     assert page.inner_text("#status") == ""
+
+
+def test_the_media_slot_moves_listeners_and_place_to_the_new_element(page, station_server):
+    """What the rest of the player holds across a handover: the audible element's
+    properties, and listeners that follow it; a crossfade's volume steps are not the
+    listener's volume."""
+    open_player(page, station_server, play=False)
+    result = page.evaluate("""async () => {
+      const { MediaSlot } = await import('/static/handover.js');
+      const old = document.createElement('audio');
+      old.id = 'slot-test';
+      document.body.append(old);
+      const slot = new MediaSlot(old);
+      const heard = [];
+      slot.media.addEventListener('ping', (e) => heard.push(e.target === slot.element ? 'audible' : 'other'));
+      slot.media.addEventListener('volumechange', () => heard.push('volume'));
+      const next = document.createElement('audio');
+      next.volume = 0.25;
+      old.dispatchEvent(new Event('ping'));
+      slot.quiet = true;
+      old.volume = 0.5;
+      await new Promise((r) => setTimeout(r, 0));
+      slot.quiet = false;
+      slot.swap(next);
+      old.dispatchEvent(new Event('ping')); // no longer listened to
+      next.dispatchEvent(new Event('ping'));
+      slot.media.volume = 0.75;
+      await new Promise((r) => setTimeout(r, 0));
+      return {heard, volume: slot.media.volume, placed: document.getElementById('slot-test') === next,
+              oldGone: !old.isConnected, canPlay: typeof slot.media.canPlayType('audio/mp4')};
+    }""")
+    assert result == {"heard": ["audible", "audible", "volume"], "volume": 0.75, "placed": True,
+                      "oldGone": True, "canPlay": "string"}
