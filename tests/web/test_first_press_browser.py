@@ -77,3 +77,17 @@ def test_play_pressed_before_the_master_playlist_is_parsed_plays(page, station_s
         fetched = page.evaluate("() => window.__fetchedAtPress")
         assert not [url for url in fetched if "/hls/" in url], "the press came too late to test the race"
         press_and_listen(page, press)
+
+
+def test_play_pressed_offline_says_so_and_plays_when_the_network_is_back(page, context, console, station_server):
+    """Pressed while the network is down: a message with what happens next, at once; the
+    music once the network is back, without a second press."""
+    console.allow_network_noise = True
+    goto(page, station_server.url + "/")
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    context.set_offline(True)
+    page.click("#play")
+    page.wait_for_function("() => /offline/i.test(document.getElementById('status').textContent)",
+                           timeout=FIRST_PRESS_BOUND_S * 1000)
+    context.set_offline(False)
+    press_and_listen(page, 0)
