@@ -60,6 +60,8 @@ def switching(browser, url: str, switches: int, without_change_type: bool = Fals
     context = browser.new_context()
     try:
         page = context.new_page()
+        handovers: list[str] = []
+        page.on("console", lambda m: m.text.startswith("Handed over") and handovers.append(m.text))
         if without_change_type:
             page.add_init_script(WITHOUT_CHANGE_TYPE["absent"])
             page.add_init_script(SILENCE_TAP)
@@ -85,6 +87,8 @@ def switching(browser, url: str, switches: int, without_change_type: bool = Fals
         if without_change_type:
             silences = page.evaluate(
                 "() => { window.__measure = false; return [...window.__silences, window.__silentFor()]; }")
+            for line in handovers:
+                print("  " + line)
             return max(silences) / 1000, delays
         samples = page.evaluate("() => { clearInterval(window.__sampler); return window.__times; }")
         return longest_stall(samples), delays

@@ -4,6 +4,8 @@ between FLAC and AAC without SourceBuffer.changeType (which WebKit cannot do).""
 
 from __future__ import annotations
 
+import re
+
 import m3u8
 import pytest
 
@@ -91,12 +93,15 @@ LOSSLESS = "Lossless · FLAC 48 kHz / 24-bit"
 SAVER = "Data saver · AAC 96 kbit/s"
 HIGH = "High · AAC 256 kbit/s"
 SILENCE_BOUND_MS = 50
+ALIGN_MS = 20  # handover.js's
 
 
 @pytest.mark.parametrize("engine", sorted(WITHOUT_CHANGE_TYPE))
 def test_codec_family_switches_without_change_type(page, station_server, engine):
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
+    handovers: list[str] = []
+    page.on("console", lambda m: m.text.startswith("Handed over") and handovers.append(m.text))
     page.add_init_script(WITHOUT_CHANGE_TYPE[engine])
     page.add_init_script(SILENCE_TAP)
     page.add_init_script("localStorage.setItem('radiocalico.quality', 'high')")
@@ -120,6 +125,9 @@ def test_codec_family_switches_without_change_type(page, station_server, engine)
     assert heard > 8000, "the tap heard nothing: it measures nothing"
     assert max(silences) <= SILENCE_BOUND_MS, f"silences of {silences} ms across the switches"
     assert page.inner_text("#status") == ""
+    # Crossfaded at the same moment of the music (within ALIGN_MS): nothing skipped or repeated.
+    apart = [abs(int(re.search(r"crossfaded (-?\d+) ms apart", h).group(1))) for h in handovers]
+    assert len(apart) == 4 and max(apart) <= ALIGN_MS, handovers
 
 
 def test_the_media_slot_moves_listeners_and_place_to_the_new_element(page, station_server):

@@ -12,7 +12,7 @@
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 
 const ALIGN_MS = 20; // two program-date-times this close are one moment to the ear
-const ALIGN_TRIES = 4;
+const ALIGN_TRIES = 6;
 const FADE_MS = 60;
 const FADE_STEPS = 6;
 const READY_MS = 15000; // a new element not playing within this: the handover is abandoned
@@ -87,11 +87,13 @@ function within(promise, ms, what) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Hands the audible `from` ({hls, element}) over to `level` in a new hls.js instance built
-// by `makeHls(startLevel)` (loading the same master), on a clone of the element. Resolves
-// with the new {hls, element}, playing, aligned and audible, the old one silenced (the
-// caller swaps, `retire`s the old element and destroys its hls.js); rejects (the old one still playing, untouched
-// but for its volume restored) when the new one cannot be made ready.
-export async function handOver(slot, from, level, url, makeHls) {
+// by `makeHls(startLevel)` (loading `url`, the same master), on a clone of the element.
+// Resolves with the new {hls, element, gap (ms between the two as they crossfaded)}:
+// playing, aligned and audible, the old one silenced (the caller swaps, `retire`s the old
+// element and destroys its hls.js). Rejects (the old one still playing, as it was) when the
+// new one cannot be made ready or aligned.
+// `current()`: whether the handover is still wanted (asked before the crossfade).
+export async function handOver(slot, from, level, url, makeHls, current = () => true) {
   const old = from.element;
   const element = old.cloneNode(false);
   element.removeAttribute("id");
@@ -109,11 +111,13 @@ export async function handOver(slot, from, level, url, makeHls) {
     hls.startLoad(-1);
     await within(element.play(), READY_MS, "not playing");
     await within(progress(element), READY_MS, "not progressing");
-    await align(from.hls, hls, element);
+    const gap = await align(from.hls, hls, element);
+    if (!current()) throw new Error("no longer wanted");
     await fade(slot, old, element);
-    return { hls, element };
+    return { hls, element, gap };
   } catch (err) {
     hls.destroy();
+    element.pause();
     element.removeAttribute("src");
     throw err;
   }
@@ -125,14 +129,20 @@ async function progress(element) {
   while (element.currentTime <= from + 0.05 || element.paused) await mediaEvent(element, "timeupdate");
 }
 
-// Seek the new element until it plays the moment the old one plays.
+// Seek the new element until it plays the moment the old one plays; never crossfade two
+// moments apart (that would skip or repeat music). A seek lands late by the time the element
+// takes to resume (some 40-90 ms in Chromium): `lead`, learnt from each seek's result, is
+// added to the next one.
 async function align(oldHls, newHls, element) {
-  for (let i = 0; i < ALIGN_TRIES; i += 1) {
+  let lead = 0;
+  for (let i = 0; ; i += 1) {
     const gap = newHls.playingDate?.getTime() - oldHls.playingDate?.getTime();
     if (!Number.isFinite(gap)) throw new Error("no program-date-time");
-    if (Math.abs(gap) <= ALIGN_MS) return;
+    if (Math.abs(gap) <= ALIGN_MS) return gap;
+    if (i === ALIGN_TRIES) throw new Error(`not aligned: ${Math.round(gap)} ms apart`);
+    if (i > 0) lead -= gap / 1000;
     const seeked = mediaEvent(element, "seeked");
-    element.currentTime -= gap / 1000;
+    element.currentTime += lead - gap / 1000;
     await within(seeked, READY_MS, "seek");
     await within(progress(element), READY_MS, "not progressing after the seek");
   }

@@ -71,6 +71,8 @@ export class Playback extends Emitter {
     this.codecSwitch = null; // whether the engine changes codec in one MediaSource; null: not known yet
     if (this.useHls) canChangeCodec().then((can) => { this.codecSwitch = can; });
     this.handing = false; // a handover to another codec family is under way
+    this.handoverFailures = 0;
+    this.handoverRetryAt = 0; // performance.now() before which a failed handover is not retried
     this.wanted = false; // the listener wants sound
     this.attempt = 0;
     this.retryTimer = null;
@@ -142,28 +144,37 @@ export class Playback extends Emitter {
   // Resolves true once `level` is what the listener hears.
   async changeFamily(level) {
     if (this.handing || !this.hls || this.inOutage()) return false; // recovery comes first
+    if (performance.now() < this.handoverRetryAt) return false; // the last one failed just now
     if (!this.playing) { // nothing heard yet or paused: nothing to hand over
       this.rebuild();
       return true;
     }
     this.handing = true;
+    const began = performance.now();
     const from = { hls: this.hls, element: this.slot.element };
     const volume = from.element.volume;
     try {
-      const next = await handOver(this.slot, from, level, this.url, (start) => this.newHls({ startLevel: start }));
-      if (this.hls !== from.hls || !this.wanted) { // paused or rebuilt meanwhile: keep what is there
-        next.hls.destroy();
-        return false;
-      }
+      // Paused or rebuilt meanwhile: keep what is there (checked again before the crossfade).
+      const current = () => this.hls === from.hls && this.wanted;
+      const next = await handOver(this.slot, from, level, this.url, (start) => this.newHls({ startLevel: start }),
+        current);
       const old = this.slot.swap(next.element);
       retire(this.slot, old, volume);
       this.hls = next.hls;
       from.hls.destroy();
       this.emit("hls", next.hls);
       this.emitState("playing");
+      this.handoverFailures = 0;
+      // One line per handover, for whoever looks at the console (and the tests and bench).
+      console.info(`Handed over to level ${level} in ${Math.round(performance.now() - began)} ms, `
+        + `crossfaded ${Math.round(next.gap)} ms apart`);
       return true;
     } catch {
-      return false; // the old element plays on; the quality controller may try again
+      if (this.hls !== from.hls || !this.wanted) return false;
+      // The old element plays on; the quality controller tries again, backing off.
+      this.handoverFailures += 1;
+      this.handoverRetryAt = performance.now() + backoff(this.handoverFailures, 2000, RETRY_CAP_MS);
+      return false;
     } finally {
       this.handing = false;
     }
