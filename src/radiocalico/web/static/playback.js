@@ -22,7 +22,8 @@
 //
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
-// instance, before it loads the playlist: the quality controller steers it).
+// instance, before it loads the playlist: the quality controller steers it; or, after a
+// handover, already playing).
 // Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
