@@ -9,6 +9,10 @@ asserts nothing).
 2. Seamless switching: `--switches` alternations Lossless <-> Data saver while playing,
    currentTime sampled every 100 ms; the longest stretch without advancement, and the time
    from the choice to the new rendition being heard.
+3. With `--without-change-type` (what WebKit does, emulated: no SourceBuffer.changeType),
+   the same alternations go through the handover between two media elements: the longest
+   silence a WebAudio tap measured (tests/web/test_codec_families_browser.py's), and the
+   time from the choice to the new rendition being heard.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.web.stack import Server, make_library  # noqa: E402
 from tests.web.test_player_browser import goto  # noqa: E402
+from tests.web.test_codec_families_browser import SILENCE_TAP, WITHOUT_CHANGE_TYPE  # noqa: E402
 from tests.web.test_quality_browser import SAMPLER, longest_stall  # noqa: E402
 
 from run import ARM  # noqa: E402  (bench/player/run.py: press Play, note when audio plays)
@@ -50,26 +55,41 @@ def time_to_audio(browser, url: str, choice: str) -> tuple[float, str]:
         context.close()
 
 
-def switching(browser, url: str, switches: int) -> tuple[float, list[float]]:
+def switching(browser, url: str, switches: int, without_change_type: bool = False) -> tuple[float, list[float]]:
+    """(longest stall or silence in s, choice-to-heard delays in s; inf when never heard)."""
     context = browser.new_context()
     try:
         page = context.new_page()
+        handovers: list[str] = []
+        page.on("console", lambda m: m.text.startswith("Handed over") and handovers.append(m.text))
+        if without_change_type:
+            page.add_init_script(WITHOUT_CHANGE_TYPE["absent"])
+            page.add_init_script(SILENCE_TAP)
         page.add_init_script("localStorage.setItem('radiocalico.quality', 'lossless')")
         goto(page, url + "/")
         page.wait_for_selector("body[data-ready=true]")
         page.click("#play")
         page.wait_for_function("() => document.getElementById('stream-quality').textContent.startsWith('Lossless')")
         time.sleep(2)
-        page.evaluate(SAMPLER)
+        page.evaluate("() => { window.__measure = true; }" if without_change_type else SAMPLER)
         delays = []
         for i in range(switches):
             choice = "saver" if i % 2 == 0 else "lossless"
             started = time.monotonic()
             page.select_option("#quality-choice", choice)
-            page.wait_for_function("(p) => document.getElementById('stream-quality').textContent.startsWith(p)",
-                                   arg=LABELS[choice], timeout=30000)
-            delays.append(time.monotonic() - started)
+            try:
+                page.wait_for_function("(p) => document.getElementById('stream-quality').textContent.startsWith(p)",
+                                       arg=LABELS[choice], timeout=30000)
+                delays.append(time.monotonic() - started)
+            except Exception:  # playwright's TimeoutError: this switch never happened
+                delays.append(float("inf"))
             time.sleep(2)
+        if without_change_type:
+            silences = page.evaluate(
+                "() => { window.__measure = false; return [...window.__silences, window.__silentFor()]; }")
+            for line in handovers:
+                print("  " + line)
+            return max(silences) / 1000, delays
         samples = page.evaluate("() => { clearInterval(window.__sampler); return window.__times; }")
         return longest_stall(samples), delays
     finally:
@@ -81,6 +101,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--switches", type=int, default=6)
     parser.add_argument("--segment-seconds", type=float, default=1.0)
+    parser.add_argument("--without-change-type", action="store_true")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -101,6 +122,11 @@ def main() -> None:
                 stall, delays = switching(browser, server.url, args.switches)
                 print(f"switching Lossless <-> Data saver x{args.switches}: longest currentTime stall {stall:.2f} s; "
                       f"choice to heard: median {statistics.median(delays):.2f} s, max {max(delays):.2f} s")
+                if args.without_change_type:
+                    silence, delays = switching(browser, server.url, args.switches, without_change_type=True)
+                    print(f"without changeType, Lossless <-> Data saver x{args.switches}: longest silence "
+                          f"{silence * 1000:.0f} ms; choice to heard: median {statistics.median(delays):.2f} s, "
+                          f"max {max(delays):.2f} s")
                 browser.close()
         finally:
             server.stop()

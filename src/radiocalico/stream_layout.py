@@ -8,7 +8,11 @@ the public RadioCalico CDN's, so a player can point at either::
     <out>/cover.jpg                    the current track's cover art
     <out>/covers/<cover_version>.jpg   each listed track's cover art, by its version: never
                                        changes once written (served as immutable)
-    <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition)
+    <out>/hls/live.m3u8                master playlist (one EXT-X-STREAM-INF per rendition,
+                                       every codec: the public CDN's shape)
+    <out>/hls/master_<codec>.m3u8      one codec family's master playlist: master_aac.m3u8
+                                       (high, saver), master_flac.m3u8 (lossless); a
+                                       player never has to change codec within one
     <out>/hls/live_<rendition>.m3u8    a rendition's live media playlist: live_flac.m3u8
                                        (lossless), live_high.m3u8, live_saver.m3u8
     <out>/hls/init-<hash>.mp4          fMP4 init segment (EXT-X-MAP), named by its content
@@ -38,6 +42,9 @@ COVER_SUFFIX = ".jpg"
 COVERS_GLOB = "*" + COVER_SUFFIX
 HLS_DIR = "hls"
 MASTER_NAME = "live.m3u8"
+# The family native HLS players (Safari, iOS, AirPlay receivers) are offered: AAC-LC, which
+# every HLS client decodes.
+NATIVE_CODEC = "aac"
 STATE_NAME = ".station-state.json"
 # The station's library index (its database and rendered covers): hidden, never served.
 LIBRARY_INDEX_DIR = ".library-index"
@@ -75,6 +82,15 @@ def rendition_of(playlist_name: str) -> str | None:
     return None
 
 
+def family_master_name(codec: str) -> str:
+    """The master playlist of one codec family (metadatav2.json's `renditions[].codec`):
+    `master_aac.m3u8`, `master_flac.m3u8`."""
+    return f"master_{codec}{PLAYLIST_SUFFIX}"
+
+
+FAMILY_MASTER_GLOB = family_master_name("*")
+
+
 def init_name(content_hash: str) -> str:
     return f"init-{content_hash}{INIT_SUFFIX}"
 
@@ -99,6 +115,7 @@ def is_private(relative_path: str) -> bool:
 # Paths relative to the stream's base URL (the dev server's /stream, nginx's /stream/, or
 # the public CDN).
 MASTER_PATH = f"{HLS_DIR}/{MASTER_NAME}"
+NATIVE_MASTER_PATH = f"{HLS_DIR}/{family_master_name(NATIVE_CODEC)}"
 METADATA_PATH = METADATA_NAME
 COVER_PATH = COVER_NAME
 

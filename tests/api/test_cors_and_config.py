@@ -32,13 +32,20 @@ def test_the_player_is_pointed_at_our_own_stream(make_app, make_live_server):
     server = make_live_server(make_app(station_mode="embedded"))
     config = requests.get(f"{server.url}/api/config").json()
     assert config["stream_url"] == "/stream/hls/live.m3u8"
+    assert config["native_stream_url"] == "/stream/hls/master_aac.m3u8"  # one codec family
     assert config["metadata_url"] == "/stream/metadatav2.json"
+
+
+def test_a_lossless_only_station_offers_native_players_its_one_family_master(make_app, make_live_server):
+    server = make_live_server(make_app(station_mode="embedded", station_renditions=("lossless",)))
+    config = requests.get(f"{server.url}/api/config").json()
+    assert config["native_stream_url"] == config["stream_url"] == "/stream/hls/live.m3u8"
 
 
 def test_upstream_mode_points_the_player_at_the_public_cdn(make_app, make_live_server):
     server = make_live_server(make_app(station_mode="upstream"))
     config = requests.get(f"{server.url}/api/config").json()
-    assert config["stream_url"] == f"{PUBLIC_CDN_URL}/hls/live.m3u8"
+    assert config["stream_url"] == config["native_stream_url"] == f"{PUBLIC_CDN_URL}/hls/live.m3u8"
     assert config["cover_url"] == f"{PUBLIC_CDN_URL}/cover.jpg"
 
 

@@ -131,8 +131,10 @@ def test_the_playlist_of_a_rendition_no_longer_offered_is_deleted(tmp_path):
     publish(HlsWriter(out, renditions("lossless", "saver")), 2, 1_700_000_000.0)
     hls = stream_layout.hls_dir(out)
     assert (hls / "live_saver.m3u8").exists()
+    assert (hls / "master_saver.m3u8").exists()  # the fakes' codec family is their name
     HlsWriter(out, renditions("lossless"))
     assert not (hls / "live_saver.m3u8").exists() and (hls / "live_flac.m3u8").exists()
+    assert not (hls / "master_saver.m3u8").exists() and (hls / "master_lossless.m3u8").exists()
     assert not list(hls.glob("seg-*-saver-*"))
 
 

@@ -98,6 +98,28 @@ def test_the_master_playlist_is_valid_and_lists_the_ladder(ladder_run):
             assert set(re.findall(r"([A-Z-]+)=", line)) == {"BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS"}
 
 
+def family(codecs: str) -> str:
+    return "flac" if codecs == "fLaC" else "aac" if codecs.startswith("mp4a.") else codecs
+
+
+def test_each_codec_family_has_its_own_master_and_only_live_m3u8_mixes_them(ladder_run):
+    out, *_ = ladder_run
+    hls = stream_layout.hls_dir(out)
+    live = m3u8.loads((hls / stream_layout.MASTER_NAME).read_text())
+    masters = {path.name: m3u8.loads(path.read_text()) for path in hls.glob("*.m3u8")}
+    masters = {name: m for name, m in masters.items() if m.is_variant and name != stream_layout.MASTER_NAME}
+    assert set(masters) == {"master_aac.m3u8", "master_flac.m3u8"}
+    for name, master in masters.items():
+        assert master.version == 7 and master.is_independent_segments
+        assert len({family(v.stream_info.codecs) for v in master.playlists}) == 1, name
+    # The native players' master: the AAC renditions, best first, as live.m3u8 lists them.
+    native = masters[stream_layout.NATIVE_MASTER_PATH.rsplit("/", 1)[1]]
+    assert [v.uri for v in native.playlists] == [NAMES["high"], NAMES["saver"]]
+    assert [v.uri for v in masters["master_flac.m3u8"].playlists] == [NAMES["lossless"]]
+    same = {v.uri: str(v.stream_info) for v in live.playlists}
+    assert all(same[v.uri] == str(v.stream_info) for m in masters.values() for v in m.playlists)
+
+
 def test_every_sequence_is_aligned_across_renditions_and_the_restart(ladder_run):
     out, first_run, failures, _ = ladder_run
     assert failures == ["bad.flac"] * len(failures) and failures  # a track was skipped
@@ -210,8 +232,11 @@ def test_lossless_alone_is_the_stream_as_it_was(tmp_path):
     assert re.fullmatch(r'#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n'
                         r'#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,CODECS="fLaC"\nlive_flac.m3u8\n', master)
     names = {p.name for p in hls.iterdir()}
-    assert {n for n in names if n.endswith(".m3u8")} == {"live.m3u8", "live_flac.m3u8"}
-    assert all(re.fullmatch(r"seg-[0-9a-f]{8}-\d{9}\.m4s|init-[0-9a-f]{12}\.mp4|live(_flac)?\.m3u8", n) for n in names)
+    # The lossless family's master is the same playlist.
+    assert {n for n in names if n.endswith(".m3u8")} == {"live.m3u8", "live_flac.m3u8", "master_flac.m3u8"}
+    assert (hls / "master_flac.m3u8").read_text() == master
+    assert all(re.fullmatch(r"seg-[0-9a-f]{8}-\d{9}\.m4s|init-[0-9a-f]{12}\.mp4|(live|live_flac|master_flac)\.m3u8", n)
+               for n in names)
     meta = json.loads((out / stream_layout.METADATA_NAME).read_text())
     assert [r["name"] for r in meta["renditions"]] == ["lossless"] and meta["stream_codec"] == "flac"
 

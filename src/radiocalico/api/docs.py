@@ -26,9 +26,15 @@ def openapi_document():
 def player_config():
     cfg = services().config
     base = cfg.resolved_stream_base_url
+    # The public CDN has live.m3u8 alone; our station writes the AAC family's master when it
+    # publishes a lossy rendition (every one is AAC), and with lossless alone live.m3u8 is
+    # one family already.
+    lossy = any(name != stream_layout.LOSSLESS_RENDITION for name in cfg.station_renditions)
+    native = stream_layout.NATIVE_MASTER_PATH if lossy and cfg.station_mode != "upstream" else stream_layout.MASTER_PATH
     return PlayerConfigOut(
         station_mode=cfg.station_mode,
         stream_url=f"{base}/{stream_layout.MASTER_PATH}",
+        native_stream_url=f"{base}/{native}",
         metadata_url=f"{base}/{stream_layout.METADATA_PATH}",
         cover_url=f"{base}/{stream_layout.COVER_PATH}",
     )

@@ -252,5 +252,8 @@ class HealthOut(BaseModel):
 class PlayerConfigOut(BaseModel):
     station_mode: Literal["embedded", "external", "upstream"]
     stream_url: str
+    # For the browser's own HLS (Safari, iOS, AirPlay): a master whose variants share one
+    # codec, since a native player cannot change codec mid-stream.
+    native_stream_url: str
     metadata_url: str
     cover_url: str

@@ -26,6 +26,19 @@ BANDWIDTH. So the first variant is the best rendition every HLS client decodes, 
 then saver); adapting clients sort by BANDWIDTH anyway. With lossless alone the master is
 what it was before there were renditions.
 
+Which master for which player. A player may not change codec in the middle of a stream:
+Safari's and iOS's own HLS refuse ("Audio codec changes not allowed"), and WebKit's Media
+Source Extensions lose the SourceBuffer on a FLAC <-> AAC change. So besides `live.m3u8`
+the station writes one master per codec family (`stream_layout.family_master_name`, the
+same EXT-X-STREAM-INF lines, in the same order): `master_aac.m3u8` (high, saver), offered
+to native HLS players (the page's `<source>`, AirPlay), and `master_flac.m3u8` (lossless).
+`live.m3u8` keeps listing every rendition, codecs mixed: it is the public CDN's shape, and
+what our hls.js player loads (on our station as on the CDN). Where the engine changes codec
+inside one MediaSource (a probe tells, `web/static/codec-probe.js`) the player switches
+family there; elsewhere it keeps each hls.js instance within one family and moves between
+families by handing over between two media elements on the program-date-time clock
+(`web/static/handover.js`).
+
 Which variant is which rendition: by its URI, `stream_layout.media_playlist_name(name)`
 (live_flac.m3u8, live_high.m3u8, live_saver.m3u8), which metadatav2.json's
 `renditions[].playlist` repeats. RFC 8216 gives EXT-X-STREAM-INF no NAME (that belongs to
@@ -275,6 +288,8 @@ class HlsWriter:
         for variant in self.variants:
             fsutil.atomic_write(self.dir / variant.rendition.playlist_name, self.media_playlist(variant))
         fsutil.atomic_write(self.dir / stream_layout.MASTER_NAME, self.master_playlist())
+        for codec, variants in self._families().items():
+            fsutil.atomic_write(self.dir / stream_layout.family_master_name(codec), self.master_playlist(variants))
         self._delete_retired()
         self._save_state(self.extra if extra is None else extra)
 
@@ -284,6 +299,8 @@ class HlsWriter:
         known = {e.uri for v in self.variants for e in v.entries} | {r[0] for v in self.variants for r in v.retired}
         self._unlink_all_but(stream_layout.SEGMENT_GLOB, known)
         self._unlink_all_but(stream_layout.MEDIA_PLAYLIST_GLOB, {v.rendition.playlist_name for v in self.variants})
+        self._unlink_all_but(stream_layout.FAMILY_MASTER_GLOB,
+                             {stream_layout.family_master_name(codec) for codec in self._families()})
 
     def _delete_retired(self) -> None:
         for variant in self.variants:
@@ -334,9 +351,17 @@ class HlsWriter:
             lines.append(entry.uri)
         return "\n".join(lines) + "\n"
 
-    def master_playlist(self) -> str:
+    def _families(self) -> dict[str, list[_Variant]]:
+        """The variants by codec family (`Rendition.codec`), best first within each."""
+        families: dict[str, list[_Variant]] = {}
+        for variant in self.variants:
+            families.setdefault(variant.rendition.codec, []).append(variant)
+        return families
+
+    def master_playlist(self, variants: Sequence[_Variant] | None = None) -> str:
+        """The master listing `variants` (every rendition by default)."""
         lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-        variants = {v.rendition: v for v in self.variants}
+        variants = {v.rendition: v for v in (self.variants if variants is None else variants)}
         for rendition in master_order(list(variants)):
             variant = variants[rendition]
             lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"

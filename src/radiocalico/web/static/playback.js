@@ -11,14 +11,26 @@
 // longer than the audio buffered ahead of the paused position, the listener hears live radio
 // again; after a shorter one, the music carries on where it was paused.
 //
+// Native HLS (and AirPlay) is given `nativeUrl`, a master whose variants share one codec
+// (a native player cannot change codec mid-stream, see station/hls.py). Beside hls.js the
+// element also offers it as a <source type="application/vnd.apple.mpegurl">: on an iPhone,
+// hls.js on ManagedMediaSource turns remote playback off unless such a source is there.
+//
+// A change of codec family (FLAC <-> AAC) where the engine cannot change codec inside one
+// MediaSource (codec-probe.js) is a handover to a second element (handover.js): `audio` is
+// the slot standing for whichever element is audible.
+//
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
-// instance, before it loads the playlist: the quality controller steers it).
+// instance, before it loads the playlist: the quality controller steers it; or, after a
+// handover, already playing).
 // Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
+import { canChangeCodec } from "./codec-probe.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
+import { handOver, MediaSlot, retire } from "./handover.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
 
@@ -26,6 +38,7 @@ const STALL_MS = 8000; // no progress for this long while playing: rebuild the p
 const RETRY_CAP_MS = 30000; // the longest wait between two retries
 
 const OFFLINE = "You are offline. The music will resume when the network is back.";
+const HLS_TYPE = "application/vnd.apple.mpegurl";
 
 const HLS_CONFIG = {
   debug: false,
@@ -43,15 +56,24 @@ const HLS_CONFIG = {
 
 export class Playback extends Emitter {
   // `clock.now()`: the station's time in ms (see clock.js), for the latency heard.
-  constructor(audio, url, { clock = { now: () => Date.now() } } = {}) {
+  // `nativeUrl`: the single-codec master for the browser's own HLS (see the top).
+  constructor(element, url, { clock = { now: () => Date.now() }, nativeUrl = url } = {}) {
     super();
-    this.audio = audio;
+    this.slot = new MediaSlot(element);
+    this.audio = this.slot.media;
+    const audio = this.audio;
     this.url = url;
+    this.nativeUrl = nativeUrl;
     this.clock = clock;
     this.hls = null;
     // Without either engine the element is still given the URL: it may know better.
     this.useHls = chooseEngine(browserMedia(audio)) === HLSJS && Hls.isSupported();
     this.engine = this.useHls ? HLSJS : NATIVE;
+    this.codecSwitch = null; // whether the engine changes codec in one MediaSource; null: not known yet
+    if (this.useHls) canChangeCodec().then((can) => { this.codecSwitch = can; });
+    this.handing = false; // a handover to another codec family is under way
+    this.handoverFailures = 0;
+    this.handoverRetryAt = 0; // performance.now() before which a failed handover is not retried
     this.wanted = false; // the listener wants sound
     this.attempt = 0;
     this.retryTimer = null;
@@ -100,15 +122,74 @@ export class Playback extends Emitter {
   }
 
   createHls() {
-    const hls = new Hls(HLS_CONFIG);
+    const hls = this.newHls();
     this.hls = hls;
+    this.emit("hls", hls);
+    hls.attachMedia(this.slot.element);
+    hls.loadSource(this.url);
+  }
+
+  newHls(config = {}) {
+    const hls = new Hls({ ...HLS_CONFIG, ...config });
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
-      if (this.attempt > 0 && !this.audio.paused) this.healthy();
+      if (hls === this.hls && this.attempt > 0 && !this.audio.paused) this.healthy();
     });
-    this.emit("hls", hls);
-    hls.attachMedia(this.audio);
-    hls.loadSource(this.url);
+    hls.on(Hls.Events.MEDIA_ATTACHED, (_event, { media }) => this.offerNativeSource(media));
+    return hls;
+  }
+
+  // Play `level`, of another codec family than the one playing, where the engine cannot
+  // change codec in one MediaSource: a handover while the music plays (see handover.js),
+  // otherwise a fresh pipeline (the quality controller starts it on the chosen level).
+  // Resolves true once `level` is what the listener hears.
+  async changeFamily(level) {
+    if (this.handing || !this.hls || this.inOutage()) return false; // recovery comes first
+    if (performance.now() < this.handoverRetryAt) return false; // the last one failed just now
+    if (!this.playing) { // nothing heard yet or paused: nothing to hand over
+      this.rebuild();
+      return true;
+    }
+    this.handing = true;
+    const began = performance.now();
+    const from = { hls: this.hls, element: this.slot.element };
+    const volume = from.element.volume;
+    try {
+      // Paused or rebuilt meanwhile: keep what is there (checked again before the crossfade).
+      const current = () => this.hls === from.hls && this.wanted;
+      const next = await handOver(this.slot, from, level, this.url, (start) => this.newHls({ startLevel: start }),
+        current);
+      const old = this.slot.swap(next.element);
+      retire(this.slot, old, volume);
+      this.hls = next.hls;
+      from.hls.destroy();
+      this.emit("hls", next.hls);
+      this.emitState("playing");
+      this.handoverFailures = 0;
+      // One line per handover, for whoever looks at the console (and the tests and bench).
+      console.info(`Handed over to level ${level} in ${Math.round(performance.now() - began)} ms, `
+        + `crossfaded ${Math.round(next.gap)} ms apart`);
+      return true;
+    } catch {
+      if (this.hls !== from.hls || !this.wanted) return false;
+      // The old element plays on; the quality controller tries again, backing off.
+      this.handoverFailures += 1;
+      this.handoverRetryAt = performance.now() + backoff(this.handoverFailures, 2000, RETRY_CAP_MS);
+      return false;
+    } finally {
+      this.handing = false;
+    }
+  }
+
+  // After hls.js's own <source> (it replaces the element's sources when it attaches): the
+  // element plays the first, AirPlay takes the HLS one.
+  offerNativeSource(element) {
+    element.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
+    const source = document.createElement("source");
+    source.type = HLS_TYPE;
+    source.src = this.nativeUrl;
+    element.append(source);
+    element.disableRemotePlayback = false;
   }
 
   destroyHls() {
@@ -137,7 +218,7 @@ export class Playback extends Emitter {
       if (!this.hls) this.createHls();
       this.hls.startLoad(-1);
     } else if (!this.audio.src) {
-      this.audio.src = this.url;
+      this.audio.src = this.nativeUrl;
     } else if (live) {
       this.seekLive();
     }
@@ -349,7 +430,7 @@ export class Playback extends Emitter {
         this.playMedia();
       }
     } else {
-      const src = this.url;
+      const src = this.nativeUrl;
       this.audio.removeAttribute("src");
       this.audio.load();
       this.audio.src = src;

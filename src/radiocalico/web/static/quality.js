@@ -7,8 +7,13 @@
 // is ladder.js's. Where this browser cannot decode FLAC in Media Source Extensions, the FLAC
 // levels are removed from hls.js before it loads anything, so it never tries them.
 //
-// What is shown as heard is the level of the fragment playing (hls.js FRAG_CHANGED); before
-// a fragment plays, the level hls.js loads (LEVEL_SWITCHED).
+// Between codec families (FLAC <-> AAC) `nextLevel` needs the engine to change codec inside
+// one MediaSource; where it cannot (playback's probe says no, or has not answered yet) the
+// switch is a handover to a second element (playback.changeFamily, handover.js), and within
+// a family it stays `nextLevel`.
+//
+// What is shown as heard is the level of the fragment playing (hls.js FRAG_CHANGED) of the
+// instance audible; before a fragment plays, the level hls.js loads (LEVEL_SWITCHED).
 //
 // Events: "change" ({choice, options: [{value, label, disabled}], heard, note}).
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
@@ -113,6 +118,11 @@ export class Quality extends Emitter {
     hls.on(Hls.Events.FRAG_CHANGED, (_e, { frag }) => {
       if (hls === this.hls) this.hear(frag.level);
     });
+    if (hls.levels?.length) { // handed over already playing (playback.changeFamily)
+      this.rebuild();
+      this.hear(hls.currentLevel);
+      this.apply(false); // the choice may have moved during the handover
+    }
   }
 
   get playing() {
@@ -158,8 +168,16 @@ export class Quality extends Emitter {
       this.hls.startLevel = rung.level;
       this.hls.loadLevel = rung.level; // a manual level: hls.js's own ABR stays out of it
     } else if (this.hls.nextLevel !== rung.level || this.hls.loadLevel !== rung.level) {
-      this.hls.nextLevel = rung.level;
+      if (this.crossesFamilies(rung)) this.playback.changeFamily(rung.level);
+      else this.hls.nextLevel = rung.level;
     }
+  }
+
+  // Whether going to `rung` asks the engine to change codec and it cannot (or may not).
+  crossesFamilies(rung) {
+    if (this.playback.codecSwitch === true) return false;
+    const loading = this.ladder.find((r) => r.level === this.hls.loadLevel);
+    return Boolean(loading) && loading.codec !== rung.codec;
   }
 
   hear(level) {
@@ -184,6 +202,9 @@ export class Quality extends Emitter {
       this.auto.stalled(now);
       this.waitingSince = now; // counted; a stall that goes on counts again later
     }
+    // A handover that could not be made (the new element never played) is tried again.
+    const rung = this.target();
+    if (rung && !this.playback.handing && this.hls.loadLevel !== rung.level && this.crossesFamilies(rung)) this.apply(false);
     if (this.choice !== "auto" && this.ladder.some((r) => r.name === this.choice)) return;
     if (this.auto.observe(now, this.hls.bandwidthEstimate)) this.apply(false);
   }

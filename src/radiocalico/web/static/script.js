@@ -27,8 +27,27 @@ import { RatingsView } from "./views/ratings.js";
 import { renderStatus } from "./views/status-line.js";
 
 const CLOCK_MS = 250;
+const TUNING_IN = "Tuning in to the station…";
+
+// A press of Play before the player is wired (the API's answer is on its way over a slow
+// link) is not lost: it is remembered, answered at once with a message, and played as soon
+// as the player exists. Returns whether Play was pressed, and stops listening.
+function earlyPress(button, status) {
+  let pressed = false;
+  const press = () => {
+    pressed = !pressed;
+    status.set(pressed ? TUNING_IN : "", "info");
+    button.setAttribute("aria-label", pressed ? "Pause" : "Play");
+  };
+  button.addEventListener("click", press);
+  return () => {
+    button.removeEventListener("click", press);
+    return pressed;
+  };
+}
 
 async function main(status) {
+  const pressedEarly = earlyPress($("play"), status);
   // The account works even while the stream's addresses cannot be had.
   const session = new Session();
   const client = new ApiClient(session);
@@ -38,8 +57,9 @@ async function main(status) {
 
   const config = await loadConfig(client, status);
   status.set("");
+  const playEarly = pressedEarly();
   const clock = new ServerClock();
-  const playback = new Playback($("audio"), config.stream_url, { clock });
+  const playback = new Playback($("audio"), config.stream_url, { clock, nativeUrl: config.native_stream_url });
   const quality = new Quality(playback); // before playback builds hls.js: it steers it
   const qualityView = new QualityView(quality);
   quality.on("change", (state) => qualityView.render(state));
@@ -104,6 +124,7 @@ async function main(status) {
   bindMediaSession(playback);
   bindKeys(playback);
   playback.prepare();
+  if (playEarly) playback.play();
   account.restore();
   document.body.dataset.ready = "true";
 }

@@ -23,7 +23,7 @@ const SESSION = { user: { username: true, display_name: true }, csrf_token: true
 export const OPERATIONS = {
   config: {
     method: "GET", path: "/api/config", status: 200,
-    reads: { stream_url: true, metadata_url: true, cover_url: true },
+    reads: { stream_url: true, native_stream_url: true, metadata_url: true, cover_url: true },
   },
   // The anonymous listener's token (a cookie; see listener-token.js for when it is asked).
   listenerToken: {
