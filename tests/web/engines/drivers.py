@@ -1,11 +1,11 @@
-"""One small interface over the three browser engines, so that a scenario is written once.
+"""Firefox and WebKitGTK behind one small interface, so that a scenario is written once.
 
 `Driver.evaluate(function, *args)` calls a JavaScript function (its source) in the page with
 JSON arguments and returns its awaited, JSON-able result; `click`, `fill` and `select` act
 as a listener would (real input events, not assignments); `wait_for` polls a function until
-it returns something truthy. Implementations:
+it returns something truthy. Implementations (Chromium keeps Playwright's own API, in the
+other browser tests):
 
-- `PlaywrightDriver`: a Playwright page (Chromium);
 - `PuppeteerDriver`: Firefox ESR over WebDriver BiDi, through puppeteer-core in a Node
   subprocess (`firefox.mjs`; Python has no well-kept BiDi client that launches Firefox
   without geckodriver, which Debian does not package);
@@ -76,31 +76,6 @@ def call_expression(function: str, args) -> str:
     """A script calling `function` with JSON arguments (a script, not a function, so that it
     runs whatever the page's CSP says about eval)."""
     return f"({function})(...{json.dumps(list(args))})"
-
-
-class PlaywrightDriver(Driver):
-    name = "chromium"
-
-    def __init__(self, page):
-        self.page = page
-
-    def evaluate(self, function: str, *args):
-        return self.page.evaluate(f"(args) => ({function})(...args)", list(args))
-
-    def goto(self, url: str) -> None:
-        self.page.goto(url)
-
-    def reload(self) -> None:
-        self.page.reload()
-
-    def click(self, selector: str) -> None:
-        self.page.click(selector)
-
-    def fill(self, selector: str, value: str) -> None:
-        self.page.fill(selector, value)
-
-    def select(self, selector: str, value: str) -> None:
-        self.page.select_option(selector, value)
 
 
 class PuppeteerDriver(Driver):
