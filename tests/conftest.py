@@ -39,15 +39,19 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+BROWSER_FIXTURES = {"browser", "engine"}
+
+
 def pytest_collection_modifyitems(items):
     """Run the Docker stack tests last: creating and removing bridges and veths changes the
     host's network, and a browser test running alongside would see ERR_NETWORK_CHANGED.
 
     A browser test plays real-time audio and measures it on a shared 2-core machine, where
     a busy moment can push one deadline past its bound: it gets one more try, which the
-    summary reports as a rerun (R); failing twice fails."""
+    summary reports as a rerun (R); failing twice fails. `browser` is Chromium, `engine`
+    Firefox or WebKitGTK (tests/web/test_engines_browser.py)."""
     for item in items:
-        if "browser" in item.fixturenames and item.get_closest_marker("docker") is None:
+        if BROWSER_FIXTURES & set(item.fixturenames) and item.get_closest_marker("docker") is None:
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
 

@@ -1,6 +1,7 @@
 """Browser fixtures: the real stack (`radiocalico serve` with a generated tone library) and
-headless Debian Chromium driven by Playwright. Without Chromium the browser tests are
-skipped on a developer machine and fail in CI (CI=true)."""
+headless Debian Chromium driven by Playwright (Firefox and WebKitGTK have theirs in
+test_engines_browser.py). Without Chromium the browser tests are skipped on a developer
+machine and fail in CI (CI=true)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_chromium
 from tests.web.stack import Server, make_library
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -24,7 +24,6 @@ def tone_library(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def station_server(tmp_path_factory, tone_library):
-    require_chromium()
     server = Server(tmp_path_factory.mktemp("instance"), tone_library, segment_seconds=1.0)
     server.start()
     yield server
