@@ -152,7 +152,7 @@ def test_play_just_after_a_track_change_never_goes_back(page, station_server):
     titles = [base_title(s["title"]) for s in shown]
     distinct = [t for i, t in enumerate(titles) if i == 0 or t != titles[i - 1]]
     assert len(distinct) == len(set(distinct)), f"the title went back: {distinct}"
-    placeholder = "/static/logo-192.png"
+    placeholder = "/static/logo-192.webp"
     paired: dict[str, set[str]] = {}
     for s in shown:
         if s["cover"] != placeholder:

@@ -4,7 +4,7 @@ import { $, el, setText } from "../dom.js";
 import { asTrack } from "../library.js";
 import { renderGroup } from "./ratings.js";
 
-const LOGO = "/static/logo-192.png";
+const LOGO = "/static/logo-192.webp";
 const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const DAY = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 const SEARCH_DELAY_MS = 300;
