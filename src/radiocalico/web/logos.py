@@ -2,9 +2,9 @@
 
     python -m radiocalico.web.logos
 
-The 672 px brand PNG is far more than a page needs: ``static/logo-192.webp`` (the header
-logo at 48 px on 4x screens, the cover placeholder, the library's cover fallback: one file,
-fetched once) and ``static/favicon-32.png`` (the tab icon; PNG, which every browser reads
+The 672 px brand PNG is far more than a page needs: ``static/logo-128.webp`` (the header
+logo: 48 px on 2x screens, 40 px on a 3x phone; also the cover placeholder, shown only until
+the first metadata answers, and the library's cover fallback: one file, fetched once) and ``static/favicon-32.png`` (the tab icon; PNG, which every browser reads
 as an icon). The results are committed; run this again only when the brand logo changes.
 """
 
@@ -17,7 +17,7 @@ from PIL import Image
 from radiocalico.station.cover import LOGO_RESOURCE
 from radiocalico.web.vendor import STATIC_DIR
 
-LOGO = ("logo-192.webp", 192)
+LOGO = ("logo-128.webp", 128)
 FAVICON = ("favicon-32.png", 32)
 
 
