@@ -19,6 +19,7 @@ import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
+import { linkEstimate } from "./link.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
 
@@ -39,6 +40,11 @@ const HLS_CONFIG = {
   backBufferLength: 30,
   liveDurationInfinity: true,
   startFragPrefetch: true,
+  // The link as the page's loading measured it (link.js), read each time hls.js is built
+  // (prepare(), once the page has loaded): Auto starts on the rung it sustains, not on High.
+  get abrEwmaDefaultEstimate() {
+    return linkEstimate();
+  },
 };
 
 export class Playback extends Emitter {
