@@ -212,6 +212,7 @@ class Topology:
     replicas: int = 2
     workers: int = 2
     station: bool = True
+    track_seconds: float = 6.0  # the station's tone tracks: short, so tests see track changes
     app_env: dict[str, str] = field(default_factory=dict)
     nginx_values: dict[str, str] = field(default_factory=dict)
 
@@ -242,7 +243,7 @@ class Topology:
     # -- parts --------------------------------------------------------------------------
 
     def start_station(self) -> None:
-        library = make_library(self.root / "library")
+        library = make_library(self.root / "library", seconds=self.track_seconds)
         env = dict(os.environ, INSTANCE_PATH=str(self.root / "station-instance"))
         self.station_proc = spawn(
             "station",

@@ -140,7 +140,9 @@ def test_metadata_fields(tmp_path):
                   "is_new": bool, "is_summer": bool, "is_vidgames": bool}
     for i in range(1, 6):
         cdn_fields.update({f"prev_artist_{i}": str, f"prev_title_{i}": str, f"prev_started_at_{i}": str,
-                           f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str})
+                           f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str,
+                           f"prev_album_{i}": str, f"prev_date_{i}": str, f"prev_bit_depth_{i}": int,
+                           f"prev_sample_rate_{i}": int, f"prev_source_codec_{i}": str})
     cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str, stream_codec=str,
                       stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
                       renditions=list, loudness=type(None))  # (levelling is off by default in Station)
@@ -152,6 +154,9 @@ def test_metadata_fields(tmp_path):
     assert meta["song_id"] == song_id(meta["artist"], meta["title"])
     assert meta["prev_song_id_1"] == song_id(meta["prev_artist_1"], meta["prev_title_1"])
     assert meta["prev_artist_1"] and meta["prev_artist_1"] != meta["artist"]
+    # A track behind the newest is described as fully as the newest.
+    assert meta["prev_album_1"].startswith("Album ") and meta["prev_date_1"] == "2024"
+    assert (meta["prev_bit_depth_1"], meta["prev_sample_rate_1"]) == (24, 48000)
     assert meta["started_at"].endswith("Z") and len(meta["started_at"]) == len("2025-01-01T00:00:00.000Z")
     assert (meta["stream_codec"], meta["stream_sample_rate"], meta["stream_bit_depth"]) == ("flac", 48000, 24)
     assert meta["date"] == "2024" and meta["bit_depth"] == 24 and meta["sample_rate"] == 48000

@@ -28,9 +28,30 @@ def phone(browser, console, station_server):
     assert console.unexpected() == [], "the page logged errors"
 
 
-def test_history_lists_what_played_at_local_times_and_votes_reach_now_playing(phone, station_server):
+def scroll_to_library(page) -> None:
+    """The library (its code, the plays, their covers) loads when the listener scrolls near it."""
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#history-days").scroll_into_view_if_needed()
+
+
+def test_the_library_loads_only_when_scrolled_to(phone, station_server):
+    asked: list[str] = []
+    phone.on("request", lambda r: asked.append(r.url))
     goto(phone, station_server.url + "/")
     phone.wait_for_selector("body[data-ready=true]")
+    phone.wait_for_function("() => document.getElementById('track-title').textContent !== 'Tuning in…'")
+    phone.wait_for_function("() => /listening/.test(document.getElementById('listeners').textContent)")
+    phone.wait_for_timeout(1000)
+    library = [u for u in asked if "/api/history" in u or "/cover.jpg" in u and "/api/songs/" in u
+               or u.endswith("/static/library.js")]
+    assert library == []
+    scroll_to_library(phone)
+    phone.wait_for_selector("#history-days .song")
+
+
+def test_history_lists_what_played_at_local_times_and_votes_reach_now_playing(phone, station_server):
+    goto(phone, station_server.url + "/")
+    scroll_to_library(phone)
     # The recorder has recorded at least one start, and the page shows it.
     phone.wait_for_selector("#history-days .song")
     shown = phone.eval_on_selector_all(
@@ -88,6 +109,7 @@ def test_history_lists_what_played_at_local_times_and_votes_reach_now_playing(ph
 
 def test_history_search_finds_by_artist(phone, station_server):
     goto(phone, station_server.url + "/")
+    scroll_to_library(phone)
     phone.wait_for_selector("#history-days .song")
     artist = phone.text_content("#history-days .song__artist")  # as shown in the DOM, spaces kept
     phone.fill("#history-search", artist.upper())
@@ -101,6 +123,7 @@ def test_history_search_finds_by_artist(phone, station_server):
 def test_history_stays_live(phone, station_server):
     """A track that starts while the page is open appears on top without a reload."""
     goto(phone, station_server.url + "/")
+    scroll_to_library(phone)
     phone.wait_for_selector("#history-days .song")
     first = phone.get_attribute("#history-days .song", "data-play-id")
     phone.wait_for_function(

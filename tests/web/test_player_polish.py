@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime
 
 import pytest
@@ -151,7 +152,7 @@ def test_play_just_after_a_track_change_never_goes_back(page, station_server):
     titles = [base_title(s["title"]) for s in shown]
     distinct = [t for i, t in enumerate(titles) if i == 0 or t != titles[i - 1]]
     assert len(distinct) == len(set(distinct)), f"the title went back: {distinct}"
-    placeholder = "/static/logo-192.png"
+    placeholder = "/static/logo-128.webp"
     paired: dict[str, set[str]] = {}
     for s in shown:
         if s["cover"] != placeholder:
@@ -217,6 +218,10 @@ def test_play_is_in_reach_on_a_small_phone(browser, console, station_server):
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "play-bottom-375x667.json").write_text(json.dumps(box["y"] + box["height"]))
         assert box["y"] >= 0 and box["y"] + box["height"] <= 667, f"Play at {box}"
+        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        # The library's plays load as they come on screen, and the page grows: to the bottom again.
+        page.wait_for_function("() => document.getElementById('history-days').children.length > 0"
+                               " || !document.getElementById('history-empty').hidden")
         page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
         time.sleep(0.3)
         assert page.evaluate("() => window.scrollY") > 0, "nothing to scroll"
@@ -344,3 +349,80 @@ def test_the_latency_shown_is_the_latency_heard(page, station_server):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "latency-heard-vs-shown.json").write_text(json.dumps({"heard": heard, "shown": shown}))
     assert abs(shown - heard) <= 0.5, f"latency shown {shown} s, heard {heard:.2f} s"
+
+
+# -- 6. what the page says before Play and about the account ---------------------------------
+
+
+def relative_luminance(css: str) -> float:
+    """WCAG relative luminance of a computed `rgb(...)`/`rgba(...)` colour (opaque ones)."""
+    channels = [float(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    lighter, darker = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_a_thumb_just_pressed_under_the_pointer_stays_readable(page, station_server):
+    open_player(page, station_server, play=False)
+    for kind in ("up", "down"):
+        selector = f"#current-rating .thumb--{kind}"
+        page.wait_for_function("(s) => !document.querySelector(s).disabled", arg=selector)
+        page.click(selector)  # the pointer stays over the thumb, hovering it
+        page.wait_for_function(
+            "(s) => { const t = document.querySelector(s);"
+            " return t.getAttribute('aria-pressed') === 'true' && !t.disabled && t.matches(':hover'); }",
+            arg=selector)
+        time.sleep(0.3)  # the background's transition
+        ink, paper = page.evaluate(
+            "(s) => { const t = getComputedStyle(document.querySelector(s));"
+            " return [t.color, t.backgroundColor]; }", selector)
+        assert contrast(ink, paper) >= 3, f"thumbs {kind} pressed and hovered: {ink} on {paper}"
+
+
+def test_signed_in_without_a_display_name_names_the_email(page, station_server):
+    open_player(page, station_server, play=False)
+    page.click("#account-open")
+    page.click("#tab-signup")
+    name = f"plain{uuid.uuid4().hex[:8]}"
+    page.fill("#signup-username", name)
+    page.fill("#signup-email", f"{name}@example.com")
+    page.fill("#signup-password", "a long enough password")
+    page.click("#form-signup button[type=submit]")
+    page.wait_for_function("(n) => document.getElementById('account-label').textContent === n", arg=name)
+    if not page.evaluate("() => document.getElementById('account-dialog').open"):
+        page.click("#account-open")
+    assert page.inner_text("#account-name") == f"{name}@example.com"
+
+
+SHOWN = """() => ['track-artist', 'track-title', 'track-album', 'source-quality']
+  .map((id) => document.getElementById(id).textContent)"""
+
+
+def test_before_play_the_track_shows_its_details(context, station_server):
+    # Just after a track change the page shows, before Play, the track Play would start
+    # with: the one before the newest, which the station published as prev_*. It shows
+    # with its year, album and source quality, as the newest does.
+    seen_behind = False
+    for _ in range(3):
+        before = station_title(station_server)
+        deadline = time.monotonic() + 20
+        while station_title(station_server) == before:
+            assert time.monotonic() < deadline, "the station did not change tracks"
+            time.sleep(0.1)
+        page = context.new_page()
+        try:
+            goto(page, station_server.url + "/")
+            page.wait_for_selector("body[data-ready=true]")
+            page.wait_for_function("() => document.getElementById('track-title').textContent !== 'Tuning in…'")
+            artist, title, album, source = page.evaluate(SHOWN)
+        finally:
+            page.close()
+        assert "(" in title and album and source != "–", (artist, title, album, source)
+        seen_behind = seen_behind or base_title(title) == before
+        if seen_behind:
+            break
+    assert seen_behind, "the page never loaded while the previous track was still ahead of Play"

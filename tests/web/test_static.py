@@ -102,9 +102,12 @@ def test_vendor_copies_only_what_the_page_uses(tmp_path):
     names = {p.relative_to(tmp_path).as_posix() for p in written}
     assert "hls.js@1.7.4/hls.light.min.mjs" in names
     assert not any(n.endswith(".woff") for n in names)
-    css = (tmp_path / "@fontsource/montserrat@5.3.0/700.css").read_text()
-    for ref in re.findall(r"url\((\./files/[^)]+)\)", css):
+    css = (tmp_path / "@fontsource/montserrat@5.3.0/latin.css").read_text()
+    refs = re.findall(r"url\((\./files/[^)]+)\)", css)
+    assert len(refs) == 3 and all("-latin-" in ref for ref in refs)  # 500, 600, 700; latin only
+    for ref in refs:
         assert (tmp_path / "@fontsource/montserrat@5.3.0" / ref).is_file()
+    assert not any("cyrillic" in n or "greek" in n or "vietnamese" in n for n in names)
     # Every stylesheet the page links exists.
     html = (STATIC_DIR / "index.html").read_text()
     for href in re.findall(r'href="/static/vendor/([^"]+)"', html):

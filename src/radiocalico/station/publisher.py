@@ -37,6 +37,10 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   ``"pcm_s24le"``, ``"mp3"``, ``"aac"``, ``"opus"``, ``"vorbis"`` …), "" when unknown, so a
   player can tell a lossy source from a lossless one (``bit_depth``/``sample_rate`` alone
   cannot).
+* ``prev_album_1..5``, ``prev_date_1..5``, ``prev_bit_depth_1..5``,
+  ``prev_sample_rate_1..5``, ``prev_source_codec_1..5``: the same details as the current track's ("" / 0 when none), so
+  a player that shows a track behind the newest (the one it is about to play or is
+  playing) shows it as fully as the newest.
 * ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
   ``stream_channels`` (2): the format of the stream's best rendition (the first of
   ``renditions``; with the lossless one offered, as here by default, exactly what these
@@ -227,6 +231,13 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
         meta[f"prev_cover_version_{i + 1}"] = version
         meta[f"prev_cover_url_{i + 1}"] = stream_layout.versioned_cover_path(version) if prev else ""
     meta["source_codec"] = current.get("source_codec", "")
+    for i in range(HISTORY):
+        prev = previous[i] if i < len(previous) else None
+        meta[f"prev_album_{i + 1}"] = prev.get("album", "") if prev else ""
+        meta[f"prev_date_{i + 1}"] = prev.get("date", "") if prev else ""
+        meta[f"prev_bit_depth_{i + 1}"] = int(prev.get("bit_depth") or 0) if prev else 0
+        meta[f"prev_sample_rate_{i + 1}"] = int(prev.get("sample_rate") or 0) if prev else 0
+        meta[f"prev_source_codec_{i + 1}"] = prev.get("source_codec", "") if prev else ""
     best = renditions[0]
     meta["stream_codec"] = best["codec"]
     meta["stream_sample_rate"] = best["sample_rate"]

@@ -6,8 +6,10 @@ Each package lands in ``static/vendor/<name>@<version>/`` so that the path chang
 the version and the files can be served as immutable. Only what the page uses is copied:
 
 * hls.js: the light ES-module build (``hls.light.min.mjs``),
-* @fontsource: the CSS of the weights the style sheet uses, rewritten to offer only the
-  woff2 files (every browser with ES modules reads woff2), plus those woff2 files,
+* @fontsource: one style sheet per family, ``latin.css``, with the latin subset of the weights
+  the style sheets use and only its woff2 files (every browser with ES modules reads woff2):
+  one request per family, and no other subset's faces for a page in English (a character
+  outside latin is drawn by the next font of the stack),
 * axe-core: ``axe.min.js``, for the accessibility tests (never linked from the page).
 """
 
@@ -25,11 +27,13 @@ VENDOR_DIR = STATIC_DIR / "vendor"
 DEFAULT_NODE_MODULES = WEB_DIR.parents[2] / "node_modules"
 
 HLS_FILES = ("hls.light.min.mjs",)
-# (package, CSS files) for the fonts styles.css uses.
+# (package, faces) for the fonts styles.css and library.css use: `font-weight` with the
+# family, "-italic" where `font-style: italic` applies.
 FONTS = {
-    "@fontsource/montserrat": ("500.css", "600.css", "700.css"),
-    "@fontsource/open-sans": ("400.css", "400-italic.css", "600.css"),
+    "@fontsource/montserrat": ("500", "600", "700"),
+    "@fontsource/open-sans": ("400", "400-italic", "600"),
 }
+FONT_CSS = "latin.css"
 AXE_FILES = ("axe.min.js",)
 
 _WOFF_FALLBACK = re.compile(r",\s*url\([^)]*\.woff\)\s*format\(['\"]woff['\"]\)")
@@ -67,16 +71,17 @@ def vendor(node_modules: Path = DEFAULT_NODE_MODULES, out: Path = VENDOR_DIR) ->
 
     take("hls.js", HLS_FILES, "dist")
     take("axe-core", AXE_FILES)
-    for name, css_files in FONTS.items():
+    for name, faces in FONTS.items():
         base = out / vendor_dir_name(name, package_version(node_modules, name))
-        for css_name in css_files:
-            css = _WOFF_FALLBACK.sub("", (node_modules / name / css_name).read_text())
+        sheets = []
+        for face in faces:
+            css = _WOFF_FALLBACK.sub("", (node_modules / name / f"latin-{face}.css").read_text())
             for rel in _URL.findall(css):
                 _copy(node_modules / name / rel, base / rel)
                 written.append(base / rel)
-            (base / css_name).parent.mkdir(parents=True, exist_ok=True)
-            (base / css_name).write_text(css)
-            written.append(base / css_name)
+            sheets.append(css.strip())
+        (base / FONT_CSS).write_text("\n\n".join(sheets) + "\n")
+        written.append(base / FONT_CSS)
     return written
 
 

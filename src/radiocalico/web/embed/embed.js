@@ -1,6 +1,6 @@
 // The embed card: polls /api/now-playing (same origin, no credentials) and draws it.
 const POLL_MS = 5000;
-const LOGO = "/static/logo-192.png";
+const LOGO = "/static/logo-128.webp";
 const $ = (id) => document.getElementById(id);
 
 function draw(data) {

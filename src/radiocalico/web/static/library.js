@@ -1,12 +1,11 @@
-// The listener's library: what played (paged, searchable, live), the charts, my likes, and
-// how many are listening. State only: views/library.js draws it.
+// The listener's library: what played (paged, searchable, live), the charts and my likes.
+// State only: views/library.js draws it.
 //
-// Events: "history", "chart", "likes" (detail: that part's state), "listeners" (a number
-// or null), "error" (a message for the listener).
+// Events: "history", "chart", "likes" (detail: that part's state), "error" (a message for
+// the listener).
 import { Emitter } from "./events.js";
 
 const PAGE = 30;
-const LISTENERS_MS = 15000;
 const RETRIES = 6;
 const RETRY_MS = 2500;
 
@@ -124,18 +123,5 @@ export class Library extends Emitter {
       this.likes.songs = this.likes.songs.filter((s) => s.song_id !== song.song_id);
       this.emit("likes", this.likes);
     }
-  }
-
-  // --- listeners ----------------------------------------------------------------------
-
-  watchListeners() {
-    const poll = async () => {
-      try {
-        const { listeners } = await this.client.nowPlaying();
-        this.emit("listeners", listeners);
-      } catch { /* keep the last number */ }
-      setTimeout(poll, LISTENERS_MS);
-    };
-    poll();
   }
 }

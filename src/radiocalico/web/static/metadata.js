@@ -51,7 +51,13 @@ export function parseMetadata(meta) {
     const artist = meta[`prev_artist_${i}`];
     const title = meta[`prev_title_${i}`];
     if (!artist && !title) continue;
+    const date = meta[`prev_date_${i}`]; // our station's; the public CDN has none of these
     tracks.push(track(artist, title, {
+      album: meta[`prev_album_${i}`] ?? "",
+      year: date ? String(date).slice(0, 4) : "",
+      bitDepth: Number(meta[`prev_bit_depth_${i}`]) || null,
+      sampleRate: Number(meta[`prev_sample_rate_${i}`]) || null,
+      sourceCodec: meta[`prev_source_codec_${i}`] ?? "",
       songId: meta[`prev_song_id_${i}`] ?? "",
       start: parseTime(meta[`prev_started_at_${i}`]),
     }));

@@ -31,6 +31,7 @@ import { canChangeCodec } from "./codec-probe.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
 import { handOver, MediaSlot, retire } from "./handover.js";
+import { linkEstimate } from "./link.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
 
@@ -52,6 +53,11 @@ const HLS_CONFIG = {
   backBufferLength: 30,
   liveDurationInfinity: true,
   startFragPrefetch: true,
+  // The link as the page's loading measured it (link.js), read each time hls.js is built
+  // (prepare(), once the page has loaded): Auto starts on the rung it sustains, not on High.
+  get abrEwmaDefaultEstimate() {
+    return linkEstimate();
+  },
 };
 
 export class Playback extends Emitter {

@@ -3,12 +3,12 @@
 // they are given and report the listener's wishes back as calls on a controller. Nothing
 // here keeps state of its own.
 import { Account } from "./account.js";
+import { watchListeners } from "./audience.js";
 import { ApiClient } from "./api/client.js";
 import { Session } from "./api/session.js";
 import { ServerClock } from "./clock.js";
 import { loadConfig } from "./config.js";
 import { Covers } from "./covers.js";
-import { Library } from "./library.js";
 import { $ } from "./dom.js";
 import { MetadataPoller, pollInterval } from "./metadata.js";
 import { NowPlaying } from "./nowplaying.js";
@@ -19,8 +19,7 @@ import { Ratings } from "./ratings.js";
 import { Status } from "./status.js";
 import { AccountDialog } from "./views/account-dialog.js";
 import { renderHistory } from "./views/history.js";
-import { LibraryView, renderListeners } from "./views/library.js";
-import { announce, renderTrack } from "./views/now-playing.js";
+import { announce, renderListeners, renderTrack } from "./views/now-playing.js";
 import { PlayerBar } from "./views/player-bar.js";
 import { QualityView } from "./views/quality.js";
 import { RatingsView } from "./views/ratings.js";
@@ -44,6 +43,33 @@ function earlyPress(button, status) {
     button.removeEventListener("click", press);
     return pressed;
   };
+}
+
+// History, charts and likes (library.js, views/library.js): their code, the plays and the
+// plays' covers load when the list of plays first comes on screen (the library's tabs sit
+// at the fold of a phone and of a laptop; the plays below it). A listener who only listens
+// never downloads them.
+function whenShown(element, load) {
+  const observer = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    observer.disconnect();
+    load();
+  });
+  observer.observe(element);
+}
+
+async function openLibrary({ client, ratings, thumbs, nowPlaying, session, status }) {
+  const [{ Library }, { LibraryView }] = await Promise.all([import("./library.js"), import("./views/library.js")]);
+  const library = new Library(client, ratings);
+  const shelf = new LibraryView(library, ratings, thumbs);
+  library.on("history", (state) => shelf.renderHistory(state));
+  library.on("chart", (state) => shelf.renderChart(state));
+  library.on("likes", (state) => shelf.renderLikes(state));
+  library.on("error", (message) => status.set(message, "error", 8000));
+  ratings.on("change", () => shelf.renderRatings());
+  nowPlaying.on("change", ({ track, changed }) => changed && library.refreshNewest(track?.songId));
+  session.on("change", () => library.showLikes());
+  library.more();
 }
 
 async function main(status) {
@@ -97,19 +123,9 @@ async function main(status) {
   });
   ratings.on("change", () => thumbs.render(nowPlaying.shown, nowPlaying.shownPrevious, ratings));
 
-  // History, charts, likes and "N listening" (library.js, views/library.js).
-  const library = new Library(client, ratings);
-  const shelf = new LibraryView(library, ratings, thumbs);
-  library.on("history", (state) => shelf.renderHistory(state));
-  library.on("chart", (state) => shelf.renderChart(state));
-  library.on("likes", (state) => shelf.renderLikes(state));
-  library.on("listeners", renderListeners);
-  library.on("error", (message) => status.set(message, "error", 8000));
-  ratings.on("change", () => shelf.renderRatings());
-  nowPlaying.on("change", ({ track, changed }) => changed && library.refreshNewest(track?.songId));
-  session.on("change", () => library.showLikes());
-  library.more();
-  library.watchListeners();
+  whenShown($("history-days"), () => openLibrary({ client, ratings, thumbs, nowPlaying, session, status })
+    .catch(() => status.set("The play history could not be loaded. Please reload the page.", "error")));
+  watchListeners(client, renderListeners);
   ratings.on("error", (message) => status.set(message, "error", 8000));
   session.on("change", () => ratings.forgetMine()); // my votes differ per account
 

@@ -16,7 +16,7 @@ const CHART = {
   songs: [{ rank: true, song_id: true, artist: true, title: true, album: true, up: true,
     down: true, net: true, plays: true, cover_url: true }],
 };
-const SESSION = { user: { username: true, display_name: true }, csrf_token: true };
+const SESSION = { user: { username: true, email: true, display_name: true }, csrf_token: true };
 
 // `status`: the documented success status; `listener`: sends the anonymous listener's
 // fingerprint (the operation counts votes per listener).

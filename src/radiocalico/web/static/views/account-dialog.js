@@ -7,6 +7,12 @@ function formValues(form) {
   return Object.fromEntries(new FormData(form).entries());
 }
 
+// Without a display name of its own the server stores the username as one (api/users.py):
+// "x (x)" says nothing, the e-mail address says which account this is.
+function signedInAs({ username, email, display_name: name }) {
+  return name && name !== username ? `${name} (${username})` : email || username;
+}
+
 export class AccountDialog {
   constructor(account) {
     this.account = account;
@@ -98,7 +104,7 @@ export class AccountDialog {
     const signedOut = !user && !$("account-signed-in").hidden; // just now, in the open dialog
     $("account-signed-out").hidden = Boolean(user);
     $("account-signed-in").hidden = !user;
-    if (user) setText($("account-name"), user.display_name ? `${user.display_name} (${user.username})` : user.username);
+    if (user) setText($("account-name"), signedInAs(user));
     const opening = open && !this.dialog.open;
     if (opening) this.dialog.showModal();
     // Opening the dialog or signing out shows the sign-in form, with the focus in it (the

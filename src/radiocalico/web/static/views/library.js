@@ -1,10 +1,10 @@
 // Draws the library (views only): the tabs, the play history day by day, the charts, my
-// likes, and "N listening". Clicks report wishes to the library and ratings controllers.
+// likes. Clicks report wishes to the library and ratings controllers.
 import { $, el, setText } from "../dom.js";
 import { asTrack } from "../library.js";
 import { renderGroup } from "./ratings.js";
 
-const LOGO = "/static/logo-192.png";
+const LOGO = "/static/logo-128.webp";
 const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const DAY = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 const SEARCH_DELAY_MS = 300;
@@ -153,8 +153,4 @@ export class LibraryView {
     $("likes-page-empty").hidden = state.loading || state.songs.length > 0;
     $("likes-more").hidden = state.done;
   }
-}
-
-export function renderListeners(count) {
-  setText($("listeners"), typeof count === "number" ? `${count} listening` : "");
 }

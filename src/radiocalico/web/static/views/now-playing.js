@@ -1,6 +1,6 @@
 // The now-playing panel: the track on show, its cover and badges (the stream quality heard
 // is views/quality.js's), and the announcement of a new track for screen readers.
-import { $, el } from "../dom.js";
+import { $, el, setText } from "../dom.js";
 import { formatSource, titleWithYear } from "./format.js";
 
 // `coverSrc`: the cover fetched for this very track, or null: then the station's logo, never
@@ -23,4 +23,9 @@ export function renderTrack(track, coverSrc) {
 
 export function announce(track) {
   $("announcer").textContent = `Now playing: ${track.title} by ${track.artist}`;
+}
+
+// "N listening" beside the player (audience.js), nothing while unknown.
+export function renderListeners(count) {
+  setText($("listeners"), typeof count === "number" ? `${count} listening` : "");
 }
