@@ -221,9 +221,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
-    postgres(args)
+    if not args.skip_postgres:
+        postgres(args)
     if not args.skip_sqlite:
         sqlite(args)
 
