@@ -30,6 +30,21 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def station_played(store, *songs: tuple[str, str, str, str]) -> None:
+    """The station played each (song id, artist, title, album): one start of each, stored
+    as the play recorder stores what metadatav2.json tells. Songs come only from plays: a
+    vote is for a song the station played. Played again, a song changes nothing (one start,
+    at one time), so a test's own triggers on `songs` see only what its votes do."""
+    from datetime import datetime, timezone
+
+    from radiocalico.db.plays import PlayStart, record
+
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with store.writing() as connection:
+        record(connection, [PlayStart(f"test:{sid}", sid, at, artist, title, album)
+                            for sid, artist, title, album in songs])
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip on a developer machine, fail in CI: a missing service is never silent there."""
     if condition:
@@ -126,7 +141,7 @@ def make_config(tmp_path: Path, database_url: str):
         settings = dict(
             instance_path=tmp_path / "instance",
             database_url=database_url,
-            secret_key="test-secret-key",
+            secret_key="test-secret-key-" + "0123456789abcdef" * 2,
             station_mode="external",
             # Listener tokens count at once and are not scarce, and new accounts are trusted
             # and plentiful, except in the tests of them.

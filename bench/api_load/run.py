@@ -114,7 +114,7 @@ def start_server(database_url: str, port: int, log: Path, server: str = "product
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "bench-secret",
+        "SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2,
         "RATELIMIT_ENABLED": "false",
         "STATION_MODE": "external",
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="rc-bench-"),

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
@@ -59,6 +59,9 @@ def seed(app, n_plays: int, n_songs: int) -> None:
                 rows = []
         if rows:
             c.execute(insert(plays), rows)
+        # As the recorder keeps it: search ranks songs by their newest play.
+        c.execute(text("UPDATE songs SET last_played = "
+                       "(SELECT max(started_at) FROM plays WHERE song_id = songs.id)"))
         c.execute(insert(votes), [
             {"song_id": ids[rng.randrange(n_songs)], "voter": f"f:{v}", "user_id": None,
              "value": rng.choice((1, -1)), "created_at": now - timedelta(days=rng.uniform(0, 60)),
@@ -87,7 +90,8 @@ def deep_cursor(client, pages: int) -> str:
 
 def run(url: str, label: str, args) -> None:
     app = create_app(Config(instance_path=Path(tempfile.mkdtemp()), database_url=url,
-                            secret_key="bench", station_mode="external", history_poll_seconds=0))
+                            secret_key="bench-" + "0123456789abcdef" * 2,
+                            station_mode="external", history_poll_seconds=0))
     upgrade(services(app).store.engine)
     started = time.perf_counter()
     seed(app, args.plays, args.songs)

@@ -32,7 +32,7 @@ from radiocalico.api import (
     ratings,
     users,
 )
-from radiocalico.api.limits import limited, make_limiter
+from radiocalico.api.limits import keep_retry_after_honest, limited, make_limiter
 from radiocalico.api.openapi import build_spec
 from radiocalico.api.passwords import Passwords
 from radiocalico.api.operation import CONVERTERS, declared_operations
@@ -89,6 +89,7 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
     _register_blueprints(app, config)
     privacy.init_app(app)
     monitoring.init_app(app)  # before the limiter, so rejected requests are timed too
+    keep_retry_after_honest(app)
     shared.limiter.init_app(app)
     _apply_policies(app, shared)
     if config.cors_origins:

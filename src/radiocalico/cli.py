@@ -41,7 +41,10 @@ def serve(host: str | None, port: int | None, no_station: bool) -> None:
             raise click.ClickException(str(exc)) from None
     click.echo(f"RadioCalico on http://{config.host}:{config.port}/")
     try:
-        app.run(host=config.host, port=config.port, threaded=True, use_reloader=False)
+        # Never the Werkzeug debugger, whatever FLASK_DEBUG says: its console runs any
+        # Python it is sent.
+        app.run(host=config.host, port=config.port, threaded=True, use_reloader=False,
+                debug=False, use_debugger=False)
     finally:
         if station is not None:
             station.stop()

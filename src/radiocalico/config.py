@@ -27,6 +27,26 @@ MISSING_SECRET_KEY = (
 )
 
 
+# Listener tokens and sessions are signed with SECRET_KEY and checked without a database
+# look-up: whoever guesses the key mints votes. A key is refused when shorter than this,
+# made of few distinct characters, or only a well-known word repeated.
+SECRET_KEY_MIN_LENGTH = 32
+_SECRET_KEY_WORDS = ("changeme", "secret", "secretkey", "password", "radiocalico", "test",
+                     "dev", "development", "default", "key", "example", "x")
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is too weak to sign with, or None."""
+    letters = re.sub(r"[^a-z0-9]", "", key.lower())
+    if len(key.strip()) < SECRET_KEY_MIN_LENGTH:
+        return f"shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < 8:
+        return "made of too few distinct characters"
+    if any(letters == word * (len(letters) // len(word)) for word in _SECRET_KEY_WORDS):
+        return "a well-known word"
+    return None
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -116,6 +136,10 @@ class Config:
     # Sites that may show /embed in an iframe (CSP frame-ancestors), comma separated, e.g.
     # https://example.org; "*" allows any site; empty allows only this site.
     embed_origins: tuple[str, ...] = ()
+    # The site's public origin (https://radio.example), for the few absolute links the app
+    # writes (cover URLs in the API, the embed card's link). Empty: links relative to the
+    # answering origin. Never taken from the request's Host, which a client chooses.
+    public_url: str = ""
     # A client counts as listening while it fetched an HLS playlist within this many seconds.
     stream_listener_window_seconds: int = 60
     # Distinct stream listeners one address (an IPv4 address, an IPv6 /64) can count as:
@@ -144,6 +168,11 @@ class Config:
                 raise ValueError(
                     f"EMBED_ORIGINS must list origins like https://example.org (or *), not {origin!r}"
                 )
+        if self.public_url and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?",
+                                                self.public_url):
+            raise ValueError(
+                f"PUBLIC_URL must be an origin like https://radio.example, not {self.public_url!r}"
+            )
         for network in self.trusted_proxies:
             try:
                 ipaddress.ip_network(network, strict=False)
@@ -156,6 +185,11 @@ class Config:
             raise ValueError(
                 "SECRET_KEY is still the placeholder from deploy/.env.example: "
                 "set it to `openssl rand -hex 32`, the same on every replica"
+            )
+        if self.secret_key and (problem := secret_key_problem(self.secret_key)):
+            raise ValueError(
+                f"SECRET_KEY is too weak ({problem}): set it to `openssl rand -hex 32`, "
+                "the same on every replica"
             )
         if self.trusted_proxy_hops > 0 and not self.trusted_proxies:
             raise ValueError(

@@ -13,6 +13,8 @@ Retry-After (logged once per outage, without SQL or parameters), not 500.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 
 from flask import Flask, jsonify
@@ -94,9 +96,16 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and err.response is None:
             allowed = err.get_headers()
             response.headers.extend(h for h in allowed if h[0] == "Allow")
-        if status == 429 and getattr(err, "retry_after", None):
-            response.headers["Retry-After"] = str(err.retry_after)
+        if status == 429:
+            response.headers["Retry-After"] = _limit_retry_after()
         return response
+
+    def _limit_retry_after() -> str:
+        # Until the limit that was hit lets one more request through (a moving window: its
+        # oldest counted request leaves it).
+        current = services(app).limiter.current_limit
+        wait = current.reset_at - time.time() if current is not None else 1
+        return str(max(1, math.ceil(wait)))
 
     def _database_unavailable(err: Exception):
         # Never the exception's text: it holds the SQL and the server's address. Logged

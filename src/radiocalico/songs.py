@@ -4,9 +4,9 @@ A song is identified by its artist and title only (the same recording on two alb
 one song to a listener). Both are normalised so that trivial differences in the tags do
 not split the votes:
 
-0. bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C) and zero-width characters
-   (U+200B-200D, U+2060, U+FEFF) removed: invisible, they only make one name look like
-   another,
+0. Unicode's default-ignorable code points removed (bidi controls, zero-width characters,
+   the soft hyphen, variation selectors, the BOM, Hangul fillers, tags, ...): invisible,
+   they only make one name look like another,
 1. Unicode NFKC (full-width and compatibility forms fold together),
 2. lower case,
 3. leading/trailing white space removed and inner runs of white space folded to one space.
@@ -29,11 +29,18 @@ TAG_TEXT_MAX = 512
 _WHITESPACE = re.compile(r"\s+")
 # C0/C1 controls (a newline in a tag) and lone surrogates (a file name that is not UTF-8).
 _CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+# Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15), which Python's
+# unicodedata does not expose; web/static/songid.js spells the same ranges.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 
 
 def strip_invisible(text: str) -> str:
-    """`text` without bidi controls and zero-width characters."""
+    """`text` without default-ignorable code points (bidi controls, zero-width characters,
+    soft hyphens, variation selectors, ...)."""
     return _INVISIBLE.sub("", text)
 
 

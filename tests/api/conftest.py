@@ -7,7 +7,9 @@ import hashlib
 import pytest
 import requests
 
+from radiocalico.services import services
 from radiocalico.songs import song_id
+from tests.conftest import station_played
 
 
 def fingerprint(name: str) -> str:
@@ -16,6 +18,12 @@ def fingerprint(name: str) -> str:
 
 def song(artist: str = "Shandi", title: str = "He's A Dream", album: str = "Flashdance") -> dict:
     return {"id": song_id(artist, title), "artist": artist, "title": title, "album": album}
+
+
+def play(app, *tracks: dict) -> None:
+    """The station plays `tracks` (tests.conftest.station_played)."""
+    station_played(services(app).store,
+                   *((t["id"], t["artist"], t["title"], t["album"]) for t in tracks))
 
 
 def anonymous_session(base_url: str, name: str) -> requests.Session:
@@ -28,13 +36,17 @@ def anonymous_session(base_url: str, name: str) -> requests.Session:
 
 
 class Listener:
-    """One anonymous listener (a browser) talking to a live server."""
+    """One anonymous listener (a browser) talking to a live server. The player votes on the
+    song it is playing: `vote` has the station play the track first (`play`)."""
 
-    def __init__(self, base_url: str, name: str):
+    def __init__(self, base_url: str, name: str, app=None):
         self.base_url = base_url
+        self.app = app
         self.http = anonymous_session(base_url, name)
 
     def vote(self, track: dict, value: str) -> requests.Response:
+        if self.app is not None:
+            play(self.app, track)
         body = {"value": value, "artist": track["artist"], "title": track["title"],
                 "album": track["album"]}
         return self.http.put(f"{self.base_url}/api/ratings/{track['id']}/vote", json=body)
@@ -51,6 +63,6 @@ class Listener:
 @pytest.fixture
 def listener(live_server):
     def make(name: str = "listener-1") -> Listener:
-        return Listener(live_server.url, name)
+        return Listener(live_server.url, name, live_server.app)
 
     return make

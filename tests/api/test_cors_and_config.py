@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
+import pytest
 import requests
 
 from radiocalico.config import PUBLIC_CDN_URL
@@ -65,3 +69,29 @@ def test_the_placeholder_secret_key_refuses_to_start(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("weak", ["x", " ", "secret", "changeme", "x" * 40,
+                                  "changeme" * 5, "Secret-Secret-Secret-Secret-Secret"])
+def test_a_guessable_secret_key_refuses_to_start_with_one_line(tmp_path, weak):
+    """Issue 21: SECRET_KEY values like `x` or `changeme` were accepted, and listener tokens
+    (stateless, signed with it) could then be minted by whoever guessed it."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "from radiocalico import create_app; create_app()"],
+        env={"SECRET_KEY": weak, "INSTANCE_PATH": str(tmp_path), "STATION_MODE": "external",
+             "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_random_secret_key_and_the_generated_one_start(tmp_path):
+    from radiocalico.config import Config
+
+    assert Config(secret_key=secrets.token_hex(32)).secret_key
+    generated = Config(instance_path=tmp_path, station_mode="embedded").resolved_secret_key()
+    assert Config(secret_key=generated).secret_key == generated

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.api.conftest import anonymous_session, fingerprint, song
+from tests.api.conftest import anonymous_session, fingerprint, play, song
 
 
 def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
@@ -88,6 +88,7 @@ def test_an_invalid_email_is_422(live_server):
 
 def test_a_failing_bad_request_keeps_what_was_stored(live_server):
     track = song()
+    play(live_server.app, track)
     good = {"value": "up", "artist": track["artist"], "title": track["title"]}
     http = anonymous_session(live_server.url, "x")
     assert http.put(vote_url(live_server.url), json=good).status_code == 200
@@ -100,14 +101,19 @@ def test_a_failing_bad_request_keeps_what_was_stored(live_server):
 def test_too_many_votes_is_429(make_app, make_live_server):
     server = make_live_server(make_app(ratelimit_votes="3/minute"))
     track = song()
+    play(server.app, track)
     body = {"value": "up", "artist": track["artist"], "title": track["title"]}
     url = f"{server.url}/api/ratings/{track['id']}/vote"
     http = anonymous_session(server.url, "x")
-    statuses = [http.put(url, json=body).status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
+    answers = [http.put(url, json=body) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    # Issue 21: every answer of a limited view said Retry-After: 60. Only a 429 does, and it
+    # tells when the oldest vote leaves the one-minute window.
+    assert [("Retry-After" in a.headers) for a in answers] == [False, False, False, True]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3"
     response = http.put(url, json=body)
     assert_error(response, 429, "rate_limited")
-    assert int(response.headers["Retry-After"]) > 0
+    assert 0 < int(response.headers["Retry-After"]) <= 61  # whole seconds, rounded up
 
 
 def test_too_many_sign_in_attempts_is_429(make_app, make_live_server):

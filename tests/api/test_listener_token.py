@@ -72,7 +72,7 @@ def test_a_forged_token_is_no_token(live_server):
 def test_a_signed_in_listener_needs_no_token(live_server):
     from tests.api.test_users import Account
 
-    me = Account(live_server.url)
+    me = Account(live_server.url, live_server.app)
     me.register("ivy", "ivy@example.com")
     me.http.cookies.pop("radiocalico_listener", None)
     assert me.vote(song(), "up").status_code == 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from radiocalico.api.operation import declared_operations
-from tests.api.conftest import fingerprint, song
+from tests.api.conftest import fingerprint, play, song
 
 
 def _samples(client) -> dict[tuple[str, tuple], float]:
@@ -54,8 +54,9 @@ def test_listeners_are_those_of_the_stream_not_callers_of_the_api(client):
     assert _samples(client)[listeners] == 1
 
 
-def test_votes_are_counted_by_action(client):
+def test_votes_are_counted_by_action(app, client):
     track = song()
+    play(app, track)
     headers = {"X-Listener-Fingerprint": fingerprint("bob")}
     client.get("/api/listener")
     key = {action: ("radiocalico_votes_total", (("action", action),))

@@ -123,3 +123,21 @@ def test_a_hash_running_in_another_worker_turns_a_check_away_at_once(make_app, m
     free = requests.post(f"{url}/api/users/session", json={"login": "nobody", "password": WRONG},
                          timeout=30)
     assert free.status_code == 401
+
+
+def test_a_dressed_up_common_password_or_the_sites_name_is_refused(live_server):
+    """Issue 21: the blocklist matched only exactly (`passwordpassword`, `p@ssw0rd123` and
+    `radiocalico` were accepted)."""
+    refused = {"passwordpassword": "common", "p@ssw0rd123": "common", "!!Qwerty2024!!": "common",
+               "letmein letmein": "common", "1l0v3y0u!!": "common",
+               "radiocalico": "site", "R4di0 C@lic0 2024": "site"}
+    for n, (password, why) in enumerate(refused.items()):
+        response = requests.post(f"{live_server.url}/api/users", json={
+            "username": f"lee{n}", "email": f"lee{n}@x.org", "password": password})
+        assert response.status_code == 422, (password, response.text)
+        message = response.json()["error"]["fields"][0]["message"]
+        assert ("name of this site" in message) == (why == "site"), (password, message)
+    for n, password in enumerate(["my calico cat sleeps", "tuba river lantern 1984"]):
+        ok = requests.post(f"{live_server.url}/api/users", json={
+            "username": f"mo{n}", "email": f"mo{n}@x.org", "password": password})
+        assert ok.status_code == 201, (password, ok.text)

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import select
 
-from radiocalico.db.schema import votes
+from radiocalico.db.schema import songs, votes
 from radiocalico.services import services
-from tests.api.conftest import Listener, fingerprint, song
+from tests.api.conftest import Listener, fingerprint, play, song
 
 
 def test_a_new_song_has_no_votes(listener):
@@ -106,7 +106,7 @@ def test_a_malformed_fingerprint_is_refused(live_server):
 
 def test_fifty_listeners_voting_at_once_give_exactly_fifty(live_server):
     track = song()
-    listeners = [Listener(live_server.url, f"listener-{n}") for n in range(50)]
+    listeners = [Listener(live_server.url, f"listener-{n}", live_server.app) for n in range(50)]
     with ThreadPoolExecutor(max_workers=50) as pool:
         statuses = list(pool.map(lambda l: l.vote(track, "up").status_code, listeners))
     assert statuses == [200] * 50
@@ -116,7 +116,7 @@ def test_fifty_listeners_voting_at_once_give_exactly_fifty(live_server):
 def test_fifty_votes_at_once_from_one_listener_count_once(live_server):
     track = song()
     # One browser: the same fingerprint and the same listener token cookie.
-    same = [Listener(live_server.url, "the-same-listener") for _ in range(50)]
+    same = [Listener(live_server.url, "the-same-listener", live_server.app) for _ in range(50)]
     for other in same[1:]:
         other.http.cookies = same[0].http.cookies
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -148,14 +148,13 @@ def test_the_chart_ranks_by_net_thumbs_up(listener):
     assert [(e["title"], e["up"], e["down"]) for e in chart] == [("Hit", 3, 0), ("Meh", 1, 1)]
 
 
-def test_bidi_controls_and_zero_width_characters_are_stripped(listener, live_server):
+def test_bidi_controls_and_zero_width_characters_are_stripped(live_server):
     """Finding 10: right-to-left overrides and zero-width characters were accepted."""
-    import requests
-
     plain = song("Evil Artist", "Innocent Title")
+    play(live_server.app, plain)
     sneaky = dict(plain, artist="Evil\u200b Artist\u202e", title="Inno\u2066cent Title\ufeff")
     assert sneaky["id"] == plain["id"]
-    assert listener("eve").vote(sneaky, "up").status_code == 200
+    assert Listener(live_server.url, "eve").vote(sneaky, "up").status_code == 200
     chart = requests.get(f"{live_server.url}/api/ratings/top").json()["songs"]
     assert (chart[0]["artist"], chart[0]["title"]) == ("Evil Artist", "Innocent Title")
 
@@ -198,3 +197,27 @@ def test_my_votes_are_mine_alone_and_never_stored(listener, live_server):
                                      {"song_id": first["id"], "value": "up"}]}
     assert mine.headers["Cache-Control"] == "private, no-store"
     assert requests.get(f"{live_server.url}/api/ratings/mine").json() == {"votes": []}
+
+
+def test_a_song_the_station_never_played_cannot_be_voted_on(app, live_server):
+    """Issue 21, finding 4: a vote then a retraction left a row in the song catalogue."""
+    invented = song("Look Alike", "chorale 17")
+    me = Listener(live_server.url, "mallory")  # the station plays nothing
+    refused = me.vote(invented, "up")
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "song_not_played"
+    assert me.retract(invented).status_code == 200
+    with services(app).store.reading() as connection:
+        assert connection.execute(select(songs.c.id)).all() == []
+
+
+def test_the_charts_show_the_stations_spelling_not_the_voters(live_server):
+    track = song("Shandi", "He's A Dream", "Flashdance")
+    play(live_server.app, track)
+    shouting = dict(track, artist="SHANDI", title="HE'S   A DREAM", album="typo")
+    assert shouting["id"] == track["id"]
+    assert Listener(live_server.url, "fan").vote(shouting, "up").status_code == 200
+    chart = requests.get(f"{live_server.url}/api/ratings/top").json()["songs"]
+    assert [(e["artist"], e["title"], e["album"]) for e in chart] == [
+        ("Shandi", "He's A Dream", "Flashdance")
+    ]

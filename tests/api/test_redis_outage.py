@@ -17,7 +17,7 @@ def test_votes_and_sign_ins_work_and_stay_limited_while_redis_is_down(
 ):
     app = make_app(redis_url=DOWN, ratelimit_auth="3/minute", ratelimit_votes="2/minute")
     url = make_live_server(app).url
-    fan = Listener(url, "fan")
+    fan = Listener(url, "fan", app)
     track = song()
     assert fan.vote(track, "up").status_code == 200
     assert fan.vote(track, "down").status_code == 200

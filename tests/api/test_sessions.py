@@ -49,9 +49,10 @@ def test_a_new_password_ends_the_other_sessions(live_server):
     assert phone.request("GET", "/api/users/me").status_code == 401
 
 
-def _device(base_url: str, name: str) -> Account:
+def _device(server, name: str) -> Account:
     """A browser that votes anonymously first (fingerprint and cookies), then signs up."""
-    device = Account(base_url)
+    base_url = server.url
+    device = Account(base_url, server.app)
     anonymous = Listener(base_url, name).http
     device.http.headers.update(anonymous.headers)
     device.http.cookies.update(anonymous.cookies)
@@ -60,7 +61,7 @@ def _device(base_url: str, name: str) -> Account:
 
 def test_anonymous_votes_merge_into_the_account_on_sign_up(live_server):
     a, b, c = song("A", "One"), song("B", "Two"), song("C", "Three")
-    device = _device(live_server.url, "dana's phone")
+    device = _device(live_server, "dana's phone")
     assert device.vote(a, "up").json()["up"] == 1
     assert device.vote(b, "down").json()["down"] == 1
 
@@ -83,12 +84,12 @@ def test_anonymous_votes_merge_into_the_account_on_sign_up(live_server):
 
 def test_on_sign_in_the_accounts_vote_wins_over_the_devices(live_server):
     track = song()
-    laptop = Account(live_server.url)
+    laptop = Account(live_server.url, live_server.app)
     laptop.register("erin", "erin@example.com")
     laptop.vote(track, "up")
     laptop.request("DELETE", "/api/users/session")
 
-    phone = _device(live_server.url, "erin's phone")
+    phone = _device(live_server, "erin's phone")
     assert phone.vote(track, "down").json()["down"] == 1
     assert phone.sign_in("erin").status_code == 200
     rating = phone.request("GET", f"/api/ratings/{track['id']}").json()

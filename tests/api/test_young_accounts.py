@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import requests
 
-from tests.api.conftest import song
+from tests.api.conftest import play, song
 from tests.api.test_users import Account
 
 
-def _young_account_app(make_app, make_live_server, **overrides):
+def _young_account_app(make_app, make_live_server, *played: dict, **overrides):
+    """The server's URL; the station has played `played`."""
     settings = dict(account_trust_seconds=86400.0, ratelimit_signups="100/hour",
                     ratelimit_auth="1000/minute")
     settings.update(overrides)
-    return make_live_server(make_app(**settings)).url
+    app = make_app(**settings)
+    play(app, *played)
+    return make_live_server(app).url
 
 
 def test_new_accounts_sharing_one_token_count_one_vote(make_app, make_live_server):
-    url = _young_account_app(make_app, make_live_server)
     track = song("Stuffed", "Ballot")
+    url = _young_account_app(make_app, make_live_server, track)
     device = requests.Session()
     assert device.get(f"{url}/api/listener").status_code == 200  # one listener token
     statuses = []
@@ -35,8 +38,8 @@ def test_new_accounts_sharing_one_token_count_one_vote(make_app, make_live_serve
 
 
 def test_a_new_account_without_a_token_cannot_vote_but_its_own_token_counts(make_app, make_live_server):
-    url = _young_account_app(make_app, make_live_server)
     track = song("Fresh", "Account")
+    url = _young_account_app(make_app, make_live_server, track)
     account = Account(url)
     account.register("newbie", "newbie@example.com")
     refused = account.vote(track, "up")
@@ -55,10 +58,11 @@ def test_a_new_account_without_a_token_cannot_vote_but_its_own_token_counts(make
 
 
 def test_an_account_older_than_the_trust_age_votes_without_a_token(make_app, make_live_server):
-    url = _young_account_app(make_app, make_live_server, account_trust_seconds=0.0)
+    track = song("Old", "Friend")
+    url = _young_account_app(make_app, make_live_server, track, account_trust_seconds=0.0)
     account = Account(url)
     account.register("oldtimer", "oldtimer@example.com")
-    assert account.vote(song("Old", "Friend"), "up").status_code == 200
+    assert account.vote(track, "up").status_code == 200
 
 
 def test_sign_ups_per_address_are_limited_per_hour(make_app, make_live_server):

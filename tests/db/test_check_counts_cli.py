@@ -10,6 +10,7 @@ from pathlib import Path
 from radiocalico.db import Store, upgrade
 from radiocalico.db.schema import songs
 from radiocalico.songs import song_id
+from tests.conftest import station_played
 
 RADIOCALICO = str(Path(sys.executable).with_name("radiocalico"))
 SONG = dict(song_id=song_id("Shandi", "He's A Dream"), artist="Shandi", title="He's A Dream",
@@ -25,8 +26,9 @@ def check(database_url: str, tmp_path: Path, *args: str) -> subprocess.Completed
 def test_check_counts_reports_and_repairs(database_url, tmp_path):
     store = Store(database_url)
     upgrade(store.engine)
+    station_played(store, tuple(SONG.values()))
     with store.voting() as voting:
-        voting.cast(**SONG, voter="f:a", user_id=None, value=1)
+        voting.cast(song_id=SONG["song_id"], voter="f:a", user_id=None, value=1)
     clean = check(database_url, tmp_path)
     assert clean.returncode == 0, clean.stderr
     assert "counts exact" in clean.stdout

@@ -17,6 +17,7 @@ from radiocalico.db.ratings import rating_of
 from radiocalico.db.schema import songs, users, votes
 from radiocalico.db.users import delete_user
 from radiocalico.songs import song_id
+from tests.conftest import station_played
 
 
 def track(title: str = "He's A Dream") -> dict:
@@ -43,8 +44,10 @@ def assert_exact(store: Store) -> None:
 
 
 def cast(store: Store, voter: str, value: int, song: dict | None = None, user_id=None):
+    song = song or track()
+    station_played(store, tuple(song.values()))
     with store.voting() as voting:
-        return voting.cast(**(song or track()), voter=voter, user_id=user_id, value=value)
+        return voting.cast(song_id=song["song_id"], voter=voter, user_id=user_id, value=value)
 
 
 def retract(store: Store, voter: str, song: dict | None = None):
@@ -65,11 +68,20 @@ def test_cast_change_and_retract_move_the_counts(store):
     assert_exact(store)
 
 
-def test_a_vote_for_an_unknown_song_starts_its_counts(store):
-    new = track("A song nobody played yet")
+def test_a_vote_for_a_song_just_played_starts_its_counts(store):
+    new = track("A song nobody voted on yet")
     assert kept(store, new["song_id"]) == (0, 0)
     assert (cast(store, "f:a", -1, new).up, kept(store, new["song_id"])) == (0, (0, 1))
     assert_exact(store)
+
+
+def test_a_vote_for_a_song_never_played_writes_nothing(store):
+    never = track("A song the station never played")
+    with store.voting() as voting:
+        assert voting.cast(song_id=never["song_id"], voter="f:a", user_id=None, value=1) is None
+    with store.reading() as connection:
+        assert connection.execute(select(func.count()).select_from(songs)).scalar() == 0
+        assert connection.execute(select(func.count()).select_from(votes)).scalar() == 0
 
 
 def test_retracting_no_vote_changes_nothing(store):

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from radiocalico.db import alembic_config, make_engine, upgrade
-from radiocalico.db.schema import metadata
+from radiocalico.db.schema import declared, metadata
 
 
 def _head() -> str:
@@ -20,7 +20,9 @@ def test_upgrade_builds_the_declared_schema(database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": declared}
+        )
         assert compare_metadata(context, metadata) == []
         assert context.get_current_revision() == _head()
     engine.dispose()

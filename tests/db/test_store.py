@@ -11,6 +11,7 @@ from radiocalico.db import Store, upgrade
 from radiocalico.db.ratings import PostgresVotes, SqliteVotes
 from radiocalico.db.schema import songs, votes
 from radiocalico.songs import song_id
+from tests.conftest import station_played
 
 SONG = dict(song_id=song_id("Shandi", "He's A Dream"), artist="Shandi",
             title="He's A Dream", album="Flashdance")
@@ -39,12 +40,14 @@ def test_votes_run_as_the_database_does_them_best(store):
 
 
 def test_a_vote_is_cast_changed_and_retracted(store):
+    station_played(store, tuple(SONG.values()))
+    sid = SONG["song_id"]
     with store.voting() as voting:
-        first = voting.cast(**SONG, voter="f:a", user_id=None, value=1)
+        first = voting.cast(song_id=sid, voter="f:a", user_id=None, value=1)
     with store.voting() as voting:
-        voting.cast(**SONG, voter="f:b", user_id=None, value=-1)
+        voting.cast(song_id=sid, voter="f:b", user_id=None, value=-1)
     with store.voting() as voting:
-        changed = voting.cast(**SONG, voter="f:a", user_id=None, value=-1)
+        changed = voting.cast(song_id=sid, voter="f:a", user_id=None, value=-1)
     with store.voting() as voting:
         retracted = voting.retract(song_id=SONG["song_id"], voter="f:a")
     assert (first.up, first.down, first.my_vote) == (1, 0, 1)

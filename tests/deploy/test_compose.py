@@ -3,6 +3,7 @@ one has what the issue asks of every service."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -131,5 +132,42 @@ def test_dev_server_command_never_answers_the_debugger_console(tmp_path):
         assert "Werkzeug" not in console.text and "console" not in console.text.lower()
         time.sleep(0.2)
         assert "Debugger PIN" not in proc.tail()
+    finally:
+        proc.stop()
+
+
+def test_the_dev_images_default_command_never_answers_the_debugger_console(tmp_path):
+    """Issue 21: the dev image's default command (`radiocalico serve` with FLASK_DEBUG=1 in
+    its environment) served the Werkzeug console. Runs that command with the image's ENV
+    (and FLASK_DEBUG=1 besides), without the station, and asks for the console."""
+    import os
+    import re
+    import shlex
+    import sys
+    import time
+
+    import requests
+
+    from tests.deploy.topology import free_port, spawn, wait_for
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    dev = dockerfile[dockerfile.index("AS dev"):dockerfile.index("AS prod")]
+    image_env = dict(item.split("=", 1) for line in re.findall(r"^ENV (.+)$", dev, re.M)
+                     for item in shlex.split(line))
+    command = json.loads(re.search(r"^CMD (\[.+\])$", dev, re.M).group(1))
+    assert "FLASK_DEBUG" not in image_env
+    port = free_port()
+    env = {**os.environ, **image_env, "HOST": "127.0.0.1", "PORT": str(port), "FLASK_DEBUG": "1",
+           "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+           "INSTANCE_PATH": str(tmp_path / "instance"), "STATION_MODE": "embedded"}
+    proc = spawn("dev-image", [*command, "--no-station"], tmp_path / "dev.log", env, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: requests.get(url + "/health", timeout=2).ok, 60, "the dev server")
+        console = requests.get(url + "/console", headers={"Host": "localhost"}, timeout=5)
+        assert console.status_code == 404
+        assert "Werkzeug" not in console.text and "console" not in console.text.lower()
+        time.sleep(0.2)
+        assert "Debugger PIN" not in proc.tail() and "Debug mode: on" not in proc.tail()
     finally:
         proc.stop()

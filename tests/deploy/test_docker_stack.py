@@ -65,6 +65,15 @@ def _listener(stack):
     return session
 
 
+def _played(stack, *titles: str) -> None:
+    """The station played these songs: their rows as the recorder makes them (only a played
+    song can be voted on). Titles are ours (hex), safe inside SQL quotes."""
+    for title in titles:
+        stack.psql("INSERT INTO songs (id, artist, title, album, first_seen, last_played) "
+                   f"VALUES ('{song_id('Docker Artist', title)}', 'Docker Artist', '{title}', "
+                   "'', now(), now()) ON CONFLICT DO NOTHING")
+
+
 def _vote(session, stack, title: str, fingerprint: str | None = None, value: str = "up"):
     artist = "Docker Artist"
     return session.put(
@@ -206,6 +215,7 @@ def test_a_vote_is_stored_in_postgresql_and_survives_an_app_restart(stack):
     session = _listener(stack)
     title = f"Restart {uuid.uuid4().hex[:8]}"
     fingerprint = uuid.uuid4().hex
+    _played(stack, title)
     vote = _vote(session, stack, title, fingerprint)
     assert vote.status_code == 200 and vote.json()["up"] == 1
     assert _stored(stack, title) == 1
@@ -260,18 +270,19 @@ def test_a_killed_app_container_answers_an_error_then_recovers_by_itself(stack, 
 def test_votes_while_the_database_is_stopped_fail_clearly_and_none_acknowledged_is_lost(stack):
     session = _listener(stack)
     before = f"Before outage {uuid.uuid4().hex[:8]}"
+    titles = [f"Outage {i} {uuid.uuid4().hex[:8]}" for i in range(4)]
+    after = f"After outage {uuid.uuid4().hex[:8]}"
+    _played(stack, before, *titles, after)
     assert _vote(session, stack, before).status_code == 200
     stack.compose("stop", "db", timeout=60)
     outage = []
     try:
-        for i in range(4):
-            title = f"Outage {i} {uuid.uuid4().hex[:8]}"
+        for title in titles:
             response = _vote(session, stack, title)
             outage.append((title, response.status_code, response.headers.get("Content-Type")))
     finally:
         stack.compose("start", "db", timeout=60)
     stack.wait_ready(120)
-    after = f"After outage {uuid.uuid4().hex[:8]}"
     assert _vote(session, stack, after).status_code == 200
     print(f"\nvotes during the database outage: {[(s, t) for _, s, t in outage]}")
     assert _stored(stack, before) == 1 and _stored(stack, after) == 1

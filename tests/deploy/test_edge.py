@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import time
@@ -47,6 +48,12 @@ def _fingerprint() -> str:
     return uuid.uuid4().hex
 
 
+def _on_air(topology) -> tuple[str, str]:
+    """The artist and title the station is playing: only a song it played can be voted on."""
+    meta = json.loads((topology.stream_out / stream_layout.METADATA_NAME).read_text())
+    return meta["artist"], meta["title"]
+
+
 def _vote(session, base: str, fingerprint: str, value: str = "up", artist="Test Artist",
           title="Tone 1", headers=None):
     sid = song_id(artist, title)
@@ -87,8 +94,9 @@ def test_https_answers_the_page_and_the_api(https, topology):
 
 
 def test_plain_http_redirects_to_https(topology):
+    # To the configured host, whatever Host the request claims (issue 21).
     response = requests.get(topology.http_url + "/api/ratings/top?limit=3",
-                            allow_redirects=False, timeout=5)
+                            headers={"Host": "evil.example"}, allow_redirects=False, timeout=5)
     assert response.status_code == 301
     assert response.headers["Location"] == (
         f"https://127.0.0.1:{topology.https_port}/api/ratings/top?limit=3"
@@ -163,10 +171,11 @@ def test_vendored_static_files_are_immutable_for_a_year(https, topology):
 
 def test_a_burst_of_votes_is_rate_limited_at_the_edge_in_our_json_shape(https, topology):
     fingerprint = _fingerprint()
+    artist, title = _on_air(topology)
     statuses = []
     limited = None
     for _ in range(40):
-        response = _vote(https, topology.url, fingerprint)
+        response = _vote(https, topology.url, fingerprint, artist=artist, title=title)
         statuses.append(response.status_code)
         if response.status_code == 429 and limited is None:
             limited = response
@@ -208,12 +217,21 @@ def test_the_crowd_asking_a_songs_counts_at_a_track_change_reaches_the_app_once(
 
 
 def test_a_retried_vote_counts_once(https, topology):
+    # The song on air (other tests vote on it too: counts are compared).
     fingerprint = _fingerprint()
-    artist, title = "Retry Artist", f"Idempotent {uuid.uuid4().hex[:6]}"
+    artist, title = _on_air(topology)
     first = _vote(https, topology.url, fingerprint, artist=artist, title=title)
     second = _vote(https, topology.url, fingerprint, artist=artist, title=title)
     assert first.status_code == second.status_code == 200
-    assert first.json()["up"] == second.json()["up"] == 1
+    assert first.json()["up"] == second.json()["up"] and second.json()["my_vote"] == "up"
+
+
+def test_a_vote_on_a_song_the_station_never_played_is_a_json_404(https, topology):
+    """Issue 21: a vote (then a retraction) on any song id left a row in the catalogue."""
+    invented = _vote(https, topology.url, _fingerprint(), artist="Look Alike",
+                     title=f"Chorale {uuid.uuid4().hex[:6]}")
+    assert invented.status_code == 404
+    assert invented.json()["error"]["code"] == "song_not_played"
 
 
 def test_client_sent_x_forwarded_for_does_not_change_the_identity(https, topology):
@@ -237,14 +255,14 @@ def test_client_sent_x_forwarded_for_does_not_change_the_identity(https, topolog
 
 def test_votes_keep_the_listener_whatever_address_is_claimed(https, topology):
     fingerprint = _fingerprint()
-    artist, title = "Spoof Artist", f"Same Listener {uuid.uuid4().hex[:6]}"
+    artist, title = _on_air(topology)
     cast = _vote(https, topology.url, fingerprint, value="down", artist=artist, title=title,
                  headers={"X-Forwarded-For": "203.0.113.50"})
     assert cast.status_code == 200
     read = https.get(f"{topology.url}/api/ratings/{song_id(artist, title)}", timeout=10,
                      headers={"X-Listener-Fingerprint": fingerprint,
                               "X-Forwarded-For": "198.51.100.7"})
-    assert read.json()["my_vote"] == "down" and read.json()["down"] == 1
+    assert read.json()["my_vote"] == "down" and read.json()["down"] >= cast.json()["down"]
 
 
 def test_metrics_are_not_public_but_scrape_internally(https, topology):
@@ -253,7 +271,8 @@ def test_metrics_are_not_public_but_scrape_internally(https, topology):
         assert response.status_code == 404
         assert "radiocalico_" not in response.text
     # Prometheus scrapes a replica directly; any worker sums all workers (multiprocess).
-    _vote(https, topology.url, _fingerprint())
+    artist, title = _on_air(topology)
+    _vote(https, topology.url, _fingerprint(), artist=artist, title=title)
     text = requests.get(topology.app_url(0) + "/metrics", timeout=10).text
     assert 'radiocalico_http_requests_total{endpoint="ratings.put_vote",method="PUT",status="200"}' in text
     assert 'radiocalico_http_request_duration_seconds_bucket{endpoint="player.index"' in text

@@ -5,6 +5,9 @@ Docker deployment points at a name its DNS resolves again."""
 
 from __future__ import annotations
 
+import json
+import socket
+import ssl
 import subprocess
 
 import pytest
@@ -18,7 +21,8 @@ SONG = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 def edge(tmp_path_factory, nginx_binary, deploy_schema_url, redis_url):
     """nginx + one app replica of its own (a test stops it), no station."""
     topo = Topology(tmp_path_factory.mktemp("edge-errors"), deploy_schema_url, redis_url,
-                    replicas=1, workers=1, station=False).start()
+                    replicas=1, workers=1, station=False,
+                    app_env={"EMBED_ORIGINS": "https://partner.example"}).start()
     yield topo
     topo.stop()
 
@@ -90,3 +94,54 @@ def test_the_app_can_be_a_name_resolved_while_nginx_runs(edge, tmp_path):
     check = subprocess.run([NGINX, "-t", "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"),
                             "-c", str(conf)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+def _raw(edge, request: bytes, tls: bool = True) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` as it is (no client library would) and read the whole answer."""
+    port = edge.https_port if tls else edge.http_port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
+        conn = plain
+        if tls:
+            conn = ssl.create_default_context(cafile=str(edge.cert)).wrap_socket(
+                plain, server_hostname="127.0.0.1")
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("request_bytes, status, code", [
+    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    (b"GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+    (b"GET / HTTP/2.5\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+], ids=["garbage", "nul", "api-nul", "uri-too-long", "transfer-encoding", "http-2.5"])
+@pytest.mark.parametrize("tls", [True, False], ids=["https", "http"])
+def test_a_request_nginx_cannot_parse_is_a_json_error(edge, request_bytes, status, code, tls):
+    """Issue 21: an unparsable request line or %00 was a 500 page (nginx's error redirect to
+    a named location failed on the empty URI); 414, 501 and 505 were nginx's HTML."""
+    got, headers, body = _raw(edge, request_bytes, tls)
+    assert got == status, body
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert (error["status"], error["code"], error["fields"]) == (status, code, [])
+    assert b"nginx" not in body
+
+
+def test_the_embed_card_can_be_framed_where_embed_origins_allow(edge):
+    """Issue 21: /embed carried X-Frame-Options: DENY beside a frame-ancestors naming the
+    sites of EMBED_ORIGINS; browsers honouring only XFO refused to show it."""
+    http = edge.session()
+    card = http.get(f"{edge.url}/embed", timeout=10)
+    assert card.status_code == 200
+    policy = card.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://partner.example" in policy
+    assert "X-Frame-Options" not in card.headers
+    page = http.get(f"{edge.url}/", timeout=10)
+    assert page.headers["X-Frame-Options"] == "DENY"

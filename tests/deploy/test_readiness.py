@@ -62,13 +62,17 @@ def test_station_check_can_be_switched_off(make_app, stream_out):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_metrics_count_votes_and_listeners_without_raw_ids(make_app, stream_out):
+    from radiocalico.services import services
     from radiocalico.songs import song_id
+    from tests.conftest import station_played
 
     _segment(stream_out, 2)
-    client = make_app(station_out=str(stream_out)).test_client()
+    app = make_app(station_out=str(stream_out))
+    client = app.test_client()
     fingerprint = "ab" * 16
     client.get("/api/listener")
     sid = song_id("A", "B")
+    station_played(services(app).store, (sid, "A", "B", ""))
     client.put(f"/api/ratings/{sid}/vote", json={"value": "down", "artist": "A", "title": "B"},
                headers={"X-Listener-Fingerprint": fingerprint})
     # A stream listener, as nginx's playlist mirror reports it.

@@ -9,7 +9,6 @@ import uuid
 
 import requests
 
-from radiocalico.songs import song_id
 from tests.deploy.topology import ThrowawayPostgres, Topology, wait_for
 
 
@@ -17,7 +16,7 @@ def test_requests_keep_succeeding_while_a_replica_is_killed(topology):
     session = topology.session()
     fingerprint = uuid.uuid4().hex
     artist, title = "Failover Artist", f"Still Here {uuid.uuid4().hex[:6]}"
-    sid = song_id(artist, title)
+    sid = topology.play(artist, title)
     results: list[tuple[str, int]] = []
     stop = threading.Event()
 

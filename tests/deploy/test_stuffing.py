@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 import uuid
 
-from radiocalico.songs import song_id
 from tests.deploy.topology import Topology
 
 
@@ -20,7 +19,7 @@ def test_inventing_listeners_through_nginx_counts_at_most_the_token_limit(
                              "LISTENER_TOKEN_MIN_AGE": "1"}).start()
     try:
         artist, title = "Stuffed", uuid.uuid4().hex[:8]
-        sid = song_id(artist, title)
+        sid = topo.play(artist, title)
         browsers, refused = [], 0
         for _ in range(12):
             http = topo.session()

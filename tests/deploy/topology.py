@@ -301,7 +301,9 @@ class Topology:
 
     def nginx_settings(self) -> dict[str, str]:
         certs = self.root / "certs"
-        cert, key = make_certs(certs)
+        if self.cert is None:  # once: asked again, the running nginx keeps the first
+            make_certs(certs)
+        cert, key = certs / "tls.crt", certs / "tls.key"
         self.cert = cert
         run = self.root / "nginx-run"
         run.mkdir(exist_ok=True)
@@ -317,6 +319,7 @@ class Topology:
             "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
             "NGINX_HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
             "NGINX_PUBLIC_HTTPS_PORT": str(self.https_port),
+            "NGINX_SERVER_NAME": "127.0.0.1",  # the certificate's SAN
             "NGINX_TLS_CERT": str(cert),
             "NGINX_TLS_KEY": str(key),
             "NGINX_STREAM_ROOT": str(self.stream_out),
@@ -374,6 +377,21 @@ class Topology:
             if proc is not None:
                 parts.append(f"--- {proc.name} ---\n{proc.tail()}")
         return "\n".join(parts)
+
+    def play(self, artist: str, title: str) -> str:
+        """The station played this song (a start stored as the recorder stores it); its id.
+        Only a played song can be voted on."""
+        from radiocalico.db import Store
+        from radiocalico.songs import song_id
+        from tests.conftest import station_played
+
+        sid = song_id(artist, title)
+        store = Store(self.database_url)
+        try:
+            station_played(store, (sid, artist, title, ""))
+        finally:
+            store.dispose()
+        return sid
 
     def session(self) -> requests.Session:
         """Verifies TLS against the generated self-signed certificate (SAN 127.0.0.1)."""

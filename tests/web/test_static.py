@@ -31,6 +31,8 @@ TRICKY = [
     ("", ""),
     ("宇多田ヒカル", "First Love"),
     ("Sigur Rós", "Hoppípolla 🎵"),
+    # Default-ignorable code points: soft hyphen, variation selector, Hangul filler, tag.
+    ("Cho\u00adrale\ufe0f", "Sig\u3164ur\U000e0041 \u034f\u180e\U0001d173"),
 ]
 
 
@@ -65,7 +67,8 @@ def test_csp_is_strict_and_adds_only_the_stream_origin():
 
 
 def test_page_headers(tmp_path):
-    app = create_app({"instance_path": tmp_path, "station_mode": "upstream", "secret_key": "k"})
+    app = create_app({"instance_path": tmp_path, "station_mode": "upstream",
+                      "secret_key": "0123456789abcdef" * 2})
     try:
         response = app.test_client().get("/")
     finally:

@@ -58,10 +58,11 @@ def now_playing():
     responses={200: ("A page of plays", s.HistoryOut)},
 )
 def history(query: s.HistoryQuery):
-    with services().store.reading() as connection:
+    store = services().store
+    with store.reading() as connection:
         found = queries.history(
             connection, limit=query.limit + 1, since=query.since, until=query.until,
-            search=query.q, before=query.before,
+            search=query.q, matching_songs=store.matching_songs, before=query.before,
         )
         page = plays_out(connection, found[: query.limit])
     more = len(found) > query.limit

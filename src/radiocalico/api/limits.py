@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from flask_limiter import Limiter
+from flask import Flask, Response
+from flask_limiter import HeaderNames, Limiter
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -25,12 +26,25 @@ from radiocalico.api.operation import Limit
 from radiocalico.config import Config
 
 
+# Flask-Limiter puts Retry-After (the end of the window) on every answer of a limited view,
+# and raises an answer's own Retry-After (a 503's few seconds) to it. It writes this name
+# instead, which `keep_retry_after_honest` removes: Retry-After is the app's alone, on a 429
+# (radiocalico.errors) or a 503, and tells the real wait.
+_LIMITER_RETRY_AFTER = "X-RateLimit-Retry-After"
+
+
 def make_limiter(config: Config) -> Limiter:
     return Limiter(
         client_address_key,
         storage_uri=config.redis_url or "memory://",
         strategy="moving-window",
         headers_enabled=True,
+        header_name_mapping={
+            HeaderNames.LIMIT: HeaderNames.LIMIT.value,
+            HeaderNames.REMAINING: HeaderNames.REMAINING.value,
+            HeaderNames.RESET: HeaderNames.RESET.value,
+            HeaderNames.RETRY_AFTER: _LIMITER_RETRY_AFTER,
+        },
         enabled=config.ratelimit_enabled,
         key_prefix="radiocalico",
         in_memory_fallback_enabled=bool(config.redis_url),
@@ -38,6 +52,18 @@ def make_limiter(config: Config) -> Limiter:
         if config.redis_url
         else {},
     )
+
+
+def keep_retry_after_honest(app: Flask) -> None:
+    """Register before `limiter.init_app(app)`: Flask runs after-request functions in the
+    reverse order, so this one sees the limiter's headers."""
+
+    @app.after_request
+    def _drop_limiter_retry_after(response: Response) -> Response:
+        response.headers.pop(_LIMITER_RETRY_AFTER, None)
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
 
 
 def limited(

@@ -18,6 +18,7 @@ import fcntl
 import functools
 import gzip
 import os
+import re
 import threading
 from importlib import resources
 from pathlib import Path
@@ -35,11 +36,34 @@ def common_passwords() -> frozenset[str]:
         return frozenset(line.strip() for line in lines if line.strip())
 
 
+# What people type for letters in a "clever" password; 1 and ! are tried as both i and l.
+_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "0": "o", "$": "s", "5": "s", "7": "t",
+                       "+": "t", "9": "g", "8": "b", "6": "g", "1": "i", "!": "i", "|": "l"})
+_LEET_L = str.maketrans({"1": "l", "!": "l"})
+_EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_REPEATED = re.compile(r"(.+?)\1+")
+SITE_NAME = "radiocalico"
+
+
+def guessable_forms(folded: str) -> set[str]:
+    """The common passwords `folded` (lower case) may be dressed up from: with the digits and
+    symbols around it stripped, leetspeak read back as letters, a word typed twice once."""
+    forms = set()
+    for bare in (folded, _EDGES.sub("", folded)):
+        for form in (bare, bare.translate(_LEET_L).translate(_LEET), bare.translate(_LEET)):
+            forms.add(form)
+            forms.add(_EDGES.sub("", form))
+    forms |= {form.replace(" ", "") for form in forms}
+    forms |= {whole.group(1) for form in forms if (whole := _REPEATED.fullmatch(form))}
+    return forms - {""}
+
+
 def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
     """Why `password` is too weak to accept, or None. Length is checked by the schema
     (10 to 128); this refuses what a length rule lets through: one character repeated,
     white space only, a common password (case-insensitive, NIST SP 800-63B 5.1.1.2's
-    blocklist), the account's own username or e-mail address (or their local part)."""
+    blocklist), also dressed up (`guessable_forms`: p@ssw0rd123, passwordpassword), the
+    site's name, the account's own username or e-mail address (or their local part)."""
     folded = password.strip().lower()
     if not folded:
         return "must not be only spaces"
@@ -47,6 +71,11 @@ def password_problem(password: str, *, username: str = "", email: str = "") -> s
         return "must use more than one or two different characters"
     if folded in common_passwords():
         return "is one of the most common passwords; choose one nobody would guess"
+    forms = guessable_forms(folded)
+    if any(SITE_NAME in re.sub(r"[^a-z]", "", form) for form in forms):
+        return "must not contain the name of this site"
+    if not forms.isdisjoint(common_passwords()):
+        return "is a common password with a few changes; choose one nobody would guess"
     own = {username.lower(), email.lower(), email.lower().split("@")[0]} - {""}
     if any(folded == name or (len(name) >= 4 and name in folded) for name in own):
         return "must not contain your username or e-mail address"

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from radiocalico.db import ratings as rating_queries
+from radiocalico.services import services
 
 
 def cacheable(model: BaseModel, max_age: int, stale_while_revalidate: int = 0) -> Response:
@@ -33,7 +34,8 @@ def public(response: Response, max_age: int, stale_while_revalidate: int = 0) ->
 def cover_url(song_id: str, has_cover: bool) -> str | None:
     if not has_cover:
         return None
-    return url_for("history.song_cover", song_id=song_id, _external=True)
+    # The configured origin, or a relative URL: never one built from the request's Host.
+    return services().config.public_url + url_for("history.song_cover", song_id=song_id)
 
 
 def counts(connection: Connection, song_ids: list[str]) -> dict[str, tuple[int, int]]:

@@ -128,7 +128,10 @@ def one(song_id: str):
     tags=_TAGS,
     body=s.VoteIn,
     headers=(FINGERPRINT, CSRF),
-    responses={200: ("The song's rating after the vote", s.RatingOut)},
+    responses={
+        200: ("The song's rating after the vote", s.RatingOut),
+        404: ("The station has not played this song: only its songs can be voted on", None),
+    },
     limits=_VOTE_LIMITS,
 )
 def put_vote(song_id: str, body: s.VoteIn):
@@ -141,18 +144,20 @@ def put_vote(song_id: str, body: s.VoteIn):
             "The song id does not match the artist and title.",
             fields=[FieldError("title", "artist and title give another song id")],
         )
-    with services().store.voting() as votes:
-        rating = votes.cast(
-            song_id=song_id,
-            artist=body.artist,
-            title=body.title,
-            album=body.album,
-            voter=voter.key,
-            user_id=voter.user_id,
-            value=_VOTE_VALUES[body.value],
-        )
+    rating = _cast(song_id, voter, _VOTE_VALUES[body.value])
+    if rating is None:
+        # The track may have started since the recorder last looked: look once more.
+        services().recorder.poll()
+        rating = _cast(song_id, voter, _VOTE_VALUES[body.value])
+    if rating is None:
+        raise APIError(404, "The station has not played this song.", code="song_not_played")
     vote_counted(body.value)
     return _out(rating)
+
+
+def _cast(song_id: str, voter, value: int) -> queries.Rating | None:
+    with services().store.voting() as votes:
+        return votes.cast(song_id=song_id, voter=voter.key, user_id=voter.user_id, value=value)
 
 
 @bp.delete("/<songid:song_id>/vote")

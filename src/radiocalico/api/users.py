@@ -17,6 +17,9 @@ handles (shown beside votes one day, chosen to be recognised), so a taken userna
 still said plainly (409 `username_taken`): a listener must be able to pick another.
 Changing the e-mail address of an account to one that belongs to another account still
 answers 409: it needs the current password, and is limited per account.
+
+The two sign-up answers still differ by the new account's session cookie: a trade-off,
+pinned by tests/api/test_users.py (it tells what the session would, at the same cost).
 """
 
 from __future__ import annotations

@@ -22,13 +22,14 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     or_,
     select,
     text,
     tuple_,
 )
 
-from radiocalico.db.schema import plays, song_covers, songs
+from radiocalico.db.schema import SONG_TEXT, plays, song_covers, songs
 
 # How many songs a search may match before the plays are looked up: bounds its cost by the
 # size of the catalogue, never by the length of the history.
@@ -72,14 +73,26 @@ class Play:
 
 _TIME = DateTime(timezone=True)
 
-# The station's album text wins over whatever a voter sent first; an empty album (the
-# metadata of a previous track carries none) never overwrites one.
+# The songs are the station's: a row is made by the first recorded start of a song, and the
+# newest start gives it its artist and title (the spelling the charts show) and
+# `last_played`. An empty album (the metadata of a previous track carries none) never
+# overwrites one. Time columns compare correctly on both databases (SQLite stores them as
+# text of one fixed format).
 _UPSERT_SONG = text("""
-    INSERT INTO songs (id, artist, title, album, first_seen)
-    VALUES (:song_id, :artist, :title, :album, :now)
-    ON CONFLICT (id) DO UPDATE SET album = excluded.album
-    WHERE excluded.album <> '' AND songs.album <> excluded.album
-""").bindparams(bindparam("now", type_=_TIME))
+    INSERT INTO songs (id, artist, title, album, first_seen, last_played)
+    VALUES (:song_id, :artist, :title, :album, :now, :started_at)
+    ON CONFLICT (id) DO UPDATE SET
+        artist = CASE WHEN songs.last_played IS NULL OR excluded.last_played >= songs.last_played
+                      THEN excluded.artist ELSE songs.artist END,
+        title = CASE WHEN songs.last_played IS NULL OR excluded.last_played >= songs.last_played
+                     THEN excluded.title ELSE songs.title END,
+        last_played = CASE WHEN songs.last_played IS NULL
+                                OR excluded.last_played > songs.last_played
+                           THEN excluded.last_played ELSE songs.last_played END,
+        album = CASE WHEN excluded.album <> '' THEN excluded.album ELSE songs.album END
+    WHERE songs.last_played IS NULL OR excluded.last_played > songs.last_played
+       OR (excluded.album <> '' AND songs.album <> excluded.album)
+""").bindparams(bindparam("now", type_=_TIME), bindparam("started_at", type_=_TIME))
 
 _INSERT_PLAY = text("""
     INSERT INTO plays (play_key, song_id, started_at, artist, title, album, year,
@@ -141,17 +154,82 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc) if value is not None else None
 
 
-def _matching_songs(search: str):
-    """Songs whose artist or title contains every word of `search` (case-insensitive; each
-    word a bound, escaped LIKE parameter)."""
-    words = search.lower().split()[:SEARCH_WORDS]
-    artist, title = func.lower(songs.c.artist), func.lower(songs.c.title)
-    return (
-        select(songs.c.id)
-        .where(and_(*(or_(artist.contains(w, autoescape=True), title.contains(w, autoescape=True))
-                      for w in words)))
-        .limit(SEARCH_SONGS)
+def search_words(search: str) -> list[str]:
+    return search.lower().split()[:SEARCH_WORDS]
+
+
+# A word this long or longer is looked up in the substring index (trigrams); a shorter one
+# only filters the songs the index gives. A search of short words alone has no index to
+# use: it looks among the SHORT_SEARCH_SONGS most recently played songs only, so that its
+# cost stays bounded however large the catalogue grows.
+INDEXED_WORD = 3
+SHORT_SEARCH_SONGS = 5000
+
+
+def _contains(expression, word: str):
+    return expression.contains(word, autoescape=True)
+
+
+def _long(words: list[str]) -> list[str]:
+    return [w for w in words if len(w) >= INDEXED_WORD]
+
+
+def _in_artist_or_title(table, words: list[str]):
+    artist, title = func.lower(table.c.artist), func.lower(table.c.title)
+    return [or_(_contains(artist, w), _contains(title, w)) for w in words]
+
+
+def postgres_matching_songs(words: list[str], since: datetime | None):
+    """Songs whose artist or title contains every word, most recently played first, on
+    PostgreSQL: the long words on the expression `ix_songs_search` (pg_trgm GIN) indexes,
+    the short ones (for which a trigram index would read all of itself) on the columns."""
+    long = _long(words)
+    if not long:
+        return _among_the_latest(words, since)
+    song_text = literal_column(SONG_TEXT)
+    query = select(songs.c.id).where(
+        *(_contains(song_text, w) for w in long),
+        *_in_artist_or_title(songs, [w for w in words if w not in long]),
     )
+    return _recent(query, since)
+
+
+def sqlite_matching_songs(words: list[str], since: datetime | None):
+    """The same on SQLite: the long words are looked up in the FTS5 trigram table
+    `song_search` (each a quoted phrase, which trigram matches as a substring of artist or
+    title), the short ones filter what it finds."""
+    long = _long(words)
+    if not long:
+        return _among_the_latest(words, since)
+    phrase = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
+    found = text("SELECT song_id FROM song_search WHERE song_search MATCH :phrase")
+    query = select(songs.c.id).where(
+        songs.c.id.in_(found.bindparams(phrase=phrase)),
+        *_in_artist_or_title(songs, [w for w in words if w not in long]),
+    )
+    return _recent(query, since)
+
+
+def _recent(query, since: datetime | None):
+    """The SEARCH_SONGS most recently played of the songs `query` selects: the newest plays
+    of matching songs are theirs, and an unplayed song is never among them."""
+    query = query.where(songs.c.last_played.is_not(None))
+    if since is not None:  # a song last played before the range has no play in it
+        query = query.where(songs.c.last_played >= since)
+    return query.order_by(songs.c.last_played.desc()).limit(SEARCH_SONGS)
+
+
+def _among_the_latest(words: list[str], since: datetime | None):
+    """Short words alone: the matching songs among the SHORT_SEARCH_SONGS most recently
+    played (read by `ix_songs_last_played`, then filtered: a derived table, so that the
+    filter is never planned as a scan of every song)."""
+    latest = select(songs.c.id, songs.c.artist, songs.c.title, songs.c.last_played).where(
+        songs.c.last_played.is_not(None))
+    if since is not None:
+        latest = latest.where(songs.c.last_played >= since)
+    latest = latest.order_by(songs.c.last_played.desc()).limit(SHORT_SEARCH_SONGS).subquery()
+    return (select(latest.c.id).where(*_in_artist_or_title(latest, words))
+            .order_by(latest.c.last_played.desc()).limit(SEARCH_SONGS))
 
 
 def history(
@@ -161,10 +239,13 @@ def history(
     since: datetime | None = None,
     until: datetime | None = None,
     search: str = "",
+    matching_songs=postgres_matching_songs,
     before: tuple[datetime, int] | None = None,
 ) -> list[Play]:
-    """Plays newest first, started in [since, until), matching `search` (artist or title,
-    case-insensitive substring), strictly older than the keyset `before` = (started_at, id)."""
+    """Plays newest first, started in [since, until), matching `search` (every word in the
+    artist or title, case-insensitive substring; among the SEARCH_SONGS most recently played
+    matching songs), strictly older than the keyset `before` = (started_at, id).
+    `matching_songs` is the database's search (the store's `matching_songs`)."""
     since, until = _utc(since), _utc(until)
     before = (_utc(before[0]), before[1]) if before else None
     has = select(song_covers.c.song_id).where(song_covers.c.song_id == plays.c.song_id).exists()
@@ -176,8 +257,8 @@ def history(
         query = query.where(plays.c.started_at >= since)
     if until is not None:
         query = query.where(plays.c.started_at < until)
-    if search.strip():
-        query = query.where(plays.c.song_id.in_(_matching_songs(search)))
+    if words := search_words(search):
+        query = query.where(plays.c.song_id.in_(matching_songs(words, since)))
     if before is not None:
         # A row-value comparison: one range on the (started_at, id) index.
         query = query.where(tuple_(plays.c.started_at, plays.c.id) < before)

@@ -4,9 +4,10 @@ Counts are read from `songs.up` / `songs.down`, which triggers on `votes` keep i
 same statement as the vote (see db/schema.py): a read costs the same at ten votes and at
 a million, never aggregates `votes`, and is never stale.
 
-On PostgreSQL, casting or retracting a vote is one atomic statement (data-modifying CTEs,
-the triggers firing at its end) run in autocommit, followed by a read of the counts it
-left; on SQLite the same statements run inside one IMMEDIATE transaction. Which of the two
+Casting or retracting a vote is one statement (the triggers firing at its end); a vote is
+only for a song the station played (a row of `songs`, made by the play recorder). On
+PostgreSQL it runs in autocommit, followed by a read of the counts it left; on SQLite it
+and the read run inside one IMMEDIATE transaction. Which of the two
 runs is chosen once, by the store (db/store.py), as the `Votes` subclass it hands out.
 """
 
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Integer,
     and_,
     bindparam,
@@ -28,7 +30,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import sqlite
 
 from radiocalico.db.schema import songs, votes
 
@@ -41,13 +42,18 @@ class Rating:
     my_vote: int | None  # 1, -1 or None
 
 
-# SQLite's vote: a song insert and a vote upsert (PostgreSQL's is _PG_CAST, one statement).
-_SQLITE_INSERT_SONG = sqlite.insert(songs).on_conflict_do_nothing(index_elements=[songs.c.id])
-_sqlite_vote = sqlite.insert(votes)
-_SQLITE_UPSERT_VOTE = _sqlite_vote.on_conflict_do_update(
-    index_elements=[votes.c.song_id, votes.c.voter],
-    set_={"value": _sqlite_vote.excluded.value, "updated_at": _sqlite_vote.excluded.updated_at},
-)
+_TIME = DateTime(timezone=True)
+
+# A vote: an upsert whose row is selected from `songs`, so a song the station never played
+# (no row: songs are the recorder's, see db/schema.py) gets no vote, and no row either. One
+# statement on both databases; the casts give PostgreSQL the parameters' types.
+_CAST = text("""
+    INSERT INTO votes (song_id, voter, user_id, value, created_at, updated_at)
+    SELECT id, :voter, CAST(:user_id AS INTEGER), CAST(:value AS SMALLINT), :now, :now
+    FROM songs WHERE id = :song_id
+    ON CONFLICT (song_id, voter)
+    DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+""").bindparams(bindparam("now", type_=_TIME))
 
 
 # Built once: this is the hottest query, and building the expression costs more than
@@ -95,17 +101,6 @@ def rating_of(connection: Connection, song_id: str, voter: str | None) -> Rating
     return Rating(song_id, row[0], row[1], row[2]) if row else Rating(song_id, 0, 0, None)
 
 
-_PG_CAST = text("""
-    WITH new_song AS (
-        INSERT INTO songs (id, artist, title, album, first_seen)
-        VALUES (:song_id, :artist, :title, :album, :now)
-        ON CONFLICT (id) DO NOTHING
-    )
-    INSERT INTO votes (song_id, voter, user_id, value, created_at, updated_at)
-    VALUES (:song_id, :voter, :user_id, :value, :now, :now)
-    ON CONFLICT (song_id, voter)
-    DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-""")  # The song must exist before the vote's foreign key is checked, at the statement's end.
 _DELETE_VOTE = delete(votes).where(
     votes.c.song_id == bindparam("song_id"), votes.c.voter == bindparam("voter")
 )
@@ -124,18 +119,14 @@ class Votes(ABC):
         self.connection = connection
 
     @abstractmethod
-    def cast(
-        self,
-        *,
-        song_id: str,
-        artist: str,
-        title: str,
-        album: str,
-        voter: str,
-        user_id: int | None,
-        value: int,
-    ) -> Rating:
-        """Record the voter's vote, replacing any earlier one (idempotent); the new counts."""
+    def cast(self, *, song_id: str, voter: str, user_id: int | None, value: int) -> Rating | None:
+        """Record the voter's vote, replacing any earlier one (idempotent); the new counts,
+        or None when the station never played the song (nothing is written)."""
+
+    def _cast(self, song_id: str, voter: str, user_id: int | None, value: int) -> bool:
+        values = {"song_id": song_id, "voter": voter, "user_id": user_id, "value": value,
+                  "now": datetime.now(timezone.utc)}
+        return self.connection.execute(_CAST, values).rowcount > 0
 
     @abstractmethod
     def retract(self, *, song_id: str, voter: str) -> Rating:
@@ -143,18 +134,14 @@ class Votes(ABC):
 
 
 class PostgresVotes(Votes):
-    """One atomic statement each (data-modifying CTEs) in autocommit, then the counts.
+    """One atomic statement each in autocommit, then the counts.
 
     The counts are read after the vote committed: they include it, and any vote another
     listener committed meanwhile, which is the song's rating as it now stands."""
 
-    def cast(self, *, song_id, artist, title, album, voter, user_id, value) -> Rating:
-        now = datetime.now(timezone.utc)
-        self.connection.execute(
-            _PG_CAST,
-            {"song_id": song_id, "artist": artist, "title": title, "album": album,
-             "voter": voter, "user_id": user_id, "value": value, "now": now},
-        )
+    def cast(self, *, song_id, voter, user_id, value) -> Rating | None:
+        if not self._cast(song_id, voter, user_id, value):
+            return None
         up, down = self.connection.execute(_PG_COUNTS, {"song_id": song_id}).one()
         return Rating(song_id, up, down, value)
 
@@ -167,17 +154,9 @@ class PostgresVotes(Votes):
 class SqliteVotes(Votes):
     """Several statements: runs inside one IMMEDIATE write transaction."""
 
-    def cast(self, *, song_id, artist, title, album, voter, user_id, value) -> Rating:
-        now = datetime.now(timezone.utc)
-        self.connection.execute(
-            _SQLITE_INSERT_SONG,
-            {"id": song_id, "artist": artist, "title": title, "album": album, "first_seen": now},
-        )
-        self.connection.execute(
-            _SQLITE_UPSERT_VOTE,
-            {"song_id": song_id, "voter": voter, "user_id": user_id, "value": value,
-             "created_at": now, "updated_at": now},
-        )
+    def cast(self, *, song_id, voter, user_id, value) -> Rating | None:
+        if not self._cast(song_id, voter, user_id, value):
+            return None
         return rating_of(self.connection, song_id, voter)
 
     def retract(self, *, song_id, voter) -> Rating:

@@ -55,6 +55,8 @@ songs = Table(
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("up", Integer, nullable=False, server_default="0"),
     Column("down", Integer, nullable=False, server_default="0"),
+    # The newest recorded start of the song (kept by the recorder): search ranks by it.
+    Column("last_played", DateTime(timezone=True), nullable=True),
     # Spelled as SQL text, as both databases report it back, so that the migrations can be
     # compared with this declaration; db/ratings.py's chart query orders by the same terms.
     Index(
@@ -65,7 +67,23 @@ songs = Table(
         postgresql_where=text("up > 0"),
         sqlite_where=text("up > 0"),
     ),
+    Index(None, "last_played"),
 )
+
+# Search's substring index on the songs' artist and title, made by migration
+# 0006_song_catalogue and kept outside this declaration because each database builds it its
+# own way: on PostgreSQL a pg_trgm GIN index on SONG_TEXT, on SQLite an FTS5 trigram table
+# kept by triggers. `SEARCH_OBJECTS` are their names, left out of schema comparisons.
+SONG_TEXT = "lower(artist || ' ' || title)"
+SEARCH_OBJECTS = frozenset({
+    "ix_songs_search", "song_search", "song_search_data", "song_search_idx",
+    "song_search_docsize", "song_search_config", "song_search_content",
+})
+
+
+def declared(name, type_, parent_names) -> bool:
+    """Alembic's `include_name`: whether a database object is one this module declares."""
+    return name not in SEARCH_OBJECTS
 
 
 users = Table(
@@ -112,6 +130,8 @@ votes = Table(
 # restarts); for the public CDN, whose metadata has no start time, it is the song and the four
 # songs before it (see radiocalico.recorder). Search looks up `songs` (one row per song, a
 # catalogue far smaller than the history) and then plays by (song_id, started_at).
+# A row of `songs` is made only by the recorder, from what the station played, with the
+# station's artist and title: a vote on a song it never played is refused.
 
 plays = Table(
     "plays",

@@ -4,7 +4,7 @@ What differs between SQLite and PostgreSQL is decided here, once, when the store
 (`_DIALECTS`); the views and the query modules never ask which database they are on.
 
 - PostgreSQL: a read is one statement, consistent on its own, and casting or retracting a
-  vote is one atomic statement (data-modifying CTEs): both run in autocommit, without
+  vote is one atomic statement: both run in autocommit, without
   BEGIN/COMMIT round trips.
 - SQLite: a read runs in an ordinary (deferred) transaction; a vote is several statements
   in one IMMEDIATE transaction, which takes the write lock up front.
@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from radiocalico.db import plays
 from radiocalico.db.engine import make_engine
 from radiocalico.db.ratings import PostgresVotes, SqliteVotes, Votes
 
@@ -32,11 +33,15 @@ class _Dialect:
     autocommit: bool
     # How a vote is cast and retracted; it must suit `autocommit`.
     votes: type[Votes]
+    # Search's songs, through the database's own substring index (migration 0005).
+    matching_songs: Callable
 
 
 _DIALECTS = {
-    "postgresql": _Dialect(autocommit=True, votes=PostgresVotes),
-    "sqlite": _Dialect(autocommit=False, votes=SqliteVotes),
+    "postgresql": _Dialect(autocommit=True, votes=PostgresVotes,
+                           matching_songs=plays.postgres_matching_songs),
+    "sqlite": _Dialect(autocommit=False, votes=SqliteVotes,
+                       matching_songs=plays.sqlite_matching_songs),
 }
 
 Opener = Callable[[], AbstractContextManager[Connection]]
@@ -93,6 +98,7 @@ class Store:
             self._vote = writer.begin
             self._write = writer.begin
         self._votes = dialect.votes
+        self.matching_songs = dialect.matching_songs
 
     def reading(self) -> AbstractContextManager[Connection]:
         """A connection for reads; nothing it does is committed."""

@@ -43,8 +43,10 @@ def content_security_policy(origins: tuple[str, ...]) -> str:
 @bp.get("/embed")
 def card():
     theme = request.args.get("theme", "light")
+    # The configured origin, or "/" (relative to this card's own origin, inside the
+    # iframe): never the request's Host.
     html = render_template("embed.html", theme=theme if theme in THEMES else "light",
-                           station_url=request.host_url)
+                           station_url=services().config.public_url + "/")
     response = make_response(html)
     response.headers["Content-Security-Policy"] = content_security_policy(
         services().config.embed_origins

@@ -3,7 +3,7 @@
 from alembic import context
 
 from radiocalico.db.engine import make_engine
-from radiocalico.db.schema import metadata
+from radiocalico.db.schema import declared, metadata
 
 config = context.config
 
@@ -25,6 +25,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=declared,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,8 +8,9 @@ const SPACE = "\\t\\n\\v\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u20
 const RUNS = new RegExp(`[${SPACE}]+`, "gu");
 const EDGES = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, "gu");
 
-// Bidi controls and zero-width characters (as songs.py strips them).
-const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+// Unicode's default-ignorable code points, the ranges songs.py strips (spelt out rather than
+// \p{Default_Ignorable_Code_Point}, so that a browser's Unicode version cannot differ).
+const INVISIBLE = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}]/gu;
 
 export function normalise(text) {
   return String(text ?? "").replace(INVISIBLE, "").normalize("NFKC").toLowerCase().replace(RUNS, " ").replace(EDGES, "");
