@@ -112,3 +112,36 @@ def test_vendor_copies_only_what_the_page_uses(tmp_path):
     html = (STATIC_DIR / "index.html").read_text()
     for href in re.findall(r'href="/static/vendor/([^"]+)"', html):
         assert (tmp_path / href).is_file(), href
+
+
+def test_vendored_faces_keep_the_characters_the_page_shows(tmp_path):
+    """The subset faces still draw what the page and track names show (accents, typographic
+    punctuation, tabular figures, kerning), say which characters they cover, and are lighter
+    than @fontsource's."""
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    from fontTools.ttLib import TTFont
+
+    vendor.vendor(NODE_MODULES, tmp_path)
+    shown = "Beyoncé – “Café Ñandú” … Œuvre · 24 bit × 48 kHz ± 3 dB ‘n’ — naïve"
+    for name in vendor.FONTS:
+        base = tmp_path / vendor.vendor_dir_name(name, vendor.package_version(NODE_MODULES, name))
+        css = (base / vendor.FONT_CSS).read_text()
+        faces = re.findall(r"url\((\./files/[^)]+)\)", css)
+        assert css.count(f"unicode-range: {vendor.FONT_UNICODES};") == len(faces)
+        for ref in faces:
+            font = TTFont(base / ref)
+            assert set(map(ord, shown)) <= set(font.getBestCmap()), ref
+            features = _features(font)
+            if "kern" in _features(TTFont(NODE_MODULES / name / ref)):
+                assert "kern" in features, ref
+            # The counters' tabular figures: the feature, or figures tabular already.
+            cmap, widths = font.getBestCmap(), font["hmtx"].metrics
+            tabular = len({widths[cmap[ord(d)]][0] for d in "0123456789"}) == 1
+            assert "tnum" in features or tabular, ref
+            assert (base / ref).stat().st_size < (NODE_MODULES / name / ref).stat().st_size
+
+
+def _features(font) -> set[str]:
+    return {record.FeatureTag for table in ("GSUB", "GPOS") if table in font
+            for record in font[table].table.FeatureList.FeatureRecord}
