@@ -49,4 +49,4 @@ bench: install vendor
 	$(BIN)/python bench/api_load/run.py
 
 clean:
-	rm -rf $(VENV) node_modules instance src/radiocalico/web/static/vendor
+	rm -rf $(VENV) node_modules instance src/radiocalico/web/static/vendor src/radiocalico/web/static/build
