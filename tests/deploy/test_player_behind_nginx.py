@@ -39,6 +39,9 @@ def test_player_plays_the_station_under_the_csp(topology, browser):
             "() => document.getElementById('track-title').textContent.includes('Tone')",
             timeout=15_000,
         )
+        # The library (split off the bundle, loaded when scrolled to) shows the plays.
+        page.locator("#history-days").scroll_into_view_if_needed()
+        page.wait_for_selector("#history-days .song", timeout=15_000)
         violations = page.evaluate("() => window.__cspViolations")
         assert violations == [], violations
         assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
