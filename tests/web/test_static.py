@@ -157,7 +157,8 @@ def test_the_bundle_keeps_hls_js_vendored_and_is_smaller(tmp_path):
     version = vendor.package_version(NODE_MODULES, "hls.js")
     imports = set(re.findall(r'(?:from|import)\s*\(?"(\./[^"]+)"', script))
     assert f"./vendor/hls.js@{version}/hls.light.min.mjs" in imports
-    assert all(i.startswith(("./vendor/hls.js@", "./chunk-", "./library-")) for i in imports), imports
+    ours = ("./vendor/hls.js@", "./chunk-", "./library-")
+    assert all(i.startswith(ours) for i in imports), imports
     # The library, loaded when shown, stays out of the page's first script.
     assert any(name.startswith("library-") for name in written)
     sources = sum(p.stat().st_size for p in STATIC_DIR.glob("**/*.js")
@@ -181,7 +182,8 @@ def test_the_app_serves_the_bundle_only_when_configured(tmp_path, monkeypatch, w
                       "secret_key": "k", "web_bundle": web_bundle})
     try:
         client = app.test_client()
-        served = {name: client.get(f"/static/{name}") for name in ("script.js", "styles.css", "playback.js")}
+        served = {name: client.get(f"/static/{name}")
+                  for name in ("script.js", "styles.css", "playback.js")}
     finally:
         services(app).close()
     expected = build if web_bundle else STATIC_DIR

@@ -18,8 +18,9 @@ It also bundles our own modules: esbuild (pinned in package.json's devDependenci
 ``static/script.js`` and what it imports into ``static/build/script.js``, minified, with the
 modules loaded on demand (the library) and the code they share as chunks beside it, and
 hls.js left to its vendored file (the page preloads it): one response instead of forty,
-about a quarter of the bytes; the style sheets are minified beside it. Production serves it in place of the sources (``WEB_BUNDLE``,
-radiocalico.web.player); the dev server serves the sources as written.
+about a quarter of the bytes; the style sheets are minified beside it. Production serves
+these in place of the sources (``WEB_BUNDLE``, radiocalico.web.player); the dev server
+serves the sources as written.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def subset_font(src: Path, dst: Path) -> None:
-    """Write `src` (woff2) to `dst` with only FONT_UNICODES and the default and FONT_FEATURES features, unhinted."""
+    """Write `src` (woff2) to `dst` with only FONT_UNICODES, fontTools' default features and
+    FONT_FEATURES, unhinted."""
     from fontTools import subset  # the vendor step's own dependency (pyproject's `vendor` extra)
 
     options = subset.Options()
@@ -141,9 +143,9 @@ def bundle(node_modules: Path = DEFAULT_NODE_MODULES, static: Path = STATIC_DIR,
     if out.exists():
         shutil.rmtree(out)
     subprocess.run(
-        [str(esbuild_binary(node_modules)), BUNDLE_ENTRY, *BUNDLE_STYLES, "--bundle", "--format=esm",
-         "--splitting", "--minify", "--sourcemap", "--target=es2022", "--charset=utf8",
-         "--external:./vendor/*", f"--outdir={out}", "--log-level=warning"],
+        [str(esbuild_binary(node_modules)), BUNDLE_ENTRY, *BUNDLE_STYLES, "--bundle",
+         "--format=esm", "--splitting", "--minify", "--sourcemap", "--target=es2022",
+         "--charset=utf8", "--external:./vendor/*", f"--outdir={out}", "--log-level=warning"],
         cwd=static, check=True)
     return sorted(p for p in out.iterdir() if p.is_file())
 
