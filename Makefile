@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,bench,vendor]'
 	touch $@
 
 # hls.js and the brand fonts come from npm and are served from our own origin.
@@ -49,4 +49,4 @@ bench: install vendor
 	$(BIN)/python bench/api_load/run.py
 
 clean:
-	rm -rf $(VENV) node_modules instance src/radiocalico/web/static/vendor
+	rm -rf $(VENV) node_modules instance src/radiocalico/web/static/vendor src/radiocalico/web/static/build

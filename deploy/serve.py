@@ -29,6 +29,8 @@ Settings (environment):
   APP_WORKER_LIFETIME    seconds before a worker is replaced [21600]
   APP_ACCESS_LOG         JSON access log on stdout [true]
   RADIOCALICO_MIGRATE_ON_START   apply the migrations before the workers start [true]
+  WEB_BUNDLE             serve the player's minified bundle, not its source modules [true]
+                         (radiocalico.config; the dev server's default is false)
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ def main() -> None:
     graceful = _int_setting("APP_GRACEFUL_TIMEOUT", 20)
     lifetime = _int_setting("APP_WORKER_LIFETIME", 21600, minimum=60)
     access_log = _setting("APP_ACCESS_LOG", "true").lower() in ("1", "true", "yes")
+    os.environ.setdefault("WEB_BUNDLE", "true")  # the workers read it (radiocalico.config)
     _check_app_settings()
     metrics_dir = _prepare_metrics_dir()
 

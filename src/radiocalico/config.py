@@ -145,6 +145,10 @@ class Config:
     # Distinct stream listeners one address (an IPv4 address, an IPv6 /64) can count as:
     # invented user agents beyond this add nobody (see listeners.stream_listener_digest).
     stream_listeners_per_address: int = 32
+    # Serve the player's scripts as the minified bundle `python -m radiocalico.web.vendor`
+    # makes (static/build/) instead of the source modules: on in production (deploy/serve.py),
+    # off for the dev server, so that an edited module shows at the next reload.
+    web_bundle: bool = False
     # Where `radiocalico serve` listens.
     host: str = "127.0.0.1"
     port: int = 3000

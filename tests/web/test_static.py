@@ -115,3 +115,84 @@ def test_vendor_copies_only_what_the_page_uses(tmp_path):
     html = (STATIC_DIR / "index.html").read_text()
     for href in re.findall(r'href="/static/vendor/([^"]+)"', html):
         assert (tmp_path / href).is_file(), href
+
+
+def test_vendored_faces_keep_the_characters_the_page_shows(tmp_path):
+    """The subset faces still draw what the page and track names show (accents, typographic
+    punctuation, tabular figures, kerning), say which characters they cover, and are lighter
+    than @fontsource's."""
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    from fontTools.ttLib import TTFont
+
+    vendor.vendor(NODE_MODULES, tmp_path)
+    shown = "Beyoncé – “Café Ñandú” … Œuvre · 24 bit × 48 kHz ± 3 dB ‘n’ — naïve"
+    for name in vendor.FONTS:
+        base = tmp_path / vendor.vendor_dir_name(name, vendor.package_version(NODE_MODULES, name))
+        css = (base / vendor.FONT_CSS).read_text()
+        faces = re.findall(r"url\((\./files/[^)]+)\)", css)
+        assert css.count(f"unicode-range: {vendor.FONT_UNICODES};") == len(faces)
+        for ref in faces:
+            font = TTFont(base / ref)
+            assert set(map(ord, shown)) <= set(font.getBestCmap()), ref
+            features = _features(font)
+            if "kern" in _features(TTFont(NODE_MODULES / name / ref)):
+                assert "kern" in features, ref
+            # The counters' tabular figures: the feature, or figures tabular already.
+            cmap, widths = font.getBestCmap(), font["hmtx"].metrics
+            tabular = len({widths[cmap[ord(d)]][0] for d in "0123456789"}) == 1
+            assert "tnum" in features or tabular, ref
+            assert (base / ref).stat().st_size < (NODE_MODULES / name / ref).stat().st_size
+
+
+def _features(font) -> set[str]:
+    return {record.FeatureTag for table in ("GSUB", "GPOS") if table in font
+            for record in font[table].table.FeatureList.FeatureRecord}
+
+
+def test_the_bundle_keeps_hls_js_vendored_and_is_smaller(tmp_path):
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    written = {p.name: p for p in vendor.bundle(NODE_MODULES, STATIC_DIR, tmp_path)}
+    assert {vendor.BUNDLE_ENTRY, *vendor.BUNDLE_STYLES} <= set(written)
+    script = written[vendor.BUNDLE_ENTRY].read_text()
+    # hls.js stays the vendored file the page preloads (one copy, fetched once).
+    version = vendor.package_version(NODE_MODULES, "hls.js")
+    imports = set(re.findall(r'(?:from|import)\s*\(?"(\./[^"]+)"', script))
+    assert f"./vendor/hls.js@{version}/hls.light.min.mjs" in imports
+    ours = ("./vendor/hls.js@", "./chunk-", "./library-")
+    assert all(i.startswith(ours) for i in imports), imports
+    # The library, loaded when shown, stays out of the page's first script.
+    assert any(name.startswith("library-") for name in written)
+    sources = sum(p.stat().st_size for p in STATIC_DIR.glob("**/*.js")
+                  if "vendor" not in p.parts and "build" not in p.parts)
+    bundled = sum(p.stat().st_size for p in written.values() if p.suffix == ".js")
+    assert bundled < sources * 0.7, (bundled, sources)
+    for name in vendor.BUNDLE_STYLES:
+        assert written[name].stat().st_size < (STATIC_DIR / name).stat().st_size
+
+
+@pytest.mark.parametrize("web_bundle", [True, False])
+def test_the_app_serves_the_bundle_only_when_configured(tmp_path, monkeypatch, web_bundle):
+    if not (NODE_MODULES / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    from radiocalico.web import player
+
+    build = tmp_path / "build"
+    vendor.bundle(NODE_MODULES, STATIC_DIR, build)
+    monkeypatch.setattr(player, "BUILD_DIR", build)
+    app = create_app({"instance_path": tmp_path / "instance", "station_mode": "upstream",
+                      "secret_key": "k", "web_bundle": web_bundle})
+    try:
+        client = app.test_client()
+        served = {name: client.get(f"/static/{name}")
+                  for name in ("script.js", "styles.css", "playback.js")}
+    finally:
+        services(app).close()
+    expected = build if web_bundle else STATIC_DIR
+    for name in ("script.js", "styles.css"):
+        assert served[name].status_code == 200
+        assert served[name].data == (expected / name).read_bytes(), name
+    assert served["script.js"].mimetype == "text/javascript"
+    # A module the bundle holds is still served as written (tests import modules one by one).
+    assert served["playback.js"].data == (STATIC_DIR / "playback.js").read_bytes()

@@ -9,6 +9,8 @@ is added to connect-src, img-src and media-src only.
 
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,8 +18,9 @@ from flask import Blueprint, send_from_directory
 
 from radiocalico.api.listener import ensure_listener_token
 from radiocalico.services import services
+from radiocalico.web.vendor import BUILD_DIR, BUNDLE_ENTRY, STATIC_DIR
 
-STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 bp = Blueprint("player", __name__)
 
@@ -63,12 +66,31 @@ def index():
     return response
 
 
+def _directory(filename: str) -> Path:
+    """Where a static file is read from: the bundle (static/build/: script.js, its chunks and
+    the minified style sheets, radiocalico.web.vendor) when the configuration asks for it and
+    it has that file, else the sources. The page's URLs are the same either way."""
+    if services().config.web_bundle and filename.endswith((".js", ".css", ".map")):
+        if (BUILD_DIR / filename).is_file():
+            return BUILD_DIR
+        if filename == BUNDLE_ENTRY:
+            _warn_no_bundle()
+    return STATIC_DIR
+
+
+@functools.cache
+def _warn_no_bundle() -> None:
+    log.warning("WEB_BUNDLE is on but %s has no bundle: serving the source modules "
+                "(run `python -m radiocalico.web.vendor`)", BUILD_DIR)
+
+
 @bp.get("/static/<path:filename>")
 def static_file(filename: str):
     # Vendored files carry their version in the path, so they never change in place.
     max_age = 31536000 if filename.startswith("vendor/") else 0
     mimetype = "text/javascript" if filename.endswith((".mjs", ".js")) else None
-    response = send_from_directory(STATIC_DIR, filename, max_age=max_age, mimetype=mimetype)
+    response = send_from_directory(_directory(filename), filename, max_age=max_age,
+                                   mimetype=mimetype)
     if max_age:
         response.headers["Cache-Control"] = f"public, max-age={max_age}, immutable"
     else:
