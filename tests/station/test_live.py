@@ -334,7 +334,7 @@ def test_bad_sources_get_a_clear_answer_and_the_stream_never_stops(on_air, tmp_p
     stalled.close()
 
     # Eight channels: folded to stereo, on air.
-    surround = dj_software(port, "sine=frequency=3000:duration=3", "-ac", "8", "-c:a", "flac",
+    surround = dj_software(port, "sine=frequency=3000:duration=5", "-ac", "8", "-c:a", "flac",
                            "-content_type", "audio/ogg", "-f", "ogg")
     assert surround.wait(30) == 0
     wait_for(lambda: refused("flac 44100 Hz 8 ch"), timeout=15)

@@ -325,7 +325,8 @@ class LiveInput:
     def ready(self) -> Session | None:
         """The session to put on air now, if there is one with enough audio."""
         session = self.session
-        if (session is not None and not session.closed and not session.on_air and not session.silent
+        # (A DJ who already left is still aired when their audio is buffered: a short set.)
+        if (session is not None and not session.on_air and not session.silent
                 and session.buffered >= self.target):
             return session
         return None
@@ -369,29 +370,51 @@ class LiveInput:
                                     codec=codec)
             log.info("live: %s streams %s %d Hz %d ch%s", session.dj, codec, rate, channels,
                      f" {bits}-bit" if codec == "flac" and bits else "")
-            if self.recordings is not None:
-                recorder = _Recorder(self.recordings / dj_recording_name(session.started, session.dj))
             for pcm in _resampled(_frames(container, stream)):
                 if len(pcm):
                     session.push(pcm, self.target)
+                    if recorder is None and self.recordings is not None:
+                        recorder = _Recorder(self.recordings / dj_recording_name(session.started, session.dj))
                     if recorder is not None:
                         recorder.write(pcm)
+        except BadSource:
+            if recorder is not None:  # what was recorded of a source refused is not a set
+                recorder.close(keep=False)
+                recorder = None
+            raise
         finally:
             container.close()
             if recorder is not None:
                 recorder.close()
 
 
+# Packets that fail to decode, or decode to another rate or channel count than the stream
+# said, before a source is taken for garbage: a real encoder makes none. (Bytes that are not
+# audio can still contain what looks like MP3 frame headers, which decode to noise.)
+_ANOMALIES = 8
+
+
 def _frames(container, stream):
-    """(rate, PCM) of each decodable frame; a damaged packet is skipped (the buffer pads)."""
+    """(rate, PCM) of each decodable frame; a damaged packet is skipped (the buffer pads).
+    BadSource when damage is most of what arrives."""
+    ctx = stream.codec_context
+    rate, channels = ctx.sample_rate, ctx.channels
+    good = anomalies = 0
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
         except av.FFmpegError:
-            continue
-        for frame in frames:
-            if frame.samples:
+            frames = None
+        for frame in frames or ():
+            if frame.sample_rate != rate or len(frame.layout.channels) != channels:
+                frames = None
+            elif frame.samples:
+                good += 1
                 yield frame.sample_rate, frame_to_pcm(frame)
+        if frames is None:
+            anomalies += 1
+            if anomalies >= _ANOMALIES and anomalies > good // 2:
+                raise BadSource(f"not audio it can decode ({anomalies} damaged packets, {good} good)")
 
 
 class _Recorder:
@@ -413,13 +436,16 @@ class _Recorder:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
-    def close(self) -> None:
+    def close(self, keep: bool = True) -> None:
         try:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
         finally:
             self.container.close()
-        log.info("live: set recorded to %s (%.0f s)", self.path, self.pts / STREAM_RATE)
+        if keep:
+            log.info("live: set recorded to %s (%.0f s)", self.path, self.pts / STREAM_RATE)
+        else:
+            self.path.unlink(missing_ok=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -491,7 +517,8 @@ class _Handler(BaseHTTPRequestHandler):
         session = Session(dj, self.headers.get("ice-name", "").strip(), self.headers.get("ice-genre", "").strip(),
                           int(live.settings.silence_seconds * STREAM_RATE))
         if not live.claim(session):
-            log.warning("live: %s refused, %s is on air", dj, live.session.dj if live.session else "another DJ")
+            log.warning("live: %s refused: %s is connected (mountpoint in use)", dj,
+                        live.session.dj if live.session else "another DJ")
             self._answer(409, "Mountpoint in use\n")
             return
         try:
@@ -519,6 +546,8 @@ class _Handler(BaseHTTPRequestHandler):
                     reason = f"no data for {live.settings.no_data_seconds:g} s"
                 else:
                     reason = f"stream ended ({exc.__class__.__name__}: {exc})"
+            except ConnectionResetError:
+                reason = "disconnected"
             except (OSError, ValueError) as exc:
                 reason = f"connection lost ({exc.__class__.__name__}: {exc})"
             session.closed = True
@@ -527,8 +556,8 @@ class _Handler(BaseHTTPRequestHandler):
                      session.underrun_samples / STREAM_RATE, session.dropped_samples / STREAM_RATE)
         finally:
             session.closed = True
-            if not session.on_air:
-                live.release(session)
+            if not session.on_air and (session.silent or session.buffered < live.target):
+                live.release(session)  # else the programme airs what is buffered, then releases it
             self.close_connection = True
 
     def do_GET(self) -> None:
