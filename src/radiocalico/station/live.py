@@ -82,7 +82,7 @@ CODECS = {"flac", "vorbis", "opus", "mp3", "mp3float", "aac"}
 MAX_RATE, MIN_RATE = 192000, 8000
 MAX_CHANNELS = 8
 SILENCE_PEAK = int(2 ** 31 * 10 ** (-90 / 20))  # -90 dBFS in the stream's left-aligned int32
-_PROBE_OPTIONS = {"probesize": "32768", "analyzeduration": "500000"}  # start airing in < 1 s
+_PROBE_OPTIONS = {"probesize": "8192", "analyzeduration": "200000"}  # a low bit rate would wait seconds for more
 _OVERFLOW_SECONDS = 2.0  # audio arriving faster than it airs (clock drift) beyond the target is dropped
 
 
