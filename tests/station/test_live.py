@@ -24,7 +24,7 @@ import pytest
 from radiocalico.config import Config
 from radiocalico.db import make_engine, upgrade
 from radiocalico.station import Station
-from radiocalico.station.live import LiveInput, LiveSettings, list_recordings
+from radiocalico.station.live import LiveInput, LiveSettings, LoginBusy, list_recordings
 from radiocalico.station.station import live_input
 from radiocalico.stream_layout import METADATA_NAME
 
@@ -157,7 +157,12 @@ def updinfo(port: int, song: str, password: str = PASSWORD) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def test_a_dj_takes_over_names_the_show_and_hands_back_bit_exact(on_air, tmp_path):
+def live_log(caplog) -> str:
+    return " | ".join(r.getMessage() for r in caplog.records if r.getMessage().startswith("live"))
+
+
+def test_a_dj_takes_over_names_the_show_and_hands_back_bit_exact(on_air, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="radiocalico.station")
     station, live = on_air
     source_pcm = tone_pcm([(DJ_TONES[0], 3.5), (DJ_TONES[1], 3.5)], seed=9)
     source = write_pcm(tmp_path / "dj.flac", source_pcm, RATE, 24, "flac", "flac")
@@ -209,7 +214,9 @@ def test_a_dj_takes_over_names_the_show_and_hands_back_bit_exact(on_air, tmp_pat
     found = np.flatnonzero((source_pcm[:, 0] == inner[0, 0]) & (source_pcm[:, 1] == inner[0, 1]))
     assert len(found) == 1, "the live audio is not the source's samples"
     at = int(found[0])
-    assert np.array_equal(inner, source_pcm[at:at + len(inner)])
+    differ = np.flatnonzero((inner != source_pcm[at:at + len(inner)]).any(axis=1))
+    assert not len(differ), (f"the DJ's samples differ from {differ[0] / RATE:.3f} s of {len(inner) / RATE:.3f} s "
+                             f"after the take-over's crossfade; {live_log(caplog)}")
 
     # Live latency: when the source's second tone was sent (ffmpeg -re) to when the segment
     # holding it was published (segment end = its publication time on this clock).
@@ -421,3 +428,19 @@ def test_live_settings_from_the_environment():
             defaults.live_silence_seconds, defaults.live_record) == (8010, "127.0.0.1", 10.0, 30.0, True)
     with pytest.raises(ValueError, match="STATION_LIVE_PORT"):
         Config(station_live_port=70000)
+
+
+@pytest.mark.parametrize("failure, expected", [(LoginBusy(), "another is being checked"),
+                                               (OSError("database down"), "cannot check DJ credentials")])
+def test_a_login_that_cannot_be_checked_is_refused_with_503(failure, expected, caplog):
+    def authenticate(name, password):
+        raise failure
+
+    live = LiveInput(LiveSettings(port=0), authenticate)
+    live.start(RATE)
+    try:
+        response = _put(live.port, {"Authorization": _basic(), "Content-Type": "audio/ogg"}).getresponse()
+        assert response.status == 503 and response.getheader("Retry-After")
+    finally:
+        live.stop()
+    assert [r.getMessage() for r in caplog.records if expected in r.getMessage()]

@@ -15,13 +15,17 @@ from datetime import datetime, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from radiocalico.db.engine import make_engine
 from radiocalico.db.schema import djs
 
 # What DJ software can send as the user name of HTTP Basic auth (no colon) and a log can show.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+class CheckBusy(Exception):
+    """Another DJ login is being checked: refuse this one (503), do not queue it."""
 
 
 class DjExists(Exception):
@@ -80,14 +84,14 @@ class DjStore:
         return [Dj(row.name, row.created_at) for row in rows]
 
     def check(self, name: str, password: str) -> str | None:
-        """The DJ's stored name when `password` is theirs; None otherwise (or when the
-        database cannot be read, or another check is running: logged by the caller)."""
+        """The DJ's stored name when `password` is theirs, else None; CheckBusy while another
+        check runs; SQLAlchemyError when the database cannot be read."""
         try:
             folded = normalize_name(name)
         except ValueError:
             folded = None
         if not self._checking.acquire(blocking=False):
-            return None
+            raise CheckBusy
         try:
             stored = None
             if folded is not None:
@@ -105,4 +109,4 @@ class DjStore:
         self.engine.dispose()
 
 
-__all__ = ["Dj", "DjExists", "DjStore", "SQLAlchemyError", "normalize_name"]
+__all__ = ["CheckBusy", "Dj", "DjExists", "DjStore", "normalize_name"]

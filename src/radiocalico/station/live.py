@@ -134,6 +134,7 @@ class Session:
         self.on_air = False
         self.underrun_samples = 0
         self.underruns = 0
+        self._starved = False
         self.dropped_samples = 0
         self.audio_started = False
         self.connection: socket.socket | None = None
@@ -197,9 +198,10 @@ class Session:
                 filled += k
             self.buffered -= filled
             if filled < n and not self.closed:
-                if not self.underrun_samples or self.underrun_samples and filled:
+                if not self._starved:  # a new run dry (the network or the DJ's machine stalled)
                     self.underruns += 1
                 self.underrun_samples += n - filled
+            self._starved = filled < n
             self.taken += n
             events = []
             while self._events and self._events[0][0] < self.taken:
@@ -257,6 +259,10 @@ class _Body:
         return data
 
 
+class LoginBusy(Exception):
+    """`authenticate` is checking another login (Argon2, one at a time): answer 503."""
+
+
 class BadSource(Exception):
     """The body is not audio the live input takes (logged in one line)."""
 
@@ -278,6 +284,7 @@ class LiveInput:
     def __init__(self, settings: LiveSettings, authenticate: Callable[[str, str], str | None],
                  recordings: Path | None = None):
         """`authenticate(name, password)`: the DJ's name, or None (`db.djs.DjStore.check`);
+        it may raise LoginBusy, or anything when it cannot check (both answered 503);
         `recordings`: where sets are recorded (None: not recorded)."""
         self.settings = settings
         self.authenticate = authenticate
@@ -332,6 +339,15 @@ class LiveInput:
         return None
 
     # -- the connection's side ------------------------------------------------------------
+
+    def detach(self) -> None:
+        """A new programme (the station's start or restart) has no DJ on air: the connected
+        DJ's session waits to be offered again, or is let go if they already left."""
+        session = self.session
+        if session is not None:
+            session.on_air = False
+            if session.closed:
+                self.release(session)
 
     def claim(self, session: Session) -> bool:
         with self._lock:
@@ -473,7 +489,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _dj(self) -> str | None:
-        """The DJ the request's Basic auth names, or None (answered 401)."""
+        """The DJ the request's Basic auth names, or None (answered: 401, or 503 when the
+        login cannot be checked now)."""
         header = self.headers.get("Authorization", "")
         name = None
         if header[:6].lower() == "basic ":
@@ -482,9 +499,14 @@ class _Handler(BaseHTTPRequestHandler):
                 name = self.live.authenticate(user, password)
             except (binascii.Error, UnicodeDecodeError):
                 name = None
+            except LoginBusy:
+                log.warning("live input: a DJ login from %s refused: another is being checked", self.client_address[0])
+                self._answer(503, "Busy checking another login; try again\n", {"Retry-After": "1"})
+                return None
             except Exception as exc:  # the database is down: refused, the stream goes on
                 log.error("live input: cannot check DJ credentials (%s: %s)", exc.__class__.__name__, exc)
-                name = None
+                self._answer(503, "Cannot check logins now; try again later\n", {"Retry-After": "10"})
+                return None
             if name is None:
                 log.warning("live input: wrong DJ name or password from %s", self.client_address[0])
         if name is None:
@@ -524,11 +546,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.connection.settimeout(live.settings.no_data_seconds)
             session.connection = self.connection
-            if self.headers.get("Expect", "").lower() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            # Icecast answers 200 before the first byte; some clients wait for it to send.
-            self.send_response(200)
-            self.end_headers()
+            # Icecast answers 200 before the first byte; some clients (butt) wait for it. After a
+            # 100 Continue it goes in the same packet: a client reading only the 100 in one
+            # read leaves nothing unread in its socket, whose close would then be a reset
+            # that throws away the end of the set still on its way.
+            continue_ = b"HTTP/1.1 100 Continue\r\n\r\n" if self.headers.get("Expect", "").lower() == "100-continue" else b""
+            self.wfile.write(continue_ + f"{self.protocol_version} 200 OK\r\nServer: {self.version_string()}\r\n\r\n".encode())
             self.wfile.flush()
             length = self.headers.get("Content-Length")
             body = _Body(self.rfile, "chunked" in self.headers.get("Transfer-Encoding", "").lower(),

@@ -89,6 +89,8 @@ class Programme:
         self.rotation = rotation
         self.live = live
         self.live_session: Session | None = None  # the DJ on air
+        if live is not None:
+            live.detach()
         self.leveller = leveller
         self.gain = 0.0  # dB, the open track's
         self.level_info: dict | None = None

@@ -40,7 +40,7 @@ from typing import Sequence
 from .audio import STREAM_RATE
 from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
-from .live import RECORDINGS_DIR, LiveInput, LiveSettings
+from .live import RECORDINGS_DIR, LiveInput, LiveSettings, LoginBusy
 from .hls import HlsWriter
 from .library import scan_library
 from .loudness import Leveller
@@ -294,11 +294,18 @@ def live_input(config) -> LiveInput | None:
     DATABASE_URL; None when the port is 0."""
     if not config.station_live_port:
         return None
-    from radiocalico.db.djs import DjStore
+    from radiocalico.db.djs import CheckBusy, DjStore
 
     settings = LiveSettings(host=config.station_live_host, port=config.station_live_port,
                             crossfade_seconds=config.live_crossfade_seconds,
                             buffer_seconds=config.live_buffer_seconds, no_data_seconds=config.live_no_data_seconds,
                             silence_seconds=config.live_silence_seconds, record=config.live_record)
     store = DjStore(config.resolved_database_url)
-    return LiveInput(settings, store.check, Path(config.instance_path) / RECORDINGS_DIR)
+
+    def authenticate(name: str, password: str) -> str | None:
+        try:
+            return store.check(name, password)
+        except CheckBusy:
+            raise LoginBusy from None
+
+    return LiveInput(settings, authenticate, Path(config.instance_path) / RECORDINGS_DIR)
