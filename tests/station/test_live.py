@@ -277,6 +277,42 @@ def test_a_dj_falling_silent_hands_back_and_sound_takes_the_air_again(on_air, tm
     assert "d" in marks and "dr" in marks.replace("?", "") and "rd" in marks.replace("?", ""), marks
 
 
+def test_a_stall_on_air_is_one_counted_gap_and_the_dj_carries_on(on_air, tmp_path, caplog):
+    """The network stalls for 2 s (less than LIVE_NO_DATA_SECONDS) mid-set: the stream pads
+    with silence, counts one underrun, and the DJ is heard again after it."""
+    caplog.set_level(logging.INFO, logger="radiocalico.station")
+    station, live = on_air
+    encoded = tmp_path / "set.ogg"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency={DJ_TONES[0]}:duration=9",
+                    "-ac", "2", "-ar", "48000", "-c:a", "flac", "-f", "ogg", str(encoded)], check=True)
+    data = encoded.read_bytes()
+    per_second = len(data) / 9
+    connection = _put(live.port, {"Authorization": _basic(), "Content-Type": "audio/ogg", "ice-name": "Stall"})
+    start, sent, paused = time.monotonic(), 0, 0.0
+    while sent < len(data):  # in real time, with a 2 s pause 4 s in
+        elapsed = time.monotonic() - start - paused
+        if elapsed >= 4 and not paused:
+            time.sleep(2.0)
+            paused = 2.0
+            continue
+        due = min(len(data), int((elapsed + 0.1) * per_second))
+        if due > sent:
+            connection.send(data[sent:due])
+            sent = due
+        time.sleep(0.02)
+    connection.close()
+    wait_for(lambda: live.session is None, timeout=20)
+    time.sleep(XFADE + 1.0)
+    station.stop()
+    ended = [r.getMessage() for r in caplog.records if "disconnected after" in r.getMessage()]
+    assert len(ended) == 1 and " 1 underrun(s)" in ended[0], live_log(caplog)
+    pcm, playlist = read_stream(station.out, tmp_path)
+    assert not any(e.discontinuity for e in playlist.entries)
+    marks = "".join(m[0] for m in labels(pcm))
+    on_air_part = marks[marks.index("d"):marks.rindex("d") + 1]
+    assert "?" * 20 in on_air_part and on_air_part.count("r") == 0, marks  # one gap (>= 1 s) of silence
+
+
 def _put(port: int, headers: dict, body: bytes = b"", method: str = "PUT", path: str = "/live"):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.putrequest(method, path, skip_accept_encoding=True)

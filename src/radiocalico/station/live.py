@@ -22,7 +22,8 @@ the session's buffer; the programme's PCM pull (`programme.Programme`) only ever
 is there. The buffer holds a segment's worth of audio plus LIVE_BUFFER_SECONDS of jitter
 margin before the DJ goes on air: the playout loop encodes a segment at the moment it begins
 on the stream's clock, so the live audio airs that much later than it arrived (the live
-latency). When the buffer runs dry the gap is filled with silence and counted.
+latency). When the buffer runs dry the gap is filled with silence (10 ms fades either side)
+and counted, until the buffer is that full again.
 
 Take-over and hand-back (in the programme): the live audio replaces the rotation at the
 next block of PCM with an equal-power crossfade of LIVE_CROSSFADE_SECONDS, and the
@@ -64,7 +65,7 @@ from xml.sax.saxutils import escape
 import av
 import numpy as np
 
-from .audio import STREAM_CHANNELS, STREAM_RATE, _resampled, frame_to_pcm
+from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, _resampled, fade, frame_to_pcm
 from .library import Track
 
 log = logging.getLogger("radiocalico.station")
@@ -135,6 +136,7 @@ class Session:
         self.underrun_samples = 0
         self.underruns = 0
         self._starved = False
+        self.refill = 0  # samples to have again after running dry (LiveInput.target)
         self.dropped_samples = 0
         self.audio_started = False
         self.connection: socket.socket | None = None
@@ -181,27 +183,35 @@ class Session:
             self._events.append((self.received, self.track))
 
     def read(self, n: int) -> tuple[np.ndarray, list[tuple[int, Track]]]:
-        """`n` samples (silence where the buffer runs dry, counted) and the metadata changes
-        within them: (offset in the block, track)."""
+        """`n` samples and the metadata changes within them: (offset in the block, track).
+        Where the buffer runs dry the block is padded with silence (the audio before it
+        fading out, counted), and silence follows until the buffer is as full as at the
+        take-over (`refill`), so a stall is one gap, not one per pull; the audio then fades in."""
         out = np.zeros((n, STREAM_CHANNELS), dtype=np.int32)
+        fade_samples = int(FADE_SECONDS * STREAM_RATE)
         with self._lock:
             first = self.taken
             filled = 0
-            while filled < n and self._chunks:
-                chunk = self._chunks[0]
-                k = min(len(chunk), n - filled)
-                out[filled:filled + k] = chunk[:k]
-                if k == len(chunk):
-                    self._chunks.popleft()
-                else:
-                    self._chunks[0] = chunk[k:]
-                filled += k
-            self.buffered -= filled
+            if not (self._starved and not self.closed and self.buffered < self.refill):
+                while filled < n and self._chunks:
+                    chunk = self._chunks[0]
+                    k = min(len(chunk), n - filled)
+                    out[filled:filled + k] = chunk[:k]
+                    if k == len(chunk):
+                        self._chunks.popleft()
+                    else:
+                        self._chunks[0] = chunk[k:]
+                    filled += k
+                self.buffered -= filled
+            if filled and self._starved:
+                out[:filled] = fade(out[:filled], fade_samples, out=False)
+                self._starved = False
             if filled < n and not self.closed:
                 if not self._starved:  # a new run dry (the network or the DJ's machine stalled)
                     self.underruns += 1
+                    out[:filled] = fade(out[:filled], fade_samples, out=True)
+                self._starved = True
                 self.underrun_samples += n - filled
-            self._starved = filled < n
             self.taken += n
             events = []
             while self._events and self._events[0][0] < self.taken:
@@ -353,6 +363,7 @@ class LiveInput:
         with self._lock:
             if self.session is not None:
                 return False
+            session.refill = self.target
             self.session = session
             return True
 
