@@ -193,6 +193,7 @@ def test_a_dj_takes_over_names_the_show_and_hands_back_bit_exact(on_air, tmp_pat
                   "prev_title_1", "stream_codec", "loudness"):
         assert field in first_live  # every field a player reads is still there
     assert first_live["prev_title_1"] != ""  # the interrupted track moved to the history
+    assert (first_live["bit_depth"], first_live["sample_rate"]) == (24, 48000)  # the DJ's source
 
     pcm, playlist = read_stream(out, tmp_path)
     assert not any(e.discontinuity for e in playlist.entries)

@@ -66,7 +66,7 @@ import av
 import numpy as np
 
 from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, _resampled, fade, frame_to_pcm
-from .library import Track
+from .library import LOSSY_BIT_DEPTH, Track
 
 log = logging.getLogger("radiocalico.station")
 
@@ -392,11 +392,14 @@ class LiveInput:
                 raise BadSource(f"{rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
             if not 1 <= channels <= MAX_CHANNELS:
                 raise BadSource(f"{channels} channels (at most {MAX_CHANNELS})")
-            bits = int(getattr(ctx, "bits_per_raw_sample", 0) or 0) if codec == "flac" else 16
-            session.track = replace(session.track, sample_rate=rate, bit_depth=bits or 16, channels=channels,
-                                    codec=codec)
+            # FFmpeg's FLAC decoder gives s16 up to 16 bits, s32 above (24 in practice); a lossy
+            # source has no depth of its own (as `library` says of files).
+            lossless = codec == "flac"
+            bits = (24 if ctx.format is not None and ctx.format.name.startswith("s32") else 16) if lossless \
+                else LOSSY_BIT_DEPTH
+            session.track = replace(session.track, sample_rate=rate, bit_depth=bits, channels=channels, codec=codec)
             log.info("live: %s streams %s %d Hz %d ch%s", session.dj, codec, rate, channels,
-                     f" {bits}-bit" if codec == "flac" and bits else "")
+                     f" {bits}-bit" if lossless else "")
             for pcm in _resampled(_frames(container, stream)):
                 if len(pcm):
                     session.push(pcm, self.target)
