@@ -127,7 +127,7 @@ class Session:
         self._chunks: deque[np.ndarray] = deque()
         self.buffered = 0
         self.received = 0  # samples pushed so far
-        self.taken = 0  # samples the programme took (audio and padding read past the buffer)
+        self.taken = 0  # of the samples received, how many were aired or dropped
         self._events: deque[tuple[int, Track]] = deque()  # (received sample, new metadata)
         self.silence_samples = silence_samples
         self.silent_run = 0
@@ -212,7 +212,7 @@ class Session:
                     out[:filled] = fade(out[:filled], fade_samples, out=True)
                 self._starved = True
                 self.underrun_samples += n - filled
-            self.taken += n
+            self.taken += filled
             events = []
             while self._events and self._events[0][0] < self.taken:
                 at, track = self._events.popleft()

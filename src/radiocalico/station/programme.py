@@ -189,7 +189,9 @@ class Programme:
             self.close()  # the interrupted track is not resumed after the show
             pcm, events = session.read(n)
             log.info("live: %s takes the air", session.dj)
-            self._append_live(crossfade(rotation, pcm), [(0, session.track)] + events, session.dj)
+            # (the show's metadata as it is now: updates for audio before the take-over are in it)
+            events = [(0, session.track)] + [event for event in events if event[0] > 0]
+            self._append_live(crossfade(rotation, pcm), events, session.dj)
             return True
         closed = session.closed
         if session.silent or (closed and session.buffered <= n):
