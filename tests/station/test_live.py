@@ -481,3 +481,17 @@ def test_a_login_that_cannot_be_checked_is_refused_with_503(failure, expected, c
     finally:
         live.stop()
     assert [r.getMessage() for r in caplog.records if expected in r.getMessage()]
+
+
+def test_libshouts_older_ice_request_line_is_understood():
+    """"SOURCE /live ICE/1.0" (older libshout sources) is answered like HTTP/1.0."""
+    live = LiveInput(LiveSettings(port=0), credentials)
+    live.start(RATE)
+    try:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as client:
+            client.sendall(b"SOURCE /live ICE/1.0\r\nAuthorization: " + _basic(password="nope").encode()
+                           + b"\r\ncontent-type: audio/mpeg\r\n\r\n")
+            answer = client.recv(4096).decode()
+    finally:
+        live.stop()
+    assert answer.startswith("HTTP/1.0 401 ") and "WWW-Authenticate: Basic" in answer
