@@ -1,4 +1,5 @@
-"""The `radiocalico` command: serve, station, db upgrade, db check-counts, db backup, db restore."""
+"""The `radiocalico` command: serve, station, db upgrade, db check-counts, db backup, db restore,
+dj add/list/remove/passwd/recordings."""
 
 from __future__ import annotations
 
@@ -210,3 +211,119 @@ def db_restore(file: str) -> None:
         argv += ["--schema", schema]
     _run_pg(argv + [file], env)
     click.echo(f"restored {file}")
+
+
+@main.group()
+def dj() -> None:
+    """DJs who may go live (the station's live input, STATION_LIVE_PORT), and their recorded sets."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its import-time chatter is not output
+
+
+def _dj_store():
+    from radiocalico.db.djs import DjStore
+
+    return DjStore(Config.from_env().resolved_database_url)
+
+
+def _dj_password() -> str:
+    """From a prompt (asked twice) on a terminal; else the first line of standard input."""
+    import sys
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    return password
+
+
+def _dj_command(work):
+    """Run `work(store)`, turning a bad name or an unreachable or old database into one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = _dj_store()
+    try:
+        return work(store)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(
+            f"cannot reach the DJs ({reason}); is DATABASE_URL at the newest revision (radiocalico db upgrade)?"
+        ) from None
+    finally:
+        store.dispose()
+
+
+@dj.command("add")
+@click.argument("name")
+def dj_add(name: str) -> None:
+    """Add DJ NAME (their DJ software's user name); the password comes from a prompt or stdin."""
+    from radiocalico.db.djs import DjExists, normalize_name
+
+    try:
+        normalize_name(name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    password = _dj_password()
+
+    def add(store):
+        try:
+            return store.add(name, password)
+        except DjExists:
+            raise click.ClickException(f"there is already a DJ named {name.lower()}") from None
+
+    added = _dj_command(add)
+    click.echo(f"DJ {added.name} added: they stream to the mount /live with user name {added.name}")
+
+
+@dj.command("list")
+def dj_list() -> None:
+    """List the DJs."""
+    djs = _dj_command(lambda store: store.list())
+    for entry in djs:
+        click.echo(f"{entry.name}\tadded {entry.created_at:%Y-%m-%d %H:%M}")
+    if not djs:
+        click.echo("no DJs yet: radiocalico dj add NAME")
+
+
+@dj.command("remove")
+@click.argument("name")
+def dj_remove(name: str) -> None:
+    """Remove DJ NAME (their recordings stay)."""
+    if not _dj_command(lambda store: store.remove(name)):
+        raise click.ClickException(f"no DJ named {name.lower()}")
+    click.echo(f"DJ {name.lower()} removed")
+
+
+@dj.command("passwd")
+@click.argument("name")
+def dj_passwd(name: str) -> None:
+    """Set DJ NAME's password (from a prompt or stdin)."""
+    password = _dj_password()
+    if not _dj_command(lambda store: store.set_password(name, password)):
+        raise click.ClickException(f"no DJ named {name.lower()}")
+    click.echo(f"password of DJ {name.lower()} changed")
+
+
+@dj.command("recordings")
+@click.option("--delete", "delete", metavar="FILE", multiple=True,
+              help="Delete this recording (its file name as listed); may be repeated.")
+def dj_recordings(delete: tuple[str, ...]) -> None:
+    """List the recorded live sets (<start>-<dj>.flac under INSTANCE_PATH/recordings), or delete some."""
+    from radiocalico.station.live import list_recordings
+
+    config = Config.from_env()
+    recordings = {path.name: path for path in list_recordings(config.instance_path)}
+    for name in delete:
+        if name not in recordings:
+            raise click.ClickException(f"no recording named {name}")
+        recordings.pop(name).unlink()
+        click.echo(f"deleted {name}")
+    if delete:
+        return
+    for name, path in recordings.items():
+        click.echo(f"{name}\t{path.stat().st_size / 1e6:.1f} MB\t{path}")
+    if not recordings:
+        click.echo("no recorded sets")

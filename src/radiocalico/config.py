@@ -127,6 +127,21 @@ class Config:
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).
     ready_max_segment_age: float = 30.0
+    # --- Live: a DJ goes live from their own software (station/live.py) ------------------
+    # The port the station takes DJs' Icecast-style sources on (mount /live); 0 turns it off.
+    station_live_port: int = 8010
+    # The address it listens on: 0.0.0.0 for DJs on other machines (put TLS in front).
+    station_live_host: str = "127.0.0.1"
+    # Seconds of the crossfade at the take-over and at the hand-back to the rotation.
+    live_crossfade_seconds: float = 2.0
+    # Live audio buffered beyond a segment before going on air, against network jitter.
+    live_buffer_seconds: float = 1.0
+    # A DJ connection sending nothing this long is closed and the rotation resumes.
+    live_no_data_seconds: float = 10.0
+    # Digital silence (below -90 dBFS) this long from the DJ hands back to the rotation.
+    live_silence_seconds: float = 30.0
+    # Record each live set as FLAC under <instance_path>/recordings.
+    live_record: bool = True
     # --- Play history, charts, the embed and stream listeners -----------------------------
     # Each app process reads metadatav2.json this often (seconds) and records track starts
     # (once, whatever the number of processes); 0 turns recording off in this process.
@@ -165,6 +180,12 @@ class Config:
             raise ValueError("HISTORY_RETENTION_DAYS must be 0 (keep all) or a number of days")
         if self.stream_listener_window_seconds < 6:
             raise ValueError("STREAM_LISTENER_WINDOW_SECONDS must be at least 6 seconds")
+        if not 0 <= self.station_live_port <= 65535:
+            raise ValueError("STATION_LIVE_PORT must be a port number, or 0 to turn the live input off")
+        if self.live_crossfade_seconds <= 0 or self.live_buffer_seconds < 0:
+            raise ValueError("LIVE_CROSSFADE_SECONDS must be positive and LIVE_BUFFER_SECONDS at least 0")
+        if self.live_no_data_seconds <= 0 or self.live_silence_seconds <= 0:
+            raise ValueError("LIVE_NO_DATA_SECONDS and LIVE_SILENCE_SECONDS must be positive")
         if self.stream_listeners_per_address < 1:
             raise ValueError("STREAM_LISTENERS_PER_ADDRESS must be at least 1")
         for origin in self.embed_origins:
@@ -231,6 +252,8 @@ class Config:
                 continue
             if f.name == "instance_path":
                 values[f.name] = Path(raw).resolve()
+            elif f.name == "station_live_port" and raw.strip().lower() == "off":
+                values[f.name] = 0
             elif isinstance(f.default, bool):
                 values[f.name] = _bool(raw)
             elif isinstance(f.default, int):

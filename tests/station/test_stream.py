@@ -145,7 +145,8 @@ def test_metadata_fields(tmp_path):
                            f"prev_sample_rate_{i}": int, f"prev_source_codec_{i}": str})
     cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str, stream_codec=str,
                       stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
-                      renditions=list, loudness=type(None))  # (levelling is off by default in Station)
+                      renditions=list, loudness=type(None),  # (levelling is off by default in Station)
+                      live=bool, dj=type(None))  # (no DJ on air: station/live.py)
     assert set(meta) == set(cdn_fields)
     for key, kind in cdn_fields.items():
         assert type(meta[key]) is kind, key

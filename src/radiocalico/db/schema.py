@@ -179,3 +179,14 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index(None, "user_id"),
 )
+
+# DJs who may go live (station/live.py): the name is the user name their DJ software sends
+# (HTTP Basic auth), stored lower case; the password is hashed as users' are (Argon2id).
+djs = Table(
+    "djs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -15,6 +15,12 @@ longer in the library, or whose file changed, is not resumed: the next one start
 Loudness: with a `loudness.Leveller`, each track's PCM is multiplied by its gain as it is
 decoded (`loudness.apply_gain`), and its `TrackStart` carries what metadatav2.json says about
 it. A resumed track keeps the gain it started with (saved in the state).
+
+Live (`live.LiveInput`): each pull first asks the live input. While a DJ is on air the PCM is
+theirs, taken from the live session's buffer (which never blocks), and the rotation waits;
+the take-over and the hand-back are crossfades (`live.crossfade`) with, respectively, the
+interrupted track (then dropped) and a fresh track of the rotation. The live show's starts
+(and each metadata update) are `TrackStart`s with the DJ's name in `dj`.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, decode_track, fade
 from .cover import placeholder_cover
 from .library import Track, display_name
+from .live import LiveInput, Session, crossfade
 from .loudness import Leveller, apply_gain
 from .rotation import Rotation
 
@@ -41,6 +48,7 @@ class TrackStart:
     track: Track
     cover_jpeg: bytes
     loudness: dict | None = None  # the levelling applied (`Leveller.level`); None when off
+    dj: str | None = None  # a live show's DJ (`track` is then `live.show_track`); None for a file
 
 
 @dataclass
@@ -82,11 +90,18 @@ class Programme:
     # (hours of music) are kept; after them a restarted rotation shuffles afresh.
     BAG_SAVED = 100
 
-    def __init__(self, rotation: Rotation, resume: dict | None = None, leveller: Leveller | None = None):
+    LIVE_BLOCK = 4800  # samples taken from the live input per pull (0.1 s)
+
+    def __init__(self, rotation: Rotation, resume: dict | None = None, leveller: Leveller | None = None,
+                 live: LiveInput | None = None):
         """`resume`: what `state()` returned for the end of the last segment published
         before a restart (None or {} for a fresh start); `leveller`: None airs every track at
-        its own level."""
+        its own level; `live`: the live input that preempts the rotation (None: none)."""
         self.rotation = rotation
+        self.live = live
+        self.live_session: Session | None = None  # the DJ on air
+        if live is not None:
+            live.detach()
         self.leveller = leveller
         self.gain = 0.0  # dB, the open track's
         self.level_info: dict | None = None
@@ -166,6 +181,76 @@ class Programme:
         self.buffered += len(chunk)
 
     def _pull(self) -> None:
+        if self.live is not None and self._pull_live():
+            return
+        self._pull_rotation()
+
+    def _pull_live(self) -> bool:
+        """Take the live input's audio instead of the rotation's while a DJ is on air; True
+        when it appended PCM."""
+        n = self.live.crossfade_samples
+        session = self.live_session
+        if session is None:
+            session = self.live.ready()
+            if session is None:
+                return False
+            session.on_air = True
+            self.live_session = session
+            rotation, _ = self._rotation_pcm(n)
+            self.close()  # the interrupted track is not resumed after the show
+            pcm, events = session.read(n)
+            log.info("live: %s takes the air", session.dj)
+            # (the show's metadata as it is now: updates for audio before the take-over are in it)
+            events = [(0, session.track)] + [event for event in events if event[0] > 0]
+            self._append_live(crossfade(rotation, pcm), events, session.dj)
+            return True
+        closed = session.closed
+        if session.silent or (closed and session.buffered <= n):
+            at = self.position + self.buffered
+            pcm, _ = session.read(n)  # the DJ's last audio (silence when silent or gone)
+            self.live_session = None
+            session.on_air = False
+            if closed:
+                self.live.release(session)
+            log.info("live: %s hands back to the rotation (%s)", session.dj,
+                     "silent" if session.silent else "disconnected")
+            rotation, rest = self._rotation_pcm(n, keep_rest=True)  # a fresh track: its start is at `at`
+            self._append(crossfade(pcm, rotation))
+            for chunk in rest:
+                self._append(chunk)
+            return True
+        take = self.LIVE_BLOCK if not closed else min(self.LIVE_BLOCK, session.buffered - n)
+        pcm, events = session.read(take)
+        self._append_live(pcm, events, session.dj)
+        return True
+
+    def _append_live(self, pcm: np.ndarray, events: list[tuple[int, Track]], dj: str) -> None:
+        """Append live PCM, with a TrackStart for each metadata change in it (at its offset)."""
+        at = self.position + self.buffered
+        for offset, track in events:
+            self.starts.append(TrackStart(at + offset, track, placeholder_cover(), None, dj=dj))
+            self.spans.append(_Span(at + offset, track, 0, None))
+        self._append(pcm)
+
+    def _rotation_pcm(self, n: int, keep_rest: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The rotation's next `n` samples, pulled but not appended (a crossfade's other
+        side), and what was decoded beyond them: dropped, with the track starts in it, or
+        (`keep_rest`) returned, to be appended after the crossfade."""
+        at, count = self.position + self.buffered, len(self.chunks)
+        while self.buffered - (at - self.position) < n:
+            self._pull_rotation()
+        new = [self.chunks.pop() for _ in range(len(self.chunks) - count)][::-1]
+        self.buffered -= sum(map(len, new))
+        pcm = np.concatenate(new)
+        if not keep_rest:
+            while self.starts and self.starts[-1].sample >= at + n:
+                self.starts.pop()
+            while self.spans and self.spans[-1].sample >= at + n:
+                self.spans.pop()
+            return pcm[:n], []
+        return pcm[:n], [pcm[n:]] if len(pcm) > n else []
+
+    def _pull_rotation(self) -> None:
         if self.decoder is None:
             if self.failures and self.failures >= max(1, len(self.rotation.tracks)):
                 # Every track failed in a row: keep the stream alive with silence, retry later.

@@ -67,6 +67,10 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   ``gain_db`` other than 0 the lossless rendition is lossless-coded levelled audio, not the
   file bit for bit. ``source`` is "measured", "partial", "replaygain", "r128" or "unmeasured".
 
+* ``live``: true while a DJ is on air (`radiocalico.station.live`): ``artist``/``title`` are
+  then the DJ's now-playing (Icecast updinfo), else the DJ and the show's name; ``dj``: the
+  DJ's name (null for the library's tracks).
+
 The flags: ``is_new`` is true when the track's year is this year or last year, or a
 grouping/comment tag says "new"; ``is_summer`` and ``is_vidgames`` when the genre, grouping
 or comment tag mentions "summer", resp. "video game"/"vidgames"/"game".
@@ -135,7 +139,7 @@ class Publisher:
 
     def track_started(self, start: TrackStart, started_at: float) -> None:
         """`start`'s first sample is at `started_at` on the program-date-time clock."""
-        self.history.append({**_record(start.track, started_at), "loudness": start.loudness})
+        self.history.append({**_record(start.track, started_at), "loudness": start.loudness, "dj": start.dj})
         self.retired += [_cover_version(r) for r in self.history[:-_KEPT]]
         self.history = self.history[-_KEPT:]
         self._covers.append((_cover_version(self.history[-1]), start.cover_jpeg))
@@ -245,4 +249,6 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
     meta["stream_channels"] = best["channels"]
     meta["renditions"] = renditions
     meta["loudness"] = current.get("loudness")
+    meta["live"] = current.get("dj") is not None
+    meta["dj"] = current.get("dj")
     return meta

@@ -20,6 +20,9 @@ the results under the instance folder (`LOUDNESS_CACHE`); the programme applies 
 track's gain to its PCM, before every encoder. None (the constructor's default, and "off")
 airs every file at its own level, 48 kHz sources bit-exact.
 
+Live (`live`, STATION_LIVE_PORT): a DJ's software connects to the live input, whose audio
+preempts the rotation in the programme while they are on air (`live` says how).
+
 Pacing: segment k of a run holds stream samples [k*S, (k+1)*S) and is published when the
 wall clock reaches its end, so the stream runs in real time; the first few segments
 (`preroll_segments`) are published at once so a player can start immediately.
@@ -40,6 +43,7 @@ from radiocalico import stream_layout
 from .audio import STREAM_RATE
 from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
+from .live import RECORDINGS_DIR, LiveInput, LiveSettings, LoginBusy
 from .hls import HlsWriter
 from .library import display_name
 from .library_index import LibraryIndex
@@ -76,14 +80,15 @@ class Station:
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
                  renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0,
-                 loudness_target: float | None = None):
+                 loudness_target: float | None = None, live: LiveInput | None = None):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
         `encoders.LADDER` (STATION_RENDITIONS); an unknown one raises StationError.
         `rescan_seconds`: how often the library index looks for new, changed and removed
         files (`library_index`). `loudness_target`: LUFS every track is levelled to
-        (STATION_LOUDNESS_TARGET); None airs files at their own level."""
+        (STATION_LOUDNESS_TARGET); None airs files at their own level. `live`: the live
+        input DJs connect to (None: none); the station starts and stops it."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -107,6 +112,7 @@ class Station:
         # What the master playlist offers, best first (the writer orders the master).
         self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
         self.loudness_target = loudness_target
+        self.live = live
         self._leveller: Leveller | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -119,7 +125,7 @@ class Station:
         library = Path(config.station_library) if config.station_library else None
         return cls(library, config.resolved_station_out, segment_seconds=config.station_segment_seconds,
                    instance_path=config.instance_path, renditions=config.station_renditions,
-                   loudness_target=config.station_loudness_lufs)
+                   loudness_target=config.station_loudness_lufs, live=live_input(config))
 
     @property
     def segment_seconds(self) -> float:
@@ -152,7 +158,9 @@ class Station:
         outputs = _Outputs(self)
         rotation = Rotation(library, [], self.seed, index=index)
         self._leveller = self._make_leveller(rotation)
-        programme = Programme(rotation, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller)
+        if self.live is not None:
+            self.live.start(self.segment_samples + outputs.lookahead)
+        programme = Programme(rotation, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller, self.live)
         self._stop.clear()
         self._first.clear()
         self._error = None
@@ -179,6 +187,8 @@ class Station:
         if self.index is not None:
             self.index.stop()
             self.index = None
+        if self.live is not None:
+            self.live.stop()
         if self._leveller is not None:
             self._leveller.stop()
             self._leveller = None
@@ -244,7 +254,7 @@ class Station:
                         return
                     try:
                         outputs = _Outputs(self)
-                        programme = Programme(programme.rotation, leveller=self._leveller)
+                        programme = Programme(programme.rotation, leveller=self._leveller, live=self.live)
                     except Exception:
                         log.exception("cannot restart playout")
         except BaseException as exc:
@@ -290,3 +300,25 @@ class Station:
             self.segments_published += 1
             self._first.set()
             k += 1
+
+
+def live_input(config) -> LiveInput | None:
+    """The live input STATION_LIVE_PORT and the LIVE_* settings ask for, checking DJs against
+    DATABASE_URL; None when the port is 0."""
+    if not config.station_live_port:
+        return None
+    from radiocalico.db.djs import CheckBusy, DjStore
+
+    settings = LiveSettings(host=config.station_live_host, port=config.station_live_port,
+                            crossfade_seconds=config.live_crossfade_seconds,
+                            buffer_seconds=config.live_buffer_seconds, no_data_seconds=config.live_no_data_seconds,
+                            silence_seconds=config.live_silence_seconds, record=config.live_record)
+    store = DjStore(config.resolved_database_url)
+
+    def authenticate(name: str, password: str) -> str | None:
+        try:
+            return store.check(name, password)
+        except CheckBusy:
+            raise LoginBusy from None
+
+    return LiveInput(settings, authenticate, Path(config.instance_path) / RECORDINGS_DIR)
