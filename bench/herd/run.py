@@ -149,6 +149,8 @@ async def run(topo: Topology, args) -> None:
         for address in addresses
     }
     shown = [("Herd", f"Song {n} {uuid.uuid4().hex[:6]}") for n in range(6)]  # now + 5 before
+    for artist, title in shown:  # the station played them: only played songs take votes
+        topo.play(artist, title)
     ids = ",".join(song_id(artist, title) for artist, title in shown)
     log = topo.root / "nginx-access.log"
     try:
