@@ -120,6 +120,7 @@ class Decider:
         self.since_jingle = 0  # songs aired since the last jingle
         self.taken_requests: set[int] = set()
         self.events: list[tuple] = []  # for the database: ("queued", id) / ("played", id, at)
+        self._held: Item | None = None  # decided, waiting behind a station ID
         self._ids: dict[str, Track] = {}
         self._ids_of: object = None
 
@@ -159,6 +160,12 @@ class Decider:
             item = self._decide(now)  # (a skip brought the hour's ID early: it waits for its hour)
         else:
             item = self.queue.pop(0)
+            if item.relaxed and item.request_id is None:
+                # Decided when the rules could not be honoured (the index still scanning, a
+                # busy hour): decided again now, if that honours them.
+                fresh = self._decide(now)
+                if not fresh.relaxed:
+                    item = fresh
         self.current, self.current_end = item, now + max(item.duration, 1.0)
         self.aired.append((now, _song_key(item), _artist_key(item.artist)))
         if item.hour is not None:
@@ -247,11 +254,21 @@ class Decider:
     # -- deciding -------------------------------------------------------------------------
 
     def _decide(self, at: float) -> Item:
+        if self._held is not None:
+            item, self._held = self._held, None
+            return item
+        item = self._choose(at)
         mark = math.ceil(at / HOUR) * HOUR
-        if self._timed("top_of_hour") and mark - at <= self.EARLY and not self._hour_taken(mark):
-            item = self._timed_item("top_of_hour", "station-id", hour=mark)
-            if item is not None:
-                return item
+        if (self._timed("top_of_hour") and not self._hour_taken(mark)
+                and (at == mark or (at + item.duration > mark and mark - at <= self.EARLY))):
+            # It would be cut on the hour after a few seconds: the hour's ID first, then it.
+            station_id = self._timed_item("top_of_hour", "station-id", hour=mark)
+            if station_id is not None:
+                self._held = item
+                return station_id
+        return item
+
+    def _choose(self, at: float) -> Item:
         every = [t.every for t in self.snapshot.programming.timed if t.kind == "every_n" and t.every]
         if every and self._songs_since_jingle() >= min(every):
             item = self._timed_item("every_n", "jingle")

@@ -168,6 +168,8 @@ class Programme:
         go back to the front of the queue)."""
         at = max(at, self.position)
         end = at + fade_samples
+        while self.buffered < end - self.position and self.decoder is not None:
+            self._pull()  # the track's audio up to the end of the fade (a track ending sooner just ends)
         keep = max(0, min(self.buffered, end - self.position))
         kept = np.concatenate(list(self.chunks))[:keep] if self.chunks else np.empty((0, STREAM_CHANNELS), np.int32)
         if keep > at - self.position:
