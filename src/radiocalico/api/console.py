@@ -72,9 +72,9 @@ def queue():
     return s.QueueOut(current=current, next=upcoming(), published=services().config.station_publish_next)
 
 
-def _command(op: str, user, item: str | None = None, position: int | None = None, **detail):
+def _command(op: str, user, target: str | None = None, to: int | None = None, **detail):
     with services().store.writing() as connection:
-        cid = queries.add_command(connection, op, item, position)
+        cid = queries.add_command(connection, op, target, to)
         _audit(connection, user, op if op == "skip" else f"queue.{op}", command_id=cid, **detail)
     return s.CommandOut(command_id=cid, op=op, applied_at=None, outcome=None), 202
 
