@@ -204,16 +204,13 @@ def test_a_request_plays_flagged_and_is_recorded_as_requested(tmp_path, caplog, 
         st.stop()
 
 
-def test_requests_are_taken_round_robin_by_requester(tmp_path, caplog, database):
+def test_requests_are_taken_round_robin_by_requester(tmp_path, database):
     url, store = database
     lib = tmp_path / "lib"
     lib.mkdir()
     for i in range(8):
         make_flac(lib / f"{i}.flac", 0.8, seed=i, artist=f"Band {i}", title=f"Tune {i}")
-    with store.writing() as connection:
-        pass
     st = station(lib, tmp_path / "out", url, rules=Rules(0, 0))
-    starts = Starts(caplog)
     st.start()
     try:
         def mirrored():
@@ -222,16 +219,21 @@ def test_requests_are_taken_round_robin_by_requester(tmp_path, caplog, database)
 
         tracks = {t.title: t for t in wait_for(lambda: len(mirrored()) == 8 and mirrored())}
         with store.writing() as connection:
-            for title in ("Tune 1", "Tune 2", "Tune 3"):
-                queries.add_request(connection, tracks[title], "t:greedy")
-            queries.add_request(connection, tracks["Tune 7"], "t:patient")
-        wait_for(lambda: {"Tune 1", "Tune 2", "Tune 3", "Tune 7"} <= {t for _, t, _ in starts()}, timeout=60)
+            greedy = [queries.add_request(connection, tracks[title], "t:greedy").id
+                      for title in ("Tune 1", "Tune 2", "Tune 3")]
+            patient = queries.add_request(connection, tracks["Tune 7"], "t:patient").id
+
+        def played():
+            with store.reading() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT id FROM track_requests WHERE status = 'played' ORDER BY played_at").all()
+            return [row[0] for row in rows] if len(rows) == 4 else None
+
+        order = wait_for(played, timeout=60)
     finally:
         st.stop()
-    order = [t for _, t, _ in starts() if t in {"Tune 1", "Tune 2", "Tune 3", "Tune 7"}]
     # The second requester's first comes before the first requester's second.
-    first_after = order[order.index("Tune 1"):]
-    assert first_after.index("Tune 7") < first_after.index("Tune 2"), order
+    assert order == [greedy[0], patient, greedy[1], greedy[2]]
 
 
 def test_a_skip_is_heard_at_the_next_segment(tmp_path, database):

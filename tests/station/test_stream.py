@@ -140,10 +140,12 @@ def test_metadata_fields(tmp_path):
                   "is_new": bool, "is_summer": bool, "is_vidgames": bool}
     for i in range(1, 6):
         cdn_fields.update({f"prev_artist_{i}": str, f"prev_title_{i}": str, f"prev_started_at_{i}": str,
-                           f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str})
+                           f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str,
+                           f"prev_requested_{i}": bool})
     cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str, stream_codec=str,
                       stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
-                      renditions=list, loudness=type(None))  # (levelling is off by default in Station)
+                      renditions=list, loudness=type(None),  # (levelling is off by default in Station)
+                      requested=bool, reason=str, relaxed=bool)
     assert set(meta) == set(cdn_fields)
     for key, kind in cdn_fields.items():
         assert type(meta[key]) is kind, key
