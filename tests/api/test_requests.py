@@ -69,3 +69,32 @@ def test_requests_are_limited_per_listener(app, live_server):
     assert answers == [201, 201, 201, 429]  # RATELIMIT_REQUESTS 3/hour
     other = anonymous_session(live_server.url, "patient")
     assert other.post(f"{live_server.url}/api/requests", json={"track_id": tracks[4].track_id}).status_code == 201
+
+
+def test_now_playing_says_what_plays_next_and_that_a_request_is_playing(make_app, tmp_path):
+    import json
+
+    from radiocalico import stream_layout
+    from radiocalico.station.encoders import ladder
+    from radiocalico.station.publisher import build_metadata
+
+    out = tmp_path / "stream"
+    out.mkdir()
+    history = [{"artist": "Shandi", "title": "He's A Dream", "album": "Flashdance", "date": "1983",
+                "bit_depth": 16, "sample_rate": 44100, "started_at": 1_790_000_000.0,
+                "song_id": song_id("Shandi", "He's A Dream"), "is_new": False, "is_summer": False,
+                "is_vidgames": False, "requested": True, "reason": "request:1"}]
+    meta = build_metadata(history, [r.describe() for r in ladder(["lossless"], frame_size=4096)])
+    meta["next"] = [{"item_id": "0123456789ab", "artist": "Irene Cara", "title": "Flashdance", "album": "",
+                     "cover_url": "covers/art-abc.jpg", "reason": "rotation", "requested": False,
+                     "relaxed": True, "starts_at": "2026-09-21T14:00:00.000Z"}]
+    (out / stream_layout.METADATA_NAME).write_text(json.dumps(meta))
+    app = make_app(station_out=str(out), history_poll_seconds=0)
+    services(app).recorder.poll()
+    body = app.test_client().get("/api/now-playing").get_json()
+    assert body["current"]["requested"] is True
+    assert body["next"] == [{**meta["next"][0], "cover_url": "/stream/covers/art-abc.jpg",
+                             "starts_at": "2026-09-21T14:00:00Z"}]
+    quiet = make_app(station_out=str(out), history_poll_seconds=0, station_publish_next=False)
+    services(quiet).recorder.poll()
+    assert quiet.test_client().get("/api/now-playing").get_json()["next"] == []
