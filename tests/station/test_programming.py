@@ -273,3 +273,15 @@ def test_a_skip_is_heard_at_the_next_segment(tmp_path, database):
     rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
     assert rms(fade[-480:]) < 0.1 * rms(before), "the skipped track fades out"
     assert rms(pcm[at:at + 4800].astype(np.float64)) > 0.5 * rms(before), "and the next one plays"
+
+
+def test_an_unknown_time_zone_is_one_clear_line_at_start_up(tmp_path):
+    from click.testing import CliRunner
+
+    from radiocalico.cli import main
+
+    result = CliRunner().invoke(main, ["station", "--out", str(tmp_path / "out")],
+                                env={"STATION_TIMEZONE": "Mars/Olympus_Mons"})
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: STATION_TIMEZONE must be an IANA time zone name such as UTC or "
+                                     "Europe/Paris, not 'Mars/Olympus_Mons'")

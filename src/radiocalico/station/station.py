@@ -153,7 +153,7 @@ class Station:
                    instance_path=config.instance_path, renditions=config.station_renditions,
                    loudness_target=config.station_loudness_lufs,
                    rules=Rules(config.rotation_song_separation_minutes, config.rotation_artist_separation_minutes),
-                   zone=config.station_zone, database_url=config.resolved_database_url,
+                   zone=config.station_zone, database_url=_programming_database(config),
                    publish_next=config.station_publish_next)
 
     @property
@@ -316,6 +316,7 @@ class Station:
                     try:
                         outputs = _Outputs(self)
                         programme = Programme(programme.rotation, leveller=self._leveller)
+                        self._programme = programme
                     except Exception:
                         log.exception("cannot restart playout")
         except BaseException as exc:
@@ -415,6 +416,15 @@ class Station:
             item = decider.move(command.item or "", int(command.position or 0))
             return f"moved {item.artist} - {item.title} to {command.position}" if item else "not in the queue"
         return f"unknown command {command.op}"
+
+
+def _programming_database(config) -> str:
+    """DATABASE_URL when set; the development server's own SQLite file (embedded: the app in
+    the same process migrates it); else none: a station process given no database plays the
+    rotation under its rules, from its own log of what it aired."""
+    if config.database_url:
+        return config.database_url
+    return config.resolved_database_url if config.station_mode == "embedded" else ""
 
 
 def _next_entry(item: Item, at: float) -> dict:
