@@ -20,7 +20,8 @@ from radiocalico.db import programming as queries
 from radiocalico.recorder import Recorder
 from radiocalico.station import Station
 from radiocalico.station.decider import Rules
-from radiocalico.stream_layout import METADATA_NAME
+from radiocalico.station.library_index import LibraryIndex
+from radiocalico.stream_layout import LIBRARY_INDEX_DIR, METADATA_NAME
 
 from .audiofiles import make_flac
 from .streamutil import parse_pdt, read_stream, wait_for
@@ -78,6 +79,12 @@ def test_a_nine_track_library_never_repeats_a_song_before_the_other_eight(tmp_pa
     for i in range(9):
         make_flac(lib / f"{i}.flac", 1.0, seed=i, artist=f"Artist {i}", title=f"Song {i}")
     out = tmp_path / "out"
+    # The station plays while its index reads the library: read it first, so that every
+    # decision below knows the nine songs.
+    index = LibraryIndex(lib, out / LIBRARY_INDEX_DIR)
+    index.start()
+    wait_for(lambda: len(index) == 9)
+    index.stop()
     starts = Starts(caplog)
     run_until(station(lib, out, rules=Rules(120, 30)), lambda: len(starts()) >= 12)
     meta = json.loads((out / METADATA_NAME).read_text())

@@ -162,9 +162,10 @@ class Decider:
             item = self.queue.pop(0)
             if item.relaxed and item.request_id is None:
                 # Decided when the rules could not be honoured (the index still scanning, a
-                # busy hour): decided again now, if that honours them.
+                # busy hour): decided again now, if that breaks them less.
+                last = self._last_seen()
                 fresh = self._decide(now)
-                if not fresh.relaxed:
+                if self._violation(fresh, now, last) < self._violation(item, now, last):
                     item = fresh
         self.current, self.current_end = item, now + max(item.duration, 1.0)
         self.aired.append((now, _song_key(item), _artist_key(item.artist)))
