@@ -97,6 +97,7 @@ class Snapshot:
 
 class Decider:
     QUEUE = 5  # items decided ahead (and published as `next`)
+    LIBRARY_SECONDS = 1.0
     EARLY = 10.0  # seconds before the hour a track may end and the station ID follow at once
     LOGGED = 500  # aired items remembered (the rules look back hours)
 
@@ -121,8 +122,15 @@ class Decider:
         self.taken_requests: set[int] = set()
         self.events: list[tuple] = []  # for the database: ("queued", id) / ("played", id, at)
         self._held: Item | None = None  # decided, waiting behind a station ID
+        # The library as last asked of the rotation (the index builds a new sorted list per
+        # ask), with what is derived from it: asked again at most every LIBRARY_SECONDS.
+        self._library: list[Track] = []
+        self._library_at = -math.inf
         self._ids: dict[str, Track] = {}
-        self._ids_of: object = None
+        self._entries: dict[tuple[str, str], list[Track]] = {}
+        self._relative: dict = {}  # path -> relative posix text (paths never change)
+        self._keys: dict = {}  # Track -> (song key, artist key)
+
 
     # -- what the programme asks of a rotation ----------------------------------------------
 
@@ -305,9 +313,17 @@ class Decider:
         return as_item(track, "rotation", relaxed=score > 0)
 
     def _least(self, tracks: list[Track], at: float, last) -> tuple[Track, float]:
-        scored = [(self._violation(t, at, last), self.rng.random(), t) for t in tracks]
-        score, _, track = min(scored, key=lambda s: (s[0], s[1]))
-        return track, score
+        """A random track that honours the rules, else the one that breaks them least."""
+        order = list(tracks)
+        self.rng.shuffle(order)
+        best: tuple[float, Track] | None = None
+        for track in order:
+            score = self._violation(track, at, last)
+            if score == 0:
+                return track, 0.0
+            if best is None or score < best[0]:
+                best = (score, track)
+        return best[1], best[0]
 
     def _last_seen(self) -> tuple[dict[str, float], dict[str, float]]:
         """When each song and artist last played or is queued to (station clock)."""
@@ -334,10 +350,13 @@ class Decider:
             return 0.0
         songs, artists = last
         score = 0.0
-        song_gap = at - songs.get(_song_key(track), -math.inf)
+        keys = self._keys.get(track)
+        if keys is None:
+            keys = self._keys[track] = (_song_key(track), _artist_key(track.artist))
+        song_gap = at - songs.get(keys[0], -math.inf)
         if self.rules.song_minutes > 0 and song_gap < self.rules.song_minutes * 60:
             score += 2 * (1 - max(song_gap, 0) / (self.rules.song_minutes * 60))
-        artist_gap = at - artists.get(_artist_key(track.artist), -math.inf)
+        artist_gap = at - artists.get(keys[1], -math.inf)
         if self.rules.artist_minutes > 0 and artist_gap < self.rules.artist_minutes * 60:
             score += 1 - max(artist_gap, 0) / (self.rules.artist_minutes * 60)
         return score
@@ -365,13 +384,23 @@ class Decider:
         return None
 
     def by_id(self, tid: str) -> Track | None:
-        tracks = self.rotation.tracks
-        key = (len(tracks), tracks[0].path, tracks[-1].path) if tracks else None
-        if self._ids_of != key:
-            root = self.rotation.library
-            self._ids = {track_id(_relative(t.path, root)): t for t in tracks}
-            self._ids_of = key
+        self._tracks()
+        if not self._ids and self._library:
+            self._ids = {track_id(self._rel(t.path)): t for t in self._library}
         return self._ids.get(tid)
+
+    def _tracks(self) -> list[Track]:
+        now = time.monotonic()
+        if now - self._library_at >= self.LIBRARY_SECONDS:
+            self._library, self._library_at = self.rotation.tracks, now
+            self._ids, self._entries = {}, {}
+        return self._library
+
+    def _rel(self, path) -> str:
+        text = self._relative.get(path)
+        if text is None:
+            text = self._relative[path] = _relative(path, self.rotation.library)
+        return text
 
     # -- playlists, blocks, timed items ---------------------------------------------------
 
@@ -401,16 +430,21 @@ class Decider:
         return self.rng.choices([t for _, t in groups], weights=weights)[0]
 
     def _entry_tracks(self, entry) -> list[Track]:
-        root = self.rotation.library
+        key = (entry.kind, entry.value)
+        tracks = self._tracks()
+        if key in self._entries:
+            return self._entries[key]
         if entry.kind == "track":
             track = self.by_id(entry.value)
-            return [track] if track is not None else []
-        if entry.kind == "folder":
+            found = [track] if track is not None else []
+        elif entry.kind == "folder":
             prefix = entry.value.strip("/") + "/"
-            return [t for t in self.rotation.tracks if (_relative(t.path, root) + "/").startswith(prefix)
-                    or prefix == "/"]
-        wanted = entry.value.strip().lower()
-        return [t for t in self.rotation.tracks if wanted and wanted in t.genre.lower()]
+            found = [t for t in tracks if prefix == "/" or (self._rel(t.path) + "/").startswith(prefix)]
+        else:
+            wanted = entry.value.strip().lower()
+            found = [t for t in tracks if wanted and wanted in t.genre.lower()]
+        self._entries[key] = found
+        return found
 
     def _timed(self, kind: str) -> bool:
         return any(t.kind == kind for t in self.snapshot.programming.timed)
