@@ -62,7 +62,8 @@ def test_skip_is_a_station_command_in_the_audit_trail(app, live_server):
         assert [c.id for c in pending] == [command["command_id"]]
         queries.command_done(connection, pending[0].id, "skipped")
     done = olive.request("GET", f"/api/console/commands/{command['command_id']}").json()
-    assert done["outcome"] == "skipped" and done["applied_at"]
+    assert done["op"] == "skip" and done["outcome"] == "skipped" and done["applied_at"]
+    assert olive.request("GET", "/api/console/commands/999").status_code == 404
     moved = olive.request("POST", "/api/console/queue/0123456789ab/move", json={"position": 0})
     assert moved.status_code == 202
     audit = olive.request("GET", "/api/console/audit").json()["entries"]

@@ -215,20 +215,24 @@ def test_requests_are_taken_round_robin_by_requester(tmp_path, database):
     url, store = database
     lib = tmp_path / "lib"
     lib.mkdir()
-    for i in range(8):
+    for i in range(16):
         make_flac(lib / f"{i}.flac", 0.8, seed=i, artist=f"Band {i}", title=f"Tune {i}")
-    st = station(lib, tmp_path / "out", url, rules=Rules(0, 0))
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(0, 0), speed=2.0)
     st.start()
     try:
         def mirrored():
             with store.reading() as connection:
-                return queries.search_library(connection, "Tune", 10)
+                return queries.search_library(connection, "Tune", 20)
 
-        tracks = {t.title: t for t in wait_for(lambda: len(mirrored()) == 8 and mirrored())}
+        tracks = {t.title: t for t in wait_for(lambda: len(mirrored()) == 16 and mirrored())}
+        # Songs the queue does not hold (a request for a queued song takes its place at once).
+        meta = json.loads((out / METADATA_NAME).read_text())
+        busy = {meta["title"]} | {entry["title"] for entry in meta["next"]}
+        free = [title for title in tracks if title not in busy][:4]
         with store.writing() as connection:
-            greedy = [queries.add_request(connection, tracks[title], "t:greedy").id
-                      for title in ("Tune 1", "Tune 2", "Tune 3")]
-            patient = queries.add_request(connection, tracks["Tune 7"], "t:patient").id
+            greedy = [queries.add_request(connection, tracks[title], "t:greedy").id for title in free[:3]]
+            patient = queries.add_request(connection, tracks[free[3]], "t:patient").id
 
         def played():
             with store.reading() as connection:
@@ -272,8 +276,8 @@ def test_a_skip_is_heard_at_the_next_segment(tmp_path, database):
     assert started - asked <= 2 * SEG + 0.2 + 0.1  # the next segment made, then the fade
     assert heard - asked < 4 * SEG
     with store.reading() as connection:
-        applied_at, outcome = queries.command_outcome(connection, command)
-    assert applied_at is not None and outcome == "skipped"
+        op, applied_at, outcome = queries.command(connection, command)
+    assert op == "skip" and applied_at is not None and outcome == "skipped"
     at = int(round((started - playlist.entries[0].pdt) * 48000))
     fade = pcm[at - 9600:at].astype(np.float64)
     before = pcm[at - 19200:at - 9600].astype(np.float64)
@@ -292,3 +296,29 @@ def test_an_unknown_time_zone_is_one_clear_line_at_start_up(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == ("Error: STATION_TIMEZONE must be an IANA time zone name such as UTC or "
                                      "Europe/Paris, not 'Mars/Olympus_Mons'")
+
+
+def test_a_request_for_a_song_already_queued_takes_its_place(tmp_path, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(7):
+        make_flac(lib / f"{i}.flac", 20.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(120, 30), speed=4.0)
+    st.start()
+    try:
+        queued = wait_for(lambda: json.loads((out / METADATA_NAME).read_text()).get("next"))[-1]
+        with store.reading() as connection:
+            track = queries.search_library(connection, queued["title"], 1)[0]
+        with store.writing() as connection:
+            request = queries.add_request(connection, track, "t:someone")
+
+        def adopted():
+            entries = json.loads((out / METADATA_NAME).read_text())["next"]
+            return [e for e in entries if e["item_id"] == queued["item_id"] and e["requested"]]
+
+        entry = wait_for(adopted, timeout=30)[0]
+    finally:
+        st.stop()
+    assert entry["reason"] == f"request:{request.id}" and entry["title"] == queued["title"]

@@ -117,12 +117,11 @@ def move(item_id: str, body: s.MoveIn):
 def command(command_id: int):
     require_operator()
     with services().store.reading() as connection:
-        rows = [c for c in queries.pending_commands(connection) if c.id == command_id]
-        applied_at, outcome = queries.command_outcome(connection, command_id)
-    if applied_at is None and not rows:
+        found = queries.command(connection, command_id)
+    if found is None:
         raise APIError(404, "No such command.")
-    op = rows[0].op if rows else ""
-    return s.CommandOut(command_id=command_id, op=op or "", applied_at=applied_at, outcome=outcome)
+    op, applied_at, outcome = found
+    return s.CommandOut(command_id=command_id, op=op, applied_at=applied_at, outcome=outcome)
 
 
 # --- playlists ----------------------------------------------------------------------------

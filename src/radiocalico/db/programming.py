@@ -260,10 +260,11 @@ def command_done(connection: Connection, cid: int, outcome: str) -> None:
                        .values(applied_at=_now(), outcome=outcome[:256]))
 
 
-def command_outcome(connection: Connection, cid: int) -> tuple[datetime | None, str | None]:
-    row = connection.execute(select(station_commands.c.applied_at, station_commands.c.outcome)
-                             .where(station_commands.c.id == cid)).first()
-    return (as_utc(row[0]) if row and row[0] else None, row[1] if row else None)
+def command(connection: Connection, cid: int) -> tuple[str, datetime | None, str | None] | None:
+    """(op, applied_at, outcome) of a command; None when there is no such command."""
+    row = connection.execute(select(station_commands.c.op, station_commands.c.applied_at,
+                                    station_commands.c.outcome).where(station_commands.c.id == cid)).first()
+    return (row[0], as_utc(row[1]) if row[1] else None, row[2]) if row else None
 
 
 @dataclass(frozen=True)

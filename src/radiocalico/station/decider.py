@@ -247,7 +247,26 @@ class Decider:
                 self.queue.insert(0, item)
         self.current_end = mark
 
+    def adopt_requests(self) -> None:
+        """A waiting request for a song the queue already holds: that item becomes the request
+        (it keeps its place), rather than the request waiting for the song to be allowed again."""
+        for request in self.snapshot.requests:
+            if request.status != "waiting" or request.id in self.taken_requests:
+                continue
+            track = self.by_id(request.track_id)
+            if track is None:
+                continue
+            for index, item in enumerate(self.queue):
+                chosen = item.reason == "rotation" or item.reason.startswith("playlist:")
+                if chosen and _song_key(item) == _song_key(track):
+                    self.queue[index] = as_item(item, f"request:{request.id}", item_id=item.item_id,
+                                                request_id=request.id)
+                    self.taken_requests.add(request.id)
+                    self.events.append(("queued", request.id))
+                    break
+
     def _refill(self, least: int = 0) -> None:
+        self.adopt_requests()
         while len(self.queue) < max(self.ahead, least):
             projected = self.upcoming()
             at = projected[-1][1] + max(projected[-1][0].duration, 1.0) if projected else (

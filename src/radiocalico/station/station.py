@@ -384,7 +384,9 @@ class Station:
         fade = int(round(CUT_FADE_SECONDS * STREAM_RATE))
         sync = self._sync
         if sync is not None and sync.snapshot is not None:
-            decider.snapshot = sync.snapshot
+            if decider.snapshot is not sync.snapshot:
+                decider.snapshot = sync.snapshot
+                decider.adopt_requests()
             for command in sync.commands:
                 if command.id not in self._applied:
                     self._applied.add(command.id)
