@@ -21,6 +21,7 @@ from radiocalico import stream_layout
 from radiocalico.api import (
     audience,
     charts,
+    console,
     docs,
     health,
     history,
@@ -30,6 +31,7 @@ from radiocalico.api import (
     monitoring,
     privacy,
     ratings,
+    requests,
     users,
 )
 from radiocalico.api.limits import keep_retry_after_honest, limited, make_limiter
@@ -127,7 +129,7 @@ class _FromOurProxies:
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
     for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp,
-                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp):
+                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

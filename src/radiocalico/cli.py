@@ -1,5 +1,5 @@
 """The `radiocalico` command: serve, station, db upgrade, db check-counts, db backup, db restore,
-dj add/list/remove/passwd/recordings."""
+dj add/list/remove/passwd/recordings; user grant-operator, user revoke-operator."""
 
 from __future__ import annotations
 
@@ -143,6 +143,48 @@ def db_check_counts(repair: bool) -> None:
         raise click.ClickException(
             f"{len(drifts)} song(s) differ from their votes; run with --repair to fix"
         )
+
+
+@main.group()
+def user() -> None:
+    """Accounts: who may use the operator console."""
+
+
+def _set_role(email: str, role: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from radiocalico.db import Store
+    from radiocalico.db import users as user_queries
+
+    store = Store(Config.from_env().resolved_database_url)
+    try:
+        with store.writing() as connection:
+            found = user_queries.set_role(connection, email, role)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(
+            f"cannot change the account ({reason}); is DATABASE_URL at the newest revision "
+            "(radiocalico db upgrade)?"
+        ) from None
+    finally:
+        store.dispose()
+    if not found:
+        raise click.ClickException(f"no account has the e-mail address {email}")
+    click.echo(f"{email.strip().lower()} is now {'an operator' if role == 'operator' else 'a listener'}")
+
+
+@user.command("grant-operator")
+@click.argument("email")
+def user_grant_operator(email: str) -> None:
+    """Let the account with EMAIL use the operator console (/api/console)."""
+    _set_role(email, "operator")
+
+
+@user.command("revoke-operator")
+@click.argument("email")
+def user_revoke_operator(email: str) -> None:
+    """Make the account with EMAIL a listener again."""
+    _set_role(email, "listener")
 
 
 def _pg_command(url: str) -> tuple[list[str], dict[str, str], str | None]:

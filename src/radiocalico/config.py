@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PUBLIC_CDN_URL = "https://d3d4yli4hf5bmh.cloudfront.net"
 STATION_MODES = ("embedded", "external", "upstream")
@@ -123,6 +124,22 @@ class Config:
     # Integrated loudness (LUFS, EBU R128) every track is levelled to, under a -1 dBTP true
     # peak ceiling (station/loudness.py says why -18); "off" airs files at their own level.
     station_loudness_target: str = "-18"
+    # --- Programming (station/decider.py) ------------------------------------------------
+    # No song within this many minutes of its last play, no artist within the other; a
+    # library too small to honour them relaxes them (the track breaking them least plays,
+    # flagged `relaxed`). 0 turns a rule off.
+    rotation_song_separation_minutes: float = 120.0
+    rotation_artist_separation_minutes: float = 30.0
+    # The station's time zone (an IANA name, e.g. Europe/Paris): time blocks and the top of
+    # the hour are read on its clock.
+    station_timezone: str = "UTC"
+    # metadatav2.json carries the queue (`next`) and /api/now-playing returns it.
+    station_publish_next: bool = True
+    # A song may be requested only this many minutes after its last play or request.
+    request_min_minutes_since_play: float = 60.0
+    # Requests (POST /api/requests) per listener, and per client address.
+    ratelimit_requests: str = "3/hour"
+    ratelimit_requests_per_ip: str = "30/hour"
     # Readiness (/health/ready): the newest segment in the station output folder must be at
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).
@@ -174,6 +191,10 @@ class Config:
                 f"STATION_MODE must be one of {', '.join(STATION_MODES)}, not {self.station_mode!r}"
             )
         self.station_loudness_lufs  # raises ValueError for a value that is neither off nor LUFS
+        self.station_zone  # raises ValueError for a zone zoneinfo does not know
+        if self.rotation_song_separation_minutes < 0 or self.rotation_artist_separation_minutes < 0:
+            raise ValueError("ROTATION_SONG_SEPARATION_MINUTES and ROTATION_ARTIST_SEPARATION_MINUTES "
+                             "must be 0 (off) or a number of minutes")
         if self.history_poll_seconds < 0:
             raise ValueError("HISTORY_POLL_SECONDS must be 0 (off) or a positive number of seconds")
         if self.history_retention_days < 0:
@@ -237,6 +258,15 @@ class Config:
                              f"{LOUDNESS_TARGET_RANGE[0]} to {LOUDNESS_TARGET_RANGE[1]}, "
                              f"not {self.station_loudness_target!r}")
         return target
+
+    @property
+    def station_zone(self) -> ZoneInfo:
+        """STATION_TIMEZONE as a zone."""
+        try:
+            return ZoneInfo(self.station_timezone.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"STATION_TIMEZONE must be an IANA time zone name such as UTC or "
+                             f"Europe/Paris, not {self.station_timezone!r}") from None
 
     @property
     def trusted_proxy_networks(self) -> tuple:

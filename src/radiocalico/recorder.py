@@ -80,9 +80,11 @@ def _int(value) -> int | None:
 def starts_in(meta: dict, seen_at: datetime) -> list[queries.PlayStart]:
     """The track starts metadatav2.json tells of, oldest first."""
     entries = [(_text(meta.get("artist")), _text(meta.get("title")), meta.get("started_at"))]
+    requested = [meta.get("requested") is True]
     for i in range(1, PREVIOUS + 1):
         entries.append((_text(meta.get(f"prev_artist_{i}")), _text(meta.get(f"prev_title_{i}")),
                         meta.get(f"prev_started_at_{i}")))
+        requested.append(meta.get(f"prev_requested_{i}") is True)
     ids = [derive_song_id(a, t) if (a or t) else "" for a, t, _ in entries]
     artist, title, _ = entries[0]
     if not (artist or title):
@@ -103,7 +105,7 @@ def starts_in(meta: dict, seen_at: datetime) -> list[queries.PlayStart]:
             continue
         extra = current if index == 0 else dict(artist=artist, title=title)
         key = f"pdt:{at.strftime('%Y-%m-%dT%H:%M:%S.%f')}:{ids[index]}"
-        starts.append(queries.PlayStart(key, ids[index], at, **extra))
+        starts.append(queries.PlayStart(key, ids[index], at, **extra, requested=requested[index]))
     return list(reversed(starts))
 
 
@@ -164,6 +166,8 @@ class Recorder:
         self.files = StreamFiles(config)
         self.listeners = listeners
         self._last_meta: bytes | None = None
+        # The station's metadata as last read: /api/now-playing's `next` and the console's queue.
+        self.latest: dict = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -179,6 +183,7 @@ class Recorder:
             return []
         if not isinstance(meta, dict):
             return []
+        self.latest = meta
         starts = starts_in(meta, now or datetime.now(timezone.utc))
         with self.store.writing() as connection:
             stored = queries.record(connection, starts)

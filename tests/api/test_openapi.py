@@ -77,10 +77,14 @@ def test_operations_that_need_a_session_say_so_and_answer_401_without_one(live_s
         for method, op in item.items()
         if op.get("security") == [{"session": []}]
     }
+    console = {(path, method) for path, item in spec["paths"].items() for method in item
+               if path.startswith("/api/console/")}
     assert guarded == {("/api/users/me", "get"), ("/api/users/me", "patch"),
-                       ("/api/users/me", "delete"), ("/api/users/me/likes", "get")}
+                       ("/api/users/me", "delete"), ("/api/users/me/likes", "get")} | console
+    assert ("/api/console/skip", "post") in console
     for path, method in guarded:
         # No body at all: the missing session is the first thing the caller hears about.
+        path = path.replace("{command_id}", "1")
         response = requests.request(method, f"{live_server.url}{path}")
         assert response.status_code == 401, (path, method, response.text)
         assert response.json()["error"]["code"] == "unauthorized"

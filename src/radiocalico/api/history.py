@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Blueprint, Response
+from pydantic import ValidationError
 
 from radiocalico.api import public_schemas as s
 from radiocalico.api.operation import operation
@@ -30,6 +31,7 @@ def plays_out(connection, found: list[queries.Play]) -> list[s.PlayOut]:
             album=p.album, year=p.year, bit_depth=p.bit_depth, sample_rate=p.sample_rate,
             cover_url=cover_url(p.song_id, p.has_cover),
             up=tally.get(p.song_id, (0, 0))[0], down=tally.get(p.song_id, (0, 0))[1],
+            requested=p.requested,
         )
         for p in found
     ]
@@ -46,8 +48,28 @@ def now_playing():
         latest = plays_out(connection, queries.history(connection, limit=PREVIOUS + 1))
     listeners = services().stream_listeners.count()
     body = s.NowPlayingOut(current=latest[0] if latest else None, previous=latest[1:],
-                           listeners=listeners)
+                           listeners=listeners, next=upcoming())
     return cacheable(body, max_age=5)
+
+
+def upcoming() -> list[s.NextOut]:
+    """The queue from the station's metadata as the recorder last read it (its `next`),
+    covers under the stream's base URL; [] when the station publishes none."""
+    config = services().config
+    if not config.station_publish_next:
+        return []
+    entries = services().recorder.latest.get("next")
+    base = config.resolved_stream_base_url
+    out = []
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            item = s.NextOut.model_validate(entry)
+        except ValidationError:
+            continue
+        if item.cover_url:
+            item.cover_url = f"{base}/{item.cover_url}"
+        out.append(item)
+    return out
 
 
 @bp.get("/history")

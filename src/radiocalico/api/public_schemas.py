@@ -76,12 +76,29 @@ class PlayOut(BaseModel):
     cover_url: str | None = Field(description="A small cover on this origin, if kept.")
     up: int = Field(ge=0)
     down: int = Field(ge=0)
+    requested: bool = Field(default=False, description="A listener requested it.")
+
+
+class NextOut(BaseModel):
+    """An item of the station's queue, as metadatav2.json's `next` publishes it."""
+
+    item_id: str
+    artist: str
+    title: str
+    album: str
+    cover_url: str = Field(description="The track's cover under the stream's base URL; \"\" when none.")
+    reason: str = Field(description="rotation, playlist:<name>, request:<id>, station-id or jingle.")
+    requested: bool
+    relaxed: bool = Field(description="The rotation rules were relaxed to choose it.")
+    starts_at: datetime = Field(description="Projected start on the program-date-time clock.")
 
 
 class NowPlayingOut(BaseModel):
     current: PlayOut | None
     previous: list[PlayOut] = Field(description="The five plays before, newest first.")
     listeners: int | None = Field(description="Clients fetching the stream right now.")
+    next: list[NextOut] = Field(default_factory=list,
+                                description="What plays next, first first (STATION_PUBLISH_NEXT).")
 
 
 class HistoryQuery(BaseModel):

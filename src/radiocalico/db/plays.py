@@ -55,6 +55,7 @@ class PlayStart:
     year: str = ""
     bit_depth: int | None = None
     sample_rate: int | None = None
+    requested: bool = False  # a listener's request (metadatav2.json `requested`)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Play:
     bit_depth: int | None
     sample_rate: int | None
     has_cover: bool
+    requested: bool = False
 
 
 _TIME = DateTime(timezone=True)
@@ -96,9 +98,9 @@ _UPSERT_SONG = text("""
 
 _INSERT_PLAY = text("""
     INSERT INTO plays (play_key, song_id, started_at, artist, title, album, year,
-                       bit_depth, sample_rate)
+                       bit_depth, sample_rate, requested)
     VALUES (:play_key, :song_id, :started_at, :artist, :title, :album, :year,
-            :bit_depth, :sample_rate)
+            :bit_depth, :sample_rate, :requested)
     ON CONFLICT (play_key) DO NOTHING
 """).bindparams(bindparam("started_at", type_=_TIME))
 
@@ -251,7 +253,7 @@ def history(
     has = select(song_covers.c.song_id).where(song_covers.c.song_id == plays.c.song_id).exists()
     query = select(
         plays.c.id, plays.c.song_id, plays.c.started_at, plays.c.artist, plays.c.title,
-        plays.c.album, plays.c.year, plays.c.bit_depth, plays.c.sample_rate, has,
+        plays.c.album, plays.c.year, plays.c.bit_depth, plays.c.sample_rate, has, plays.c.requested,
     )
     if since is not None:
         query = query.where(plays.c.started_at >= since)
@@ -264,6 +266,6 @@ def history(
         query = query.where(tuple_(plays.c.started_at, plays.c.id) < before)
     query = query.order_by(plays.c.started_at.desc(), plays.c.id.desc()).limit(limit)
     return [
-        Play(row[0], row[1], as_utc(row[2]), *row[3:9], bool(row[9]))
+        Play(row[0], row[1], as_utc(row[2]), *row[3:9], bool(row[9]), bool(row[10]))
         for row in connection.execute(query)
     ]

@@ -21,9 +21,11 @@ SHA-256 of the session's random id is stored.
 """
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -96,6 +98,8 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # 'listener', or 'operator' (the console API; `radiocalico user grant-operator EMAIL`).
+    Column("role", String(16), nullable=False, server_default="listener"),
 )
 
 # A listener token that has backed a young account's votes (api/identity.py): one token, one
@@ -146,6 +150,8 @@ plays = Table(
     Column("year", String(16), nullable=False, server_default=""),
     Column("bit_depth", SmallInteger, nullable=True),  # the source's, as published
     Column("sample_rate", Integer, nullable=True),
+    # A listener's request (metadatav2.json `requested`), not the station's own choice.
+    Column("requested", Boolean, nullable=False, server_default=text("false")),
     Index(None, "started_at", "id"),
     Index(None, "song_id", "started_at"),
 )
@@ -189,4 +195,112 @@ djs = Table(
     Column("name", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- Programming: the station's library, playlists, schedule, requests, commands ----------
+#
+# The station mirrors its library index into `library_tracks` on every index pass, so the
+# API (a separate process) can search it and name tracks by a stable `track_id` (a digest
+# of the path relative to the library). Playlists, time blocks and timed items are the
+# operators' (api/console.py); the station reads them (station/decider.py) when it decides
+# ahead. Requests and station commands are written by the API and taken by the station,
+# which marks them done; `audit` keeps every operator change.
+
+library_tracks = Table(
+    "library_tracks",
+    metadata,
+    Column("track_id", String(24), primary_key=True),
+    Column("song_id", String(32), nullable=False),
+    Column("path", String(1024), nullable=False),  # relative to the library folder
+    Column("artist", String(512), nullable=False),
+    Column("title", String(512), nullable=False),
+    Column("album", String(512), nullable=False, server_default=""),
+    Column("genre", String(256), nullable=False, server_default=""),
+    Column("duration", Float, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "song_id"),
+)
+
+playlists = Table(
+    "playlists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a playlist is made of: folders, genres and hand-picked tracks, each with a weight
+# (how often it is drawn from, relative to the playlist's other entries).
+playlist_entries = Table(
+    "playlist_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("playlist_id", Integer, ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # folder | genre | track
+    Column("value", String(1024), nullable=False),
+    Column("weight", Integer, nullable=False, server_default="1"),
+    Index(None, "playlist_id"),
+)
+
+# A time block in the station's time zone: minutes from midnight [start, end), end <= start
+# running past midnight; `days` the weekdays it starts on (Monday = 0, comma separated).
+schedule_blocks = Table(
+    "schedule_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("playlist_id", Integer, ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False),
+    Column("days", String(32), nullable=False),
+    Column("start_minute", Integer, nullable=False),
+    Column("end_minute", Integer, nullable=False),
+)
+
+# Timed items: a playlist aired at the top of every hour (station IDs), or after every N
+# songs (jingles).
+timed_items = Table(
+    "timed_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # top_of_hour | every_n
+    Column("every", Integer, nullable=True),
+    Column("playlist_id", Integer, ForeignKey("playlists.id", ondelete="CASCADE"), nullable=False),
+)
+
+track_requests = Table(
+    "track_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("track_id", String(24), nullable=False),
+    Column("song_id", String(32), nullable=False),
+    Column("requester", String(80), nullable=False),  # the voter key (api/identity.py)
+    Column("status", String(16), nullable=False),  # waiting | queued | played
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("played_at", DateTime(timezone=True), nullable=True),
+    Index(None, "status", "id"),
+    Index(None, "song_id", "created_at"),
+)
+
+station_commands = Table(
+    "station_commands",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("op", String(16), nullable=False),  # skip | remove | move
+    Column("item", String(32), nullable=True),  # a queue item's id
+    Column("position", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(256), nullable=True),
+    Index(None, "applied_at", "id"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("username", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", String(2048), nullable=False, server_default=""),
+    Index(None, "at", "id"),
 )

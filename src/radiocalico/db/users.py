@@ -25,6 +25,7 @@ class User:
     display_name: str
     password_hash: str
     created_at: datetime
+    role: str = "listener"  # or "operator": the console API
 
 
 _columns = (
@@ -34,6 +35,7 @@ _columns = (
     users.c.display_name,
     users.c.password_hash,
     users.c.created_at,
+    users.c.role,
 )
 
 
@@ -174,3 +176,14 @@ def token_backs_account(connection: Connection, token: str, user_id: int) -> boo
                 select(account_tokens.c.user_id).where(account_tokens.c.token == token)
             ).scalar_one()
     return owner == user_id
+
+
+ROLES = ("listener", "operator")
+
+
+def set_role(connection: Connection, email: str, role: str) -> bool:
+    """Give the account with `email` the role; False when there is no such account."""
+    result = connection.execute(
+        update(users).where(users.c.email == email.strip().lower()).values(role=role)
+    )
+    return bool(result.rowcount)

@@ -176,6 +176,34 @@ class Programme:
         bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
         return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
 
+    def cut(self, at: int, fade_samples: int) -> list[Track]:
+        """End what plays at run-local sample `at` (not taken yet): it fades out over the
+        `fade_samples` after `at` and the next track starts right after (a skip, a station ID
+        on the hour). Returns the tracks decided after it that had not started by then (to
+        go back to the front of the queue)."""
+        at = max(at, self.position)
+        end = at + fade_samples
+        while self.buffered < end - self.position and self.decoder is not None:
+            self._pull()  # the track's audio up to the end of the fade (a track ending sooner just ends)
+        keep = max(0, min(self.buffered, end - self.position))
+        kept = np.concatenate(list(self.chunks))[:keep] if self.chunks else np.empty((0, STREAM_CHANNELS), np.int32)
+        if keep > at - self.position:
+            head, tail = kept[:at - self.position], kept[at - self.position:]
+            kept = np.concatenate([head, fade(tail, len(tail), out=True)])
+        self.chunks.clear()
+        self.buffered = 0
+        if len(kept):
+            self._append(kept)
+        dropped = [start.track for start in self.starts if start.sample >= self.position + keep]
+        while self.starts and self.starts[-1].sample >= self.position + keep:
+            self.starts.pop()
+        while self.spans and self.spans[-1].sample >= self.position + keep:
+            self.spans.pop()
+        if self.track is not None and not self.track_started and self.decoder is not None:
+            dropped.append(self.track)
+        self.close()
+        return dropped
+
     def _append(self, chunk: np.ndarray) -> None:
         self.chunks.append(chunk)
         self.buffered += len(chunk)

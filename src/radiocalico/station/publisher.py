@@ -60,6 +60,16 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   for a lossy codec; ``playlist`` the media playlist's file name, the last component of the
   variant's URI in the master playlist: match a player's level on it (hls.js `level.url`).
 
+* ``requested``: true when a listener requested the current track (`POST /api/requests`);
+  ``prev_requested_1..5`` the same for the previous tracks. ``reason``: why the current
+  track plays (``rotation``, ``playlist:<name>``, ``request:<id>``, ``station-id``,
+  ``jingle``; "" for a track resumed after a restart), and ``relaxed`` true when the
+  rotation rules had to be relaxed to choose it (the library is too small to honour them).
+* ``next`` (STATION_PUBLISH_NEXT): the queue, what plays next first, each
+  ``{"item_id", "artist", "title", "album", "cover_url", "reason", "requested", "relaxed",
+  "starts_at"}``; ``starts_at`` is a projection on the program-date-time clock, and
+  ``cover_url`` (relative to metadatav2.json, "" when the track has no cover) a file under
+  ``covers/art-*.jpg`` that never changes once written.
 * ``loudness``: the gain the current track is aired at (`radiocalico.station.loudness`), null
   when levelling is off (every rendition then carries the file's own samples; the lossless
   one bit-exact for a 48 kHz stereo source). Otherwise ``{"gain_db": -3.2, "target_lufs": -18,
@@ -100,6 +110,8 @@ log = logging.getLogger("radiocalico.station")
 
 HISTORY = 5  # previous tracks in metadatav2.json
 _KEPT = HISTORY + 1  # the current track and the previous ones
+_ART = "art-"  # the upcoming tracks' covers: covers/art-<digest of the art>.jpg
+_ART_KEPT = 50  # such covers kept on disk (a player may still be fetching one out of `next`)
 
 
 class Publisher:
@@ -119,6 +131,8 @@ class Publisher:
         # segment has one too), (version, JPEG), oldest first.
         self._covers: list[tuple[str, bytes]] = []
         self._stale = self._adopt_covers()
+        self.next: list[dict] | None = None  # the queue as published (`set_next`); None: not published
+        self._art: dict[str, Path] = {}  # the upcoming tracks' covers to publish: name -> rendered file
 
     def _adopt_covers(self) -> bool:
         """Covers on disk no saved state knows of (a lost state) retire in the usual way;
@@ -126,7 +140,8 @@ class Publisher:
         from before versioned covers), and then the metadata is stale."""
         named = {_cover_version(r) for r in self.history}
         known = named | set(self.retired)
-        strays = sorted((p for p in self.covers.glob(stream_layout.COVERS_GLOB) if p.stem not in known),
+        strays = sorted((p for p in self.covers.glob(stream_layout.COVERS_GLOB)
+                         if p.stem not in known and not p.stem.startswith(_ART)),
                         key=lambda p: p.stat().st_mtime_ns)
         self.retired = [p.stem for p in strays] + self.retired
         if not self.history:
@@ -139,10 +154,29 @@ class Publisher:
 
     def track_started(self, start: TrackStart, started_at: float) -> None:
         """`start`'s first sample is at `started_at` on the program-date-time clock."""
-        self.history.append({**_record(start.track, started_at), "loudness": start.loudness, "dj": start.dj})
+        self.history.append({**_record(start.track, started_at), "loudness": start.loudness, "dj": start.dj,
+                             "requested": getattr(start.track, "request_id", None) is not None,
+                             "reason": getattr(start.track, "reason", ""),
+                             "relaxed": bool(getattr(start.track, "relaxed", False))})
         self.retired += [_cover_version(r) for r in self.history[:-_KEPT]]
         self.history = self.history[-_KEPT:]
         self._covers.append((_cover_version(self.history[-1]), start.cover_jpeg))
+
+    def set_next(self, upcoming: list[dict]) -> None:
+        """The queue to publish (`next`): entries with a `cover` (the rendered file, or None);
+        the metadata is written again when it changed."""
+        entries = []
+        for entry in upcoming:
+            entry = dict(entry)
+            cover = entry.pop("cover", None)
+            name = f"{_ART}{Path(cover).stem}" if cover is not None else ""
+            if name:
+                self._art[name] = Path(cover)
+            entry["cover_url"] = stream_layout.versioned_cover_path(name) if name else ""
+            entries.append(entry)
+        if entries != self.next:
+            self.next = entries
+            self._stale = self._stale or bool(self.history)
 
     def state(self) -> dict:
         """What a restarted publisher needs; saved with the segment it belongs to."""
@@ -157,11 +191,36 @@ class Publisher:
             fsutil.atomic_write(self.out / stream_layout.COVER_NAME, self._covers[-1][1])
         elif not self._stale:
             return
-        fsutil.atomic_write(self.out / stream_layout.METADATA_NAME,
-                            json.dumps(build_metadata(self.history, self.renditions), indent=1))
+        self._write_art()
+        meta = build_metadata(self.history, self.renditions)
+        if self.next is not None:
+            meta["next"] = self.next
+        fsutil.atomic_write(self.out / stream_layout.METADATA_NAME, json.dumps(meta, indent=1))
         self._covers = []
         self._stale = False
         self._delete_retired()
+
+    def _write_art(self) -> None:
+        """The covers `next` names (written once: the name is the art's digest), and those
+        of tracks long out of it deleted."""
+        named = {entry["cover_url"] for entry in self.next or []}
+        for name, source in list(self._art.items()):
+            target = self.out / stream_layout.versioned_cover_path(name)
+            if stream_layout.versioned_cover_path(name) not in named:
+                continue
+            if not target.exists():
+                try:
+                    fsutil.atomic_write(target, source.read_bytes())
+                except OSError as exc:
+                    log.warning("cover %s unreadable (%s)", source.name, exc)
+        if len(self._art) > _ART_KEPT:
+            for name in list(self._art)[:len(self._art) - _ART_KEPT]:
+                if stream_layout.versioned_cover_path(name) not in named:
+                    del self._art[name]
+                    try:
+                        (self.out / stream_layout.versioned_cover_path(name)).unlink()
+                    except OSError:
+                        pass
 
     def _delete_retired(self) -> None:
         while len(self.retired) > _KEPT:
@@ -234,6 +293,12 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
         version = _cover_version(prev) if prev else ""
         meta[f"prev_cover_version_{i + 1}"] = version
         meta[f"prev_cover_url_{i + 1}"] = stream_layout.versioned_cover_path(version) if prev else ""
+    meta["requested"] = bool(current.get("requested"))
+    for i in range(HISTORY):
+        prev = previous[i] if i < len(previous) else None
+        meta[f"prev_requested_{i + 1}"] = bool(prev.get("requested")) if prev else False
+    meta["reason"] = current.get("reason", "")
+    meta["relaxed"] = bool(current.get("relaxed"))
     meta["source_codec"] = current.get("source_codec", "")
     for i in range(HISTORY):
         prev = previous[i] if i < len(previous) else None

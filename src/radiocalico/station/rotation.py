@@ -18,6 +18,7 @@ import os
 import random
 from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from .library import Track, display_name
 from .library_index import LibraryIndex
@@ -64,6 +65,32 @@ class Rotation:
             log.info("skipping %s: the file is gone", display_name(track.path))
             if self.index is not None:
                 self.index.forget(track.path)
+        self.last = track
+        self.recent.append(str(track.path))
+        self.played.add(track.path)
+        return track
+
+    def pick(self, violation: Callable[[Track], float]) -> tuple[Track, float]:
+        """The bag's first track that `violation` scores 0 (the others keep their order); when
+        none of the bag does, the library's lowest-scored track (one played from this bag
+        too, if that is what honours the rules best). Returns it with its score."""
+        self._follow_index()
+        if not self.bag:
+            self._refill()
+        for index, track in enumerate(self.bag):
+            if violation(track) == 0 and os.path.exists(track.path):
+                return self._take(self.bag.pop(index)), 0.0
+        in_bag = {track.path: index for index, track in enumerate(self.bag)}
+        scored = sorted(((violation(t), in_bag.get(t.path, len(in_bag)), self.rng.random(), t)
+                         for t in self.tracks if os.path.exists(t.path)), key=lambda s: s[:3])
+        if not scored:
+            return self.next(), 0.0
+        score, index, _, track = scored[0]
+        if track.path in in_bag:
+            self.bag.pop(index)
+        return self._take(track), score
+
+    def _take(self, track: Track) -> Track:
         self.last = track
         self.recent.append(str(track.path))
         self.played.add(track.path)

@@ -23,6 +23,15 @@ airs every file at its own level, 48 kHz sources bit-exact.
 Live (`live`, STATION_LIVE_PORT): a DJ's software connects to the live input, whose audio
 preempts the rotation in the programme while they are on air (`live` says how).
 
+Programming (`decider`, `programming`): the programme asks the decider, not the rotation,
+for its next track; the decider keeps the next items decided ahead on the station clock.
+With a database (`database_url`) a background thread (`programming.ProgrammingSync`)
+mirrors the library for requests and reads the playlists, schedule, history, requests and
+station commands; the loop applies the commands at the start of each segment it makes (a
+skip: what plays fades out over `CUT_FADE_SECONDS` and the next item starts) and cuts the
+track playing for a top-of-hour item so that it starts on the hour. `publish_next` puts the
+queue in metadatav2.json (`next`).
+
 Pacing: segment k of a run holds stream samples [k*S, (k+1)*S) and is published when the
 wall clock reaches its end, so the stream runs in real time; the first few segments
 (`preroll_segments`) are published at once so a player can start immediately.
@@ -35,12 +44,15 @@ import math
 import signal
 import threading
 import time
+from datetime import timezone, tzinfo
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from radiocalico import stream_layout
 
 from .audio import STREAM_RATE
+from .clock import iso_utc
+from .decider import Decider, Item, Rules
 from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
 from .errors import StationError
 from .live import RECORDINGS_DIR, LiveInput, LiveSettings, LoginBusy
@@ -49,12 +61,15 @@ from .library import display_name
 from .library_index import LibraryIndex
 from .loudness import Leveller
 from .programme import Programme
+from .programming import ProgrammingSync
 from .publisher import Publisher
 from .rotation import Rotation
 
 log = logging.getLogger("radiocalico.station")
 
 PROGRAMME_STATE = "programme"  # the programme's key in the HLS writer's `extra` blob
+DECIDER_STATE = "decider"
+CUT_FADE_SECONDS = 0.2  # a skipped track's fade, and the fade before a station ID on the hour
 LOUDNESS_CACHE = "loudness.sqlite3"  # in the instance folder (not the published output)
 UPCOMING_FIRST = 20  # tracks of the rotation's bag measured before the rest of the library
 
@@ -80,7 +95,9 @@ class Station:
                  instance_path: Path | None = None, window: int = 8, preroll_segments: int = 3,
                  speed: float = 1.0, seed: int | None = None, compression_level: int = 5,
                  renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0,
-                 loudness_target: float | None = None, live: LiveInput | None = None):
+                 loudness_target: float | None = None, live: LiveInput | None = None,
+                 rules: Rules | None = None, zone: tzinfo = timezone.utc, database_url: str = "",
+                 publish_next: bool = False, clock: Callable[[], float] = time.time):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
@@ -88,7 +105,12 @@ class Station:
         `rescan_seconds`: how often the library index looks for new, changed and removed
         files (`library_index`). `loudness_target`: LUFS every track is levelled to
         (STATION_LOUDNESS_TARGET); None airs files at their own level. `live`: the live
-        input DJs connect to (None: none); the station starts and stops it."""
+        input DJs connect to (None: none); the station starts and stops it. `rules`: song and
+        artist separation (ROTATION_*_SEPARATION_MINUTES), None for the bare rotation;
+        `zone`: the station's time zone (STATION_TIMEZONE), for time blocks; `database_url`:
+        where playlists, the schedule, requests and commands are ("" for none);
+        `publish_next`: the queue in metadatav2.json (STATION_PUBLISH_NEXT); `clock`: the
+        wall clock the stream's program-date-time starts from (tests start near an hour)."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -113,6 +135,16 @@ class Station:
         self.renditions = ladder(tuple(renditions), self.frame_size, compression_level)
         self.loudness_target = loudness_target
         self.live = live
+        self.rules = rules
+        self.zone = zone
+        self.database_url = database_url
+        self.publish_next = publish_next
+        self.clock = clock
+        self.decider: Decider | None = None
+        self._sync: ProgrammingSync | None = None
+        self._origin = 0.0  # program-date-time of run-local sample 0
+        self._programme: Programme | None = None
+        self._applied: set[int] = set()
         self._leveller: Leveller | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -125,7 +157,10 @@ class Station:
         library = Path(config.station_library) if config.station_library else None
         return cls(library, config.resolved_station_out, segment_seconds=config.station_segment_seconds,
                    instance_path=config.instance_path, renditions=config.station_renditions,
-                   loudness_target=config.station_loudness_lufs, live=live_input(config))
+                   loudness_target=config.station_loudness_lufs, live=live_input(config),
+                   rules=Rules(config.rotation_song_separation_minutes, config.rotation_artist_separation_minutes),
+                   zone=config.station_zone, database_url=_programming_database(config),
+                   publish_next=config.station_publish_next)
 
     @property
     def segment_seconds(self) -> float:
@@ -157,10 +192,21 @@ class Station:
         self.index = index
         outputs = _Outputs(self)
         rotation = Rotation(library, [], self.seed, index=index)
-        self._leveller = self._make_leveller(rotation)
+        # The bare station (no rules, no database, no queue published) decides each track
+        # when the programme asks, as the rotation alone did.
+        programmed = self.rules is not None or bool(self.database_url) or self.publish_next
+        decider = Decider(rotation, self.rules, self.zone, clock=self._head_time, seed=self.seed,
+                          ahead=Decider.QUEUE if programmed else 0)
+        decider.resume(outputs.hls.extra.get(DECIDER_STATE))
+        self.decider = decider
+        self._sync = self._make_sync(library, index)
+        if self._sync is not None and self._sync.snapshot is not None:
+            decider.snapshot = self._sync.snapshot
+        self._leveller = self._make_leveller(decider)
         if self.live is not None:
             self.live.start(self.segment_samples + outputs.lookahead)
-        programme = Programme(rotation, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller, self.live)
+        programme = Programme(decider, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller, self.live)
+        self._programme = programme
         self._stop.clear()
         self._first.clear()
         self._error = None
@@ -192,14 +238,39 @@ class Station:
         if self._leveller is not None:
             self._leveller.stop()
             self._leveller = None
+        if self._sync is not None:
+            self._sync.stop()
+            self._sync = None
 
-    def _make_leveller(self, rotation: Rotation) -> Leveller | None:
+    def _head_time(self) -> float:
+        """The station clock where the programme's decoded audio ends: when the track it
+        asks the decider for will start."""
+        programme = self._programme
+        head = programme.position + programme.buffered if programme is not None else 0
+        return self._origin + head / STREAM_RATE
+
+    def _make_sync(self, library: Path, index: LibraryIndex) -> ProgrammingSync | None:
+        if not self.database_url:
+            return None
+        from radiocalico.db.store import Store
+
+        rules = self.rules or Rules(0, 0)
+        look_back = 60 * max(rules.song_minutes, rules.artist_minutes, 60)
+        # Polled once a segment of station time: a command is applied to the next segment made.
+        interval = max(0.02, self.segment_seconds / self.speed) if math.isfinite(self.speed) else 0.02
+        sync = ProgrammingSync(Store(self.database_url), library, lambda: index.tracks,
+                               lambda: self._head_time(), look_back, interval)
+        sync.refresh()  # the first track is decided with the schedule already read
+        sync.start()
+        return sync
+
+    def _make_leveller(self, decider: Decider) -> Leveller | None:
         if self.loudness_target is None:
             return None
 
         def wanted():
-            """The next tracks to air first, then the whole library."""
-            for track in list(rotation.bag[:UPCOMING_FIRST]) + list(rotation.tracks):
+            """The next tracks to air first (the queue, then the bag), then the whole library."""
+            for track in list(decider.bag[:UPCOMING_FIRST]) + list(decider.tracks):
                 yield track.path
 
         cache = self.instance_path / LOUDNESS_CACHE if self.instance_path is not None else None
@@ -255,6 +326,7 @@ class Station:
                     try:
                         outputs = _Outputs(self)
                         programme = Programme(programme.rotation, leveller=self._leveller, live=self.live)
+                        self._programme = programme
                     except Exception:
                         log.exception("cannot restart playout")
         except BaseException as exc:
@@ -267,16 +339,18 @@ class Station:
         hls, publisher = outputs.hls, outputs.publisher
         seg = self.segment_samples
         seg_seconds = seg / STREAM_RATE
-        now = time.time()
+        now = self.clock()
         # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
         # the end of what a previous run published.
         origin = max(now - self.preroll_segments * seg_seconds, hls.clock_end)
+        self._origin = origin
         lead = now - origin
         mono0 = time.monotonic()
         max_lag = max(10.0, 3 * seg_seconds)
         k = 0
         while not self._stop.is_set():
             start = k * seg
+            self._program(programme, start, publisher)
             pcm = programme.take(seg)
             segments = outputs.encode(pcm, programme.peek(outputs.lookahead))
             due = mono0 + ((k + 1) * seg_seconds - lead) / self.speed
@@ -289,17 +363,86 @@ class Station:
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
                 origin -= delay * self.speed
                 lead += delay * self.speed
+                self._origin = origin
                 hls.mark_discontinuity()
             pdt = origin + start / STREAM_RATE
             for begin in programme.starts_before(start + seg):
-                publisher.track_started(begin, origin + begin.sample / STREAM_RATE)
+                started_at = origin + begin.sample / STREAM_RATE
+                publisher.track_started(begin, started_at)
+                request_id = getattr(begin.track, "request_id", None)
+                if request_id is not None and self._sync is not None:
+                    self._sync.report("played", request_id, started_at)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            hls.publish(segments, seg, pdt, {**publisher.state(), PROGRAMME_STATE: programme.state(start + seg)})
+            decider_state = self.decider.state() if self.decider is not None else {}
+            hls.publish(segments, seg, pdt, {**publisher.state(), PROGRAMME_STATE: programme.state(start + seg),
+                                             DECIDER_STATE: decider_state})
             publisher.publish()
             self.segments_published += 1
             self._first.set()
             k += 1
+
+    # -- programming ----------------------------------------------------------------------
+
+    def _program(self, programme: Programme, start: int, publisher: Publisher) -> None:
+        """Before segment [start, start + segment) is made: the database's news into the
+        decider, the operators' commands applied, the track playing cut for an item due on
+        the hour, the queue to the publisher."""
+        decider = self.decider
+        if decider is None or programme.rotation is not decider:
+            return
+        fade = int(round(CUT_FADE_SECONDS * STREAM_RATE))
+        sync = self._sync
+        if sync is not None and sync.snapshot is not None:
+            if decider.snapshot is not sync.snapshot:
+                decider.snapshot = sync.snapshot
+                decider.adopt_requests()
+            for command in sync.commands:
+                if command.id not in self._applied:
+                    self._applied.add(command.id)
+                    sync.report("command", command.id, self._apply(command, programme, start, fade))
+        for event in decider.events:
+            if sync is not None:
+                sync.report(*event)
+        decider.events.clear()
+        begin = self._origin + (start + fade) / STREAM_RATE
+        end = self._origin + (start + self.segment_samples + fade) / STREAM_RATE
+        mark = decider.hard_start(begin, end)
+        if mark is not None:
+            at = int(round((mark - self._origin) * STREAM_RATE)) - fade
+            decider.requeue(programme.cut(at, fade))
+            decider.on_the_hour(mark)
+            log.info("top of the hour %s: the station ID starts on it", iso_utc(mark))
+        if self.publish_next:
+            publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
+
+    def _apply(self, command, programme: Programme, start: int, fade: int) -> str:
+        decider = self.decider
+        if command.op == "skip":
+            self.decider.requeue(programme.cut(start, fade))
+            return "skipped"
+        if command.op == "remove":
+            item = decider.remove(command.item or "")
+            return f"removed {item.artist} - {item.title}" if item else "not in the queue"
+        if command.op == "move":
+            item = decider.move(command.item or "", int(command.position or 0))
+            return f"moved {item.artist} - {item.title} to {command.position}" if item else "not in the queue"
+        return f"unknown command {command.op}"
+
+
+def _programming_database(config) -> str:
+    """DATABASE_URL when set; the development server's own SQLite file (embedded: the app in
+    the same process migrates it); else none: a station process given no database plays the
+    rotation under its rules, from its own log of what it aired."""
+    if config.database_url:
+        return config.database_url
+    return config.resolved_database_url if config.station_mode == "embedded" else ""
+
+
+def _next_entry(item: Item, at: float) -> dict:
+    return {"item_id": item.item_id, "artist": item.artist, "title": item.title, "album": item.album,
+            "reason": item.reason, "requested": item.request_id is not None, "relaxed": item.relaxed,
+            "starts_at": iso_utc(at), "cover": item.cover}
 
 
 def live_input(config) -> LiveInput | None:

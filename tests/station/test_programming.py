@@ -1,0 +1,328 @@
+"""Programming, heard on the stream: rotation rules, time blocks, a station ID on the hour,
+every-N jingles, requests, a skip; the station runs faster than real time on its own clock
+(the program-date-time clock), with its schedule in a real database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from radiocalico.config import Config
+from radiocalico.db import Store, upgrade
+from radiocalico.db import programming as queries
+from radiocalico.recorder import Recorder
+from radiocalico.station import Station
+from radiocalico.station.decider import Rules
+from radiocalico.station.library_index import LibraryIndex
+from radiocalico.stream_layout import LIBRARY_INDEX_DIR, METADATA_NAME
+
+from .audiofiles import make_flac
+from .streamutil import parse_pdt, read_stream, wait_for
+
+SEG = 0.5
+FAST = 12.0
+_STARTED = re.compile(r"now playing: (.*) - (.*) \((.*)\)")
+
+
+@pytest.fixture
+def database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'radiocalico.sqlite3'}"
+    store = Store(url)
+    upgrade(store.engine)
+    yield url, store
+    store.dispose()
+
+
+def station(lib, out, url="", **kwargs) -> Station:
+    kwargs.setdefault("speed", FAST)
+    return Station(lib, out, segment_seconds=SEG, renditions=("lossless",), database_url=url,
+                   publish_next=True, seed=kwargs.pop("seed", 1), **kwargs)
+
+
+class Starts:
+    """Every track start the station logs: (artist, title, started_at)."""
+
+    def __init__(self, caplog):
+        self.caplog = caplog
+        caplog.set_level(logging.INFO, logger="radiocalico.station")
+
+    def __call__(self) -> list[tuple[str, str, float]]:
+        found = []
+        for record in self.caplog.records:
+            match = _STARTED.fullmatch(record.getMessage())
+            if match:
+                found.append((match[1], match[2], parse_pdt(match[3])))
+        return found
+
+
+def run_until(st: Station, done, timeout: float = 90.0) -> None:
+    st.start()
+    try:
+        wait_for(lambda: done() or not st.running, timeout)
+        assert st.running, "the station stopped on its own"
+    finally:
+        st.stop()
+
+
+def test_a_nine_track_library_never_repeats_a_song_before_the_other_eight(tmp_path, caplog):
+    """The rules cannot be honoured (1 s tracks, 120 minutes): the decider relaxes them, plays
+    the song played longest ago, and says so in the metadata; across a restart too."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(9):
+        make_flac(lib / f"{i}.flac", 1.0, seed=i, artist=f"Artist {i}", title=f"Song {i}")
+    out = tmp_path / "out"
+    # The station plays while its index reads the library: read it first, so that every
+    # decision below knows the nine songs.
+    index = LibraryIndex(lib, out / LIBRARY_INDEX_DIR)
+    index.start()
+    wait_for(lambda: len(index) == 9)
+    index.stop()
+    starts = Starts(caplog)
+    run_until(station(lib, out, rules=Rules(120, 30)), lambda: len(starts()) >= 12)
+    meta = json.loads((out / METADATA_NAME).read_text())
+    assert meta["relaxed"] is True and meta["reason"] == "rotation"
+    assert all(entry["relaxed"] for entry in meta["next"])
+    run_until(station(lib, out, rules=Rules(120, 30), seed=2), lambda: len(starts()) >= 24)
+    titles = [title for _, title, _ in starts()]
+    for index, title in enumerate(titles):
+        window = titles[max(0, index - 8):index]
+        assert title not in window, f"{title} again within eight tracks: {titles}"
+
+
+def test_no_artist_within_its_separation_when_the_library_allows(tmp_path, caplog):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(3):
+        make_flac(lib / f"a{i}.flac", 1.0, seed=i, artist="Alpha", title=f"Alpha {i}")
+    for i in range(4):
+        make_flac(lib / f"o{i}.flac", 1.0, seed=10 + i, artist=f"Other {i}", title=f"Other {i}")
+    out = tmp_path / "out"
+    starts = Starts(caplog)
+    # Seconds, not minutes, so that a test hears many separations: no artist within 2.5 s
+    # (three of the seven tracks are Alpha's: the library can honour it).
+    run_until(station(lib, out, rules=Rules(0, 2.5 / 60)), lambda: len(starts()) >= 16)
+    alpha = [at for artist, _, at in starts() if artist == "Alpha"]
+    assert len(alpha) >= 3
+    assert min(b - a for a, b in zip(alpha, alpha[1:])) >= 2.5 - 0.01
+    assert not json.loads((out / METADATA_NAME).read_text())["relaxed"]
+
+
+def _programme(store: Store, playlists: dict, blocks=(), timed=()) -> None:
+    with store.writing() as connection:
+        for name, entries in playlists.items():
+            queries.put_playlist(connection, name, [queries.Entry(*e) for e in entries])
+        queries.put_schedule(connection, list(blocks), list(timed))
+
+
+def test_the_night_block_plays_its_playlist_until_six_in_the_station_time_zone(tmp_path, caplog, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    for folder in ("night", "day"):
+        (lib / folder).mkdir(parents=True)
+        for i in range(4):
+            make_flac(lib / folder / f"{i}.flac", 1.0, seed=i, artist=f"{folder} {i}", title=f"{folder} {i}")
+    zone = ZoneInfo("Europe/Paris")
+    weekday = datetime(2026, 12, 1, 5, 59, 54, tzinfo=zone)  # a Tuesday
+    _programme(store, {"Night": [("folder", "night", 1)], "Empty": [("folder", "nothing-here", 1)]},
+               blocks=[queries.Block("Night", "Night", (0, 1, 2, 3, 4), 0, 6 * 60),
+                       queries.Block("Morning", "Empty", (0, 1, 2, 3, 4), 6 * 60, 9 * 60)])
+    offset = weekday.timestamp() - time.time()
+    starts = Starts(caplog)
+    six = datetime(2026, 12, 1, 6, 0, tzinfo=zone).timestamp()
+    run_until(station(lib, tmp_path / "out", url, zone=zone, clock=lambda: time.time() + offset),
+              lambda: any(at > six + 4 for _, _, at in starts()))
+    seen = starts()
+    before = [artist for artist, _, at in seen if at < six - 1]
+    after = [artist for artist, _, at in seen if at >= six + 1]
+    assert before and all(a.startswith("night") for a in before), seen
+    # The morning's playlist is empty: the whole library plays (never silence).
+    assert after and any(a.startswith("day") for a in after), seen
+
+
+def test_the_station_id_starts_exactly_on_the_hour_and_a_jingle_every_three_songs(tmp_path, caplog, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    for folder in ("music", "ids", "jingles"):
+        (lib / folder).mkdir(parents=True)
+    for i in range(6):
+        make_flac(lib / "music" / f"{i}.flac", 12.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    make_flac(lib / "ids" / "id.flac", 0.6, seed=50, artist="Radio Calico", title="Station ID")
+    make_flac(lib / "jingles" / "j.flac", 0.4, seed=60, artist="Radio Calico", title="Jingle")
+    _programme(store, {"IDs": [("folder", "ids", 1)], "Jingles": [("folder", "jingles", 1)]},
+               timed=[queries.Timed("top_of_hour", None, "IDs"), queries.Timed("every_n", 3, "Jingles")])
+    hour = (int(time.time() // 3600) + 5) * 3600.0
+    # The stream starts 23 s before the hour (1.5 s of pre-roll): the second song, 11 s
+    # before the hour, is playing on the hour.
+    offset = hour - 21.5 - time.time()
+    starts = Starts(caplog)
+    run_until(station(lib, tmp_path / "out", url, rules=Rules(0, 0), clock=lambda: time.time() + offset),
+              lambda: sum(title == "Jingle" for _, title, _ in starts()) >= 2, timeout=120)
+    seen = starts()
+    ids = [at for _, title, at in seen if title == "Station ID"]
+    assert ids == [hour], seen  # on the hour to the millisecond, once
+    # Every three songs a jingle (the station ID does not count as a song).
+    run = 0
+    for _, title, _ in seen:
+        if title == "Jingle":
+            assert run == 3, seen
+            run = 0
+        elif title != "Station ID":
+            run += 1
+            assert run <= 3, seen
+    assert sum(title == "Jingle" for _, title, _ in seen) >= 2
+
+
+def test_a_request_plays_flagged_and_is_recorded_as_requested(tmp_path, caplog, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(6):
+        make_flac(lib / f"{i}.flac", 1.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(0, 0))
+    st.start()
+    try:
+        def mirrored():
+            with store.reading() as connection:
+                return queries.search_library(connection, "Tune 4", 5)
+
+        track = wait_for(mirrored)[0]
+        with store.writing() as connection:
+            first = queries.add_request(connection, track, "t:someone")
+        wait_for(lambda: json.loads((out / METADATA_NAME).read_text()).get("requested"), timeout=60)
+        meta = json.loads((out / METADATA_NAME).read_text())
+        assert meta["title"] == "Tune 4" and meta["reason"] == f"request:{first.id}"
+        config = Config(instance_path=tmp_path / "instance", database_url=url, station_out=str(out),
+                        station_mode="external", secret_key="programming-test-secret-key-0123456789abcdef")
+        Recorder(config, store, lambda: None).poll()
+        with store.reading() as connection:
+            status = [r.status for r in queries.open_requests(connection)]
+            row = connection.exec_driver_sql("SELECT requested FROM plays WHERE title = 'Tune 4'").all()
+        assert status == [] and row and all(r[0] for r in row[-1:])
+    finally:
+        st.stop()
+
+
+def test_requests_are_taken_round_robin_by_requester(tmp_path, database):
+    """Three requests from one listener, then one from another: the second listener's comes
+    before the first's second. The songs requested are outside the playlist the rotation
+    plays all day, so none reaches the queue before its request does (a request for a song
+    already queued takes that item's place: another test)."""
+    url, store = database
+    lib = tmp_path / "lib"
+    for folder, count in (("rotation", 8), ("requested", 4)):
+        (lib / folder).mkdir(parents=True)
+        for i in range(count):
+            make_flac(lib / folder / f"{i}.flac", 0.8, seed=i, artist=f"{folder} {i}", title=f"Tune {folder} {i}")
+    _programme(store, {"Rotation": [("folder", "rotation", 1)]},
+               blocks=[queries.Block("All day", "Rotation", tuple(range(7)), 0, 0)])
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(0, 0), speed=2.0)
+    st.start()
+    try:
+        def mirrored():
+            with store.reading() as connection:
+                return queries.search_library(connection, "Tune", 20)
+
+        tracks = {t.title: t for t in wait_for(lambda: len(mirrored()) == 12 and mirrored())}
+        free = [f"Tune requested {i}" for i in range(4)]
+        with store.writing() as connection:
+            greedy = [queries.add_request(connection, tracks[title], "t:greedy").id for title in free[:3]]
+            patient = queries.add_request(connection, tracks[free[3]], "t:patient").id
+
+        def played():
+            with store.reading() as connection:
+                rows = connection.exec_driver_sql(
+                    "SELECT id FROM track_requests WHERE status = 'played' ORDER BY played_at").all()
+            return [row[0] for row in rows] if len(rows) == 4 else None
+
+        order = wait_for(played, timeout=60)
+    finally:
+        st.stop()
+    # The second requester's first comes before the first requester's second.
+    assert order == [greedy[0], patient, greedy[1], greedy[2]]
+
+
+def test_a_skip_is_heard_at_the_next_segment(tmp_path, database):
+    """A long track, a skip command: the stream fades it out over 0.2 s from the first segment
+    the station makes after reading the command, and the next track follows."""
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_flac(lib / "long.flac", 60.0, seed=1, artist="Long", title="Long")
+    make_flac(lib / "next.flac", 60.0, seed=2, artist="Next", title="Next")
+    out = tmp_path / "out"
+    st = Station(lib, out, segment_seconds=SEG, renditions=("lossless",), database_url=url, speed=1.0,
+                 window=40, preroll_segments=1)
+    st.start()
+    try:
+        wait_for(lambda: st.segments_published >= 4)
+        first = json.loads((out / METADATA_NAME).read_text())
+        with store.writing() as connection:
+            command = queries.add_command(connection, "skip")
+        asked = time.time()
+        wait_for(lambda: json.loads((out / METADATA_NAME).read_text())["title"] != first["title"], timeout=10)
+        heard = time.time()
+        wait_for(lambda: st.segments_published >= 14)
+        pcm, playlist = read_stream(out, tmp_path)
+    finally:
+        st.stop()
+    meta = json.loads((out / METADATA_NAME).read_text())
+    started = parse_pdt(meta["started_at"])
+    assert started - asked <= 2 * SEG + 0.2 + 0.1  # the next segment made, then the fade
+    assert heard - asked < 4 * SEG
+    with store.reading() as connection:
+        op, applied_at, outcome = queries.command(connection, command)
+    assert op == "skip" and applied_at is not None and outcome == "skipped"
+    at = int(round((started - playlist.entries[0].pdt) * 48000))
+    fade = pcm[at - 9600:at].astype(np.float64)
+    before = pcm[at - 19200:at - 9600].astype(np.float64)
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    assert rms(fade[-480:]) < 0.1 * rms(before), "the skipped track fades out"
+    assert rms(pcm[at:at + 4800].astype(np.float64)) > 0.5 * rms(before), "and the next one plays"
+
+
+def test_an_unknown_time_zone_is_one_clear_line_at_start_up(tmp_path):
+    from click.testing import CliRunner
+
+    from radiocalico.cli import main
+
+    result = CliRunner().invoke(main, ["station", "--out", str(tmp_path / "out")],
+                                env={"STATION_TIMEZONE": "Mars/Olympus_Mons"})
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: STATION_TIMEZONE must be an IANA time zone name such as UTC or "
+                                     "Europe/Paris, not 'Mars/Olympus_Mons'")
+
+
+def test_a_request_for_a_song_already_queued_takes_its_place(tmp_path, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(7):
+        make_flac(lib / f"{i}.flac", 20.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(120, 30), speed=4.0)
+    st.start()
+    try:
+        queued = wait_for(lambda: json.loads((out / METADATA_NAME).read_text()).get("next"))[-1]
+        with store.reading() as connection:
+            track = queries.search_library(connection, queued["title"], 1)[0]
+        with store.writing() as connection:
+            request = queries.add_request(connection, track, "t:someone")
+
+        def adopted():
+            entries = json.loads((out / METADATA_NAME).read_text())["next"]
+            return [e for e in entries if e["item_id"] == queued["item_id"] and e["requested"]]
+
+        entry = wait_for(adopted, timeout=30)[0]
+    finally:
+        st.stop()
+    assert entry["reason"] == f"request:{request.id}" and entry["title"] == queued["title"]
