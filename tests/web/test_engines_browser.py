@@ -123,12 +123,13 @@ def wait_progress(driver: Driver, seconds: float, timeout: float = 20.0) -> None
         message=f"{seconds} s of playback from {start_at:.1f} s")
 
 
+# The element is looked up at each sample: a handover (WebKitGTK) puts another in its place.
 SAMPLER = """() => {
-  const audio = document.getElementById('audio');
   const title = document.getElementById('track-title');
   window.__times = [];
   window.__titles = [];
   window.__sampler = setInterval(() => {
+    const audio = document.getElementById('audio');
     window.__times.push([Date.now(), audio.currentTime, audio.paused]);
     window.__titles.push([Date.now(), title.textContent.split(' (')[0]]);
   }, 25);
