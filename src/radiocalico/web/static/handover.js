@@ -18,6 +18,7 @@ const FADE_MS = 60;
 const FADE_STEPS = 6;
 const TICK_POLL_MS = 4;
 const TICK_WAIT_MS = 300; // over three FLAC frames: a clock still for longer is stalled
+const SETTLE_S = 1; // the new element plays this long, silent, before it is aligned
 const READY_MS = 15000; // a new element not playing within this: the handover is abandoned
 
 export class MediaSlot {
@@ -131,7 +132,9 @@ export async function handOver(slot, from, element, level, url, makeHls, current
     // known, races the fragment hls.js has already asked for; `align` seeks instead.
     hls.startLoad(-1);
     await within(element.play(), READY_MS, "not playing");
-    await within(progress(element), READY_MS, "not progressing");
+    // A second of music first: a new WebKitGTK pipeline's clock stands still for a second
+    // or more a fraction of a second after it starts, which must not happen once audible.
+    await within(progress(element, SETTLE_S), READY_MS, "not progressing");
     const gap = await align(from.hls, hls, old, element);
     if (!current()) throw new Error("no longer wanted");
     await fade(slot, old, element);
@@ -145,9 +148,9 @@ export async function handOver(slot, from, element, level, url, makeHls, current
 }
 
 // Resolves once the element's clock moves (it is really playing, not just "playing").
-async function progress(element) {
+async function progress(element, seconds = 0.05) {
   const from = element.currentTime;
-  while (element.currentTime <= from + 0.05 || element.paused) await mediaEvent(element, "timeupdate");
+  while (element.currentTime <= from + seconds || element.paused) await mediaEvent(element, "timeupdate");
 }
 
 // Seek the new element until it plays the moment the old one plays; never crossfade two
