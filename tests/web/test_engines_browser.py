@@ -123,13 +123,20 @@ def wait_progress(driver: Driver, seconds: float, timeout: float = 20.0) -> None
         message=f"{seconds} s of playback from {start_at:.1f} s")
 
 
+# The element is looked up at each sample: a handover (WebKitGTK) puts another in its place,
+# on another timeline. The time sampled is the audio played since the start, summed over the
+# elements.
 SAMPLER = """() => {
-  const audio = document.getElementById('audio');
   const title = document.getElementById('track-title');
+  let element = null, last = 0, played = 0;
   window.__times = [];
   window.__titles = [];
   window.__sampler = setInterval(() => {
-    window.__times.push([Date.now(), audio.currentTime, audio.paused]);
+    const audio = document.getElementById('audio');
+    if (audio !== element) [element, last] = [audio, audio.currentTime];
+    played += Math.max(0, audio.currentTime - last);
+    last = audio.currentTime;
+    window.__times.push([Date.now(), played, audio.paused]);
     window.__titles.push([Date.now(), title.textContent.split(' (')[0]]);
   }, 25);
 }"""
@@ -245,15 +252,54 @@ def plays_as_labelled(driver: Driver, choice: str) -> None:
     assert driver.evaluate("() => document.getElementById('quality-choice').value") == choice
 
 
+# The longest silence a switch may make. A handover's crossfade makes none, and Firefox's
+# switches none either; WebKitGTK's own switch between two AAC renditions inside one
+# MediaSource leaves 10 to 65 ms. A handover that failed to be heard would be seconds.
+SWITCH_SILENCE_MS = 250
+
+
+def longest_silence(chunks, since: float) -> tuple[float, float]:
+    """The longest run of digital silence in the recording after `since` (wall-clock ms):
+    (its length in ms, about when it began). A pure tone is never near zero for more than a
+    sample or two."""
+    import numpy as np
+
+    kept = [(t, samples) for t, samples in chunks if t > since]
+    if not kept:
+        return 0.0, since
+    audio = np.concatenate([samples for _, samples in kept])
+    quiet = np.concatenate([[0], (np.abs(audio) < 2e-3).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    runs = edges[1::2] - edges[::2]
+    if not len(runs):
+        return 0.0, since
+    longest = int(np.argmax(runs))
+    began = kept[0][0] - len(kept[0][1]) * 1000 / Recording.RATE + edges[::2][longest] * 1000 / Recording.RATE
+    return float(runs[longest]) * 1000 / Recording.RATE, began
+
+
 def quality_round(driver: Driver, choices: list[str]) -> None:
     driver.evaluate(FETCHES)
-    play(driver)
-    driver.evaluate(SAMPLER)
-    for choice in choices:
-        plays_as_labelled(driver, choice)
+    recording = driver.sound.record(PACAT)
+    try:
+        play(driver)
+        driver.evaluate(SAMPLER)
+        since = driver.evaluate("() => Date.now()")
+        chosen = []
+        for choice in choices:
+            chosen.append((choice, driver.evaluate("() => Date.now()") - since))
+            plays_as_labelled(driver, choice)
+    finally:
+        chunks = recording.stop()
     samples = driver.evaluate(STOP_SAMPLER)[0]
+    silence, began = longest_silence(chunks, since)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"engine-{driver.name}-quality-{'-'.join(choices)}.json").write_text(json.dumps(
+        {"longest_silence_ms": silence, "silence_at_ms": began - since, "chosen_at_ms": chosen,
+         "longest_stall_s": longest_stall(samples)}))
     assert not any(paused for _, _, paused in samples), "the audio paused during a switch"
     assert longest_stall(samples) <= 2 * SEGMENT_SECONDS, "the audio stood still across a switch"
+    assert silence <= SWITCH_SILENCE_MS, f"{silence:.0f} ms of silence during the switches"
 
 
 def test_quality_high_and_data_saver_each_way(player):

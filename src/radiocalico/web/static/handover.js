@@ -13,8 +13,12 @@ import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 
 const ALIGN_MS = 20; // two program-date-times this close are one moment to the ear
 const ALIGN_TRIES = 6;
+const LEARN_MS = 250; // the longest a seek takes to resume
 const FADE_MS = 60;
 const FADE_STEPS = 6;
+const TICK_POLL_MS = 4;
+const TICK_WAIT_MS = 300; // over three FLAC frames: a clock still for longer is stalled
+const SETTLE_S = 1; // the new element plays this long, silent, before it is aligned
 const READY_MS = 15000; // a new element not playing within this: the handover is abandoned
 
 export class MediaSlot {
@@ -65,6 +69,7 @@ export class MediaSlot {
     }
     next.id = old.id;
     if (old.isConnected) old.replaceWith(next);
+    old.removeAttribute("id"); // the spare now, out of the page
     this.element = next;
     return old;
   }
@@ -86,17 +91,34 @@ function within(promise, ms, what) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// The element a handover plays on, made once beside the audible one (a copy of it) and let
+// play by the listener's press of Play (`unlock`). WebKit allows sound only from an element
+// a user gesture has let play: one that started playing inaudible (volume 0) without one is
+// paused as soon as it becomes audible, the first step of the crossfade, and play() is then
+// refused (NotAllowedError), so a fresh element per handover falls silent in WebKitGTK. The
+// two elements take turns instead: after a handover the old one is the spare.
+export function spareOf(element) {
+  const spare = element.cloneNode(false);
+  spare.removeAttribute("id");
+  return spare;
+}
+
+// Within a user gesture: lets `element` play later with sound (WebKit's permission is the
+// element's, kept once given). It has no source yet, so nothing is heard.
+export function unlock(element) {
+  element.play().catch(() => {}); // AbortError: paused at once, it only had to be asked
+  element.pause();
+}
+
 // Hands the audible `from` ({hls, element}) over to `level` in a new hls.js instance built
-// by `makeHls(startLevel)` (loading `url`, the same master), on a clone of the element.
+// by `makeHls(startLevel)` (loading `url`, the same master), on `element` (the spare).
 // Resolves with the new {hls, element, gap (ms between the two as they crossfaded)}:
 // playing, aligned and audible, the old one silenced (the caller swaps, `retire`s the old
 // element and destroys its hls.js). Rejects (the old one still playing, as it was) when the
 // new one cannot be made ready or aligned.
 // `current()`: whether the handover is still wanted (asked before the crossfade).
-export async function handOver(slot, from, level, url, makeHls, current = () => true) {
+export async function handOver(slot, from, element, level, url, makeHls, current = () => true) {
   const old = from.element;
-  const element = old.cloneNode(false);
-  element.removeAttribute("id");
   element.muted = old.muted;
   element.volume = 0;
   const hls = makeHls(level);
@@ -110,8 +132,10 @@ export async function handOver(slot, from, level, url, makeHls, current = () => 
     // known, races the fragment hls.js has already asked for; `align` seeks instead.
     hls.startLoad(-1);
     await within(element.play(), READY_MS, "not playing");
-    await within(progress(element), READY_MS, "not progressing");
-    const gap = await align(from.hls, hls, element);
+    // A second of music first: a new WebKitGTK pipeline's clock stands still for a second
+    // or more a fraction of a second after it starts, which must not happen once audible.
+    await within(progress(element, SETTLE_S), READY_MS, "not progressing");
+    const gap = await align(from.hls, hls, old, element);
     if (!current()) throw new Error("no longer wanted");
     await fade(slot, old, element);
     return { hls, element, gap };
@@ -124,28 +148,40 @@ export async function handOver(slot, from, level, url, makeHls, current = () => 
 }
 
 // Resolves once the element's clock moves (it is really playing, not just "playing").
-async function progress(element) {
+async function progress(element, seconds = 0.05) {
   const from = element.currentTime;
-  while (element.currentTime <= from + 0.05 || element.paused) await mediaEvent(element, "timeupdate");
+  while (element.currentTime <= from + seconds || element.paused) await mediaEvent(element, "timeupdate");
 }
 
 // Seek the new element until it plays the moment the old one plays; never crossfade two
 // moments apart (that would skip or repeat music). A seek lands late by the time the element
 // takes to resume (some 40-90 ms in Chromium): `lead`, learnt from each seek's result, is
 // added to the next one.
-async function align(oldHls, newHls, element) {
+async function align(oldHls, newHls, old, element) {
   let lead = 0;
   for (let i = 0; ; i += 1) {
+    await tick(old);
     const gap = newHls.playingDate?.getTime() - oldHls.playingDate?.getTime();
     if (!Number.isFinite(gap)) throw new Error("no program-date-time");
     if (Math.abs(gap) <= ALIGN_MS) return gap;
     if (i === ALIGN_TRIES) throw new Error(`not aligned: ${Math.round(gap)} ms apart`);
-    if (i > 0) lead -= gap / 1000;
+    // A seek that missed by more than a resume's delay landed elsewhere (out of the
+    // buffer): nothing to learn from it.
+    if (i > 0 && Math.abs(gap) <= LEARN_MS) lead -= gap / 1000;
     const seeked = mediaEvent(element, "seeked");
     element.currentTime += lead - gap / 1000;
     await within(seeked, READY_MS, "seek");
     await within(progress(element), READY_MS, "not progressing after the seek");
   }
+}
+
+// Resolves just after the element's clock moves on. WebKit's clock for FLAC moves in steps
+// of a FLAC frame (83 ms at 48 kHz); read at any other moment it lags the sound by up to a
+// step, which is no alignment at all. A clock that stands still (a stall) is read anyway.
+async function tick(element) {
+  const from = element.currentTime;
+  const until = performance.now() + TICK_WAIT_MS;
+  while (element.currentTime === from && performance.now() < until) await sleep(TICK_POLL_MS);
 }
 
 // The old element ends silent and still playing: the caller swaps, then stops it.

@@ -30,7 +30,7 @@ import { backoff } from "./backoff.js";
 import { canChangeCodec } from "./codec-probe.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
-import { handOver, MediaSlot, retire } from "./handover.js";
+import { handOver, MediaSlot, retire, spareOf, unlock } from "./handover.js";
 import { linkEstimate } from "./link.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
@@ -78,6 +78,7 @@ export class Playback extends Emitter {
     this.codecSwitch = null; // whether the engine changes codec in one MediaSource; null: not known yet
     if (this.useHls) canChangeCodec().then((can) => { this.codecSwitch = can; });
     this.handing = false; // a handover to another codec family is under way
+    this.spare = spareOf(element); // the element the next handover plays on (handover.js)
     this.handoverFailures = 0;
     this.handoverRetryAt = 0; // performance.now() before which a failed handover is not retried
     this.wanted = false; // the listener wants sound
@@ -163,10 +164,12 @@ export class Playback extends Emitter {
     try {
       // Paused or rebuilt meanwhile: keep what is there (checked again before the crossfade).
       const current = () => this.hls === from.hls && this.wanted;
-      const next = await handOver(this.slot, from, level, this.url, (start) => this.newHls({ startLevel: start }),
-        current);
+      const config = this.startBehind(from.hls);
+      const next = await handOver(this.slot, from, this.spare, level, this.url,
+        (start) => this.newHls({ ...config, startLevel: start }), current);
       const old = this.slot.swap(next.element);
       retire(this.slot, old, volume);
+      this.spare = old;
       this.hls = next.hls;
       from.hls.destroy();
       this.emit("hls", next.hls);
@@ -185,6 +188,18 @@ export class Playback extends Emitter {
     } finally {
       this.handing = false;
     }
+  }
+
+  // hls.js settings starting a new instance a little behind what `hls` plays, never ahead:
+  // the handover then aligns by seeking forwards into what it has buffered. A seek back
+  // before the first fragment it loaded lands in no buffer (hls.js skips the hole forwards
+  // again), and the old element, slowed by stalls (WebKitGTK), is often behind hls.js's start.
+  startBehind(hls) {
+    const segment = hls.levels?.[hls.currentLevel]?.details?.targetduration;
+    const count = Math.ceil(hls.latency / segment + 0.25);
+    if (!Number.isFinite(count) || count <= HLS_CONFIG.liveSyncDurationCount) return {};
+    return { liveSyncDurationCount: count,
+      liveMaxLatencyDurationCount: Math.max(HLS_CONFIG.liveMaxLatencyDurationCount, count + 3) };
   }
 
   // After hls.js's own <source> (it replaces the element's sources when it attaches): the
@@ -213,6 +228,8 @@ export class Playback extends Emitter {
     const live = this.resumesAtLive();
     this.paused = null;
     this.wanted = true;
+    // Here, within the listener's gesture, so that a handover may later be heard in WebKit.
+    if (this.useHls && !this.handing) unlock(this.spare);
     // A fresh press answers "Press play…"; an outage in progress keeps its message.
     if (!this.inOutage()) this.status("", "info");
     this.lastProgressAt = performance.now();
