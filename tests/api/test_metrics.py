@@ -35,6 +35,7 @@ def test_policies_are_declared_on_the_operations(app):
         "users.create_session": ["ratelimit_auth", "ratelimit_password", "ratelimit_password"],
         "users.update_me": ["ratelimit_password", "ratelimit_password"],
         "users.delete_me": ["ratelimit_password", "ratelimit_password"],
+        "requests.request_track": ["ratelimit_requests", "ratelimit_requests_per_ip"],
     }
 
 
