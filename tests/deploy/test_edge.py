@@ -202,6 +202,7 @@ def test_the_crowd_asking_a_songs_counts_at_a_track_change_reaches_the_app_once(
     (one request reaches the app per second and set of songs), and a vote shows in them
     within the second plus the moment a background refresh takes."""
     artist, title = "Herd Artist", f"Track change {uuid.uuid4().hex[:6]}"
+    topology.play(artist, title)
     url = f"{topology.url}/api/ratings/counts?ids={song_id(artist, title)}"
     answers = [https.get(url, timeout=10) for _ in range(40)]
     assert {a.status_code for a in answers} == {200}
