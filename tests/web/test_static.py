@@ -182,7 +182,7 @@ def test_the_app_serves_the_bundle_only_when_configured(tmp_path, monkeypatch, w
     vendor.bundle(NODE_MODULES, STATIC_DIR, build)
     monkeypatch.setattr(player, "BUILD_DIR", build)
     app = create_app({"instance_path": tmp_path / "instance", "station_mode": "upstream",
-                      "secret_key": "k", "web_bundle": web_bundle})
+                      "secret_key": "0123456789abcdef" * 2, "web_bundle": web_bundle})
     try:
         client = app.test_client()
         served = {name: client.get(f"/static/{name}")
