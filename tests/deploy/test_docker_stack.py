@@ -34,6 +34,8 @@ STACK_ENV = {
     "LISTENER_TOKEN_MIN_AGE": "0",
     # A short listener window: the replica test waits for earlier clients to leave it.
     "STREAM_LISTENER_WINDOW_SECONDS": "20",
+    # The host the HTTP->HTTPS redirect names (never the request's Host): the test's own.
+    "PUBLIC_HOSTNAME": "127.0.0.1",
 }
 
 
