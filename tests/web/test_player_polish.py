@@ -222,7 +222,15 @@ def test_play_is_in_reach_on_a_small_phone(browser, console, station_server):
         # The library's plays load as they come on screen, and the page grows: to the bottom again.
         page.wait_for_function("() => document.getElementById('history-days').children.length > 0"
                                " || !document.getElementById('history-empty').hidden")
-        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        # The plays and their covers keep arriving for a moment: at the bottom once the page
+        # has stopped growing (the same height at three polls in a row).
+        page.wait_for_function("""() => {
+          const height = document.documentElement.scrollHeight;
+          window.scrollTo(0, height);
+          window.__steady = window.__height === height ? (window.__steady || 0) + 1 : 0;
+          window.__height = height;
+          return window.__steady >= 3;
+        }""", polling=200, timeout=15000)
         time.sleep(0.3)
         assert page.evaluate("() => window.scrollY") > 0, "nothing to scroll"
         box = page.locator("#play").bounding_box()
