@@ -142,8 +142,10 @@ def test_metadata_fields(tmp_path):
         cdn_fields.update({f"prev_artist_{i}": str, f"prev_title_{i}": str, f"prev_started_at_{i}": str,
                            f"prev_song_id_{i}": str, f"prev_cover_version_{i}": str, f"prev_cover_url_{i}": str,
                            f"prev_album_{i}": str, f"prev_date_{i}": str, f"prev_bit_depth_{i}": int,
-                           f"prev_sample_rate_{i}": int, f"prev_source_codec_{i}": str, f"prev_requested_{i}": bool})
-    cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str, stream_codec=str,
+                           f"prev_sample_rate_{i}": int, f"prev_source_codec_{i}": str, f"prev_requested_{i}": bool,
+                           f"prev_source_channels_{i}": int, f"prev_gain_db_{i}": float})
+    cdn_fields.update(started_at=str, song_id=str, cover_version=str, cover_url=str, source_codec=str,
+                      source_channels=int, stream_codec=str,
                       stream_sample_rate=int, stream_bit_depth=int, stream_channels=int,
                       renditions=list, loudness=type(None),  # (levelling is off by default in Station)
                       live=bool, dj=type(None),  # (no DJ on air: station/live.py)

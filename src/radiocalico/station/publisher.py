@@ -37,10 +37,14 @@ The public CDN's fields, exactly: ``artist``, ``title``, ``album``, ``date`` (th
   ``"pcm_s24le"``, ``"mp3"``, ``"aac"``, ``"opus"``, ``"vorbis"`` …), "" when unknown, so a
   player can tell a lossy source from a lossless one (``bit_depth``/``sample_rate`` alone
   cannot).
+* ``source_channels``: the current track's channels in its file (1, 2, 6 for 5.1...: the
+  stream folds them to stereo), 0 when unknown.
 * ``prev_album_1..5``, ``prev_date_1..5``, ``prev_bit_depth_1..5``,
-  ``prev_sample_rate_1..5``, ``prev_source_codec_1..5``: the same details as the current track's ("" / 0 when none), so
-  a player that shows a track behind the newest (the one it is about to play or is
-  playing) shows it as fully as the newest.
+  ``prev_sample_rate_1..5``, ``prev_source_codec_1..5``, ``prev_source_channels_1..5``,
+  ``prev_gain_db_1..5`` (the levelling gain, as ``loudness.gain_db`` is the current
+  track's): the same details as the current track's ("" / 0 when none), so a player that
+  shows a track behind the newest (the one it is about to play or is playing) shows it as
+  fully as the newest.
 * ``stream_codec`` ("flac"), ``stream_sample_rate`` (48000), ``stream_bit_depth`` (24),
   ``stream_channels`` (2): the format of the stream's best rendition (the first of
   ``renditions``; with the lossless one offered, as here by default, exactly what these
@@ -248,7 +252,7 @@ def _record(track: Track, started_at: float) -> dict:
         "artist": track.artist, "title": track.title, "album": track.album, "date": track.date,
         "bit_depth": track.bit_depth, "sample_rate": track.sample_rate,
         "started_at": started_at, "song_id": song_id(track.artist, track.title),
-        "path": str(track.path), "source_codec": track.codec,
+        "path": str(track.path), "source_codec": track.codec, "channels": track.channels,
     }
     record.update(_flags(track, datetime.now(timezone.utc).year))
     log.info("now playing: %s - %s (%s)", track.artist, track.title, iso_utc(started_at))
@@ -300,6 +304,7 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
     meta["reason"] = current.get("reason", "")
     meta["relaxed"] = bool(current.get("relaxed"))
     meta["source_codec"] = current.get("source_codec", "")
+    meta["source_channels"] = int(current.get("channels") or 0)
     for i in range(HISTORY):
         prev = previous[i] if i < len(previous) else None
         meta[f"prev_album_{i + 1}"] = prev.get("album", "") if prev else ""
@@ -307,6 +312,8 @@ def build_metadata(history: list[dict], renditions: list[dict]) -> dict:
         meta[f"prev_bit_depth_{i + 1}"] = int(prev.get("bit_depth") or 0) if prev else 0
         meta[f"prev_sample_rate_{i + 1}"] = int(prev.get("sample_rate") or 0) if prev else 0
         meta[f"prev_source_codec_{i + 1}"] = prev.get("source_codec", "") if prev else ""
+        meta[f"prev_source_channels_{i + 1}"] = int(prev.get("channels") or 0) if prev else 0
+        meta[f"prev_gain_db_{i + 1}"] = float((prev.get("loudness") or {}).get("gain_db") or 0.0) if prev else 0.0
     best = renditions[0]
     meta["stream_codec"] = best["codec"]
     meta["stream_sample_rate"] = best["sample_rate"]

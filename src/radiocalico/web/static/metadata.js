@@ -38,6 +38,8 @@ export function parseMetadata(meta) {
     bitDepth: Number(meta.bit_depth) || null,
     sampleRate: Number(meta.sample_rate) || null,
     sourceCodec: typeof meta.source_codec === "string" ? meta.source_codec : "",
+    channels: Number(meta.source_channels) || null,
+    gainDb: Number(meta.loudness?.gain_db) || 0,
     songId: meta.song_id ?? "",
     start: parseTime(meta.started_at),
     coverVersion: meta.cover_version ?? "",
@@ -58,6 +60,8 @@ export function parseMetadata(meta) {
       bitDepth: Number(meta[`prev_bit_depth_${i}`]) || null,
       sampleRate: Number(meta[`prev_sample_rate_${i}`]) || null,
       sourceCodec: meta[`prev_source_codec_${i}`] ?? "",
+      channels: Number(meta[`prev_source_channels_${i}`]) || null,
+      gainDb: Number(meta[`prev_gain_db_${i}`]) || 0,
       songId: meta[`prev_song_id_${i}`] ?? "",
       start: parseTime(meta[`prev_started_at_${i}`]),
     }));
