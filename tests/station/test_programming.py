@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
+from pathlib import Path
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -326,3 +328,25 @@ def test_a_request_for_a_song_already_queued_takes_its_place(tmp_path, database)
     finally:
         st.stop()
     assert entry["reason"] == f"request:{request.id}" and entry["title"] == queued["title"]
+
+
+def test_a_file_name_that_is_not_utf8_is_mirrored_for_requests(tmp_path, database):
+    """Found by starting the dev server on a real library: a Latin-1 `Café.flac` stopped the
+    station at start-up, its name unwritable to the database that requests search."""
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    latin1 = os.fsdecode(os.path.join(os.fsencode(lib), b"Caf\xe9.flac"))
+    make_flac(Path(latin1), 0.8, seed=1, artist="Accents", title="Café au lait")
+    make_flac(lib / "plain.flac", 0.8, seed=2, artist="Plain", title="Plain")
+    st = station(lib, tmp_path / "out", url)
+    st.start()
+    try:
+        def mirrored():
+            with store.reading() as connection:
+                return queries.search_library(connection, "", 20)
+
+        rows = wait_for(lambda: len(mirrored()) == 2 and mirrored())
+    finally:
+        st.stop()
+    assert sorted(row.path for row in rows) == ["Café.flac", "plain.flac"]

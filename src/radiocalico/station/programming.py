@@ -35,7 +35,7 @@ from radiocalico.db.store import Store
 from radiocalico.songs import song_id
 
 from .decider import Snapshot
-from .library import Track
+from .library import Track, display_name
 
 log = logging.getLogger("radiocalico.station")
 
@@ -146,7 +146,9 @@ class ProgrammingSync:
             if tid in seen:
                 continue
             seen.add(tid)
-            rows.append(queries.LibraryTrack(tid, song_id(track.artist, track.title), relative[:1024],
+            # The id keeps the file name's bytes; the text stored must encode (a name that
+            # is not UTF-8 is shown as library.display_name shows it).
+            rows.append(queries.LibraryTrack(tid, song_id(track.artist, track.title), display_name(relative)[:1024],
                                              track.artist, track.title, track.album, track.genre[:256],
                                              float(track.duration or 0.0)))
         with self.store.writing() as connection:
