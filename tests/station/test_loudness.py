@@ -407,3 +407,20 @@ def test_the_station_command_refuses_a_bad_loudness_target_in_one_line(tmp_path)
     result = CliRunner().invoke(cli, ["station", "--library", str(tmp_path), "--loudness-target", "loud"])
     assert result.exit_code != 0 and "STATION_LOUDNESS_TARGET must be off or a loudness" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_measured_and_cached(tmp_path):
+    """Found by running the dev server on a real library: the cache could not key a Latin-1
+    `Café.flac` (its name has no UTF-8 text), and the measurer stopped at it every pass."""
+    import os
+    from pathlib import Path
+
+    name = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"Caf\xe9.flac")))
+    mastered(name, 2.0, -30.0, seed=5)
+    cache = LoudnessCache(tmp_path / "loudness.sqlite3")
+    cache.put(name, identity(name), measure(name))
+    cache.close()
+    again = LoudnessCache(tmp_path / "loudness.sqlite3")
+    got = again.get(name)
+    again.close()
+    assert got is not None and got.integrated == pytest.approx(-30.0, abs=0.2)

@@ -70,6 +70,7 @@ import numpy as np
 from av.filter import Graph
 
 from .audio import STREAM_CHANNELS, STREAM_RATE, decode_track, float_to_pcm
+from .library import display_name
 
 log = logging.getLogger("radiocalico.station")
 
@@ -220,6 +221,12 @@ def identity(path) -> tuple[int, int] | None:
     return stat.st_size, stat.st_mtime_ns
 
 
+def _key(path) -> bytes:
+    """A file's name as the cache keys it: its bytes, which any name the filesystem allows
+    has (a name that is not UTF-8 has no text SQLite could store)."""
+    return os.fsencode(path)
+
+
 class LoudnessCache:
     """Measurements by file identity, in SQLite at `path` (in memory when None)."""
 
@@ -247,13 +254,13 @@ class LoudnessCache:
             return None
         with self._lock:
             row = self._db.execute("SELECT integrated, true_peak FROM loudness WHERE path = ? AND size = ? "
-                                   "AND mtime_ns = ? AND version = ?", (str(path), *key, MEASURE_VERSION)).fetchone()
+                                   "AND mtime_ns = ? AND version = ?", (_key(path), *key, MEASURE_VERSION)).fetchone()
         return Loudness(row[0], row[1], "measured") if row else None
 
     def put(self, path, key: tuple[int, int], loudness: Loudness) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO loudness VALUES (?, ?, ?, ?, ?, ?)",
-                             (str(path), *key, MEASURE_VERSION, loudness.integrated, loudness.true_peak))
+                             (_key(path), *key, MEASURE_VERSION, loudness.integrated, loudness.true_peak))
             self._db.commit()
 
     def close(self) -> None:
@@ -299,8 +306,8 @@ class Leveller:
         gain = gain_db(loudness, self.target)
         short = self.target - loudness.integrated - gain
         if short > 0.5 and loudness.integrated > _SILENT:
-            log.info("%s airs %.1f LU under the target: %s allow %+.1f dB only", path, short,
-                     "its peaks" if gain < MAX_GAIN_DB else "the largest gain", gain)
+            log.info("%s airs %.1f LU under the target: %s %+.1f dB only", display_name(path), short,
+                     "its peaks allow" if gain < MAX_GAIN_DB else "the largest gain is", gain)
         return gain, {"gain_db": gain, "target_lufs": self.target, "integrated_lufs": round(loudness.integrated, 2),
                       "true_peak_dbtp": None if loudness.true_peak is None else round(loudness.true_peak, 2),
                       "source": loudness.source}
