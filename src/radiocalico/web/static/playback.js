@@ -53,11 +53,6 @@ const HLS_CONFIG = {
   backBufferLength: 30,
   liveDurationInfinity: true,
   startFragPrefetch: true,
-  // Start where the first fragment loaded starts. Before that fragment's timestamps are
-  // known hls.js picks it by the playlist's durations, and the live sync point, computed
-  // afterwards, can fall at its very end: playback then jumped there and, on a slow link,
-  // waited a second for the next fragment (a stall right after the first audio).
-  startOnSegmentBoundary: true,
   // The link as the page's loading measured it (link.js), read each time hls.js is built
   // (prepare(), once the page has loaded): Auto starts on the rung it sustains, not on High.
   get abrEwmaDefaultEstimate() {
@@ -133,8 +128,13 @@ export class Playback extends Emitter {
     if (this.useHls) this.createHls();
   }
 
+  // A fresh start (not a handover, which aligns by seeking, see startBehind()) plays from
+  // where the first fragment loaded starts. Before that fragment's timestamps are known
+  // hls.js picks it by the playlist's durations, and the live sync point, computed once they
+  // are, can fall at its very end: playback then jumped there and, on a slow link, waited a
+  // second for the next fragment (a stall just after the first audio, heard later).
   createHls() {
-    const hls = this.newHls();
+    const hls = this.newHls({ startOnSegmentBoundary: true });
     this.hls = hls;
     this.emit("hls", hls);
     hls.attachMedia(this.slot.element);
