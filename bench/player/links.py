@@ -1,7 +1,7 @@
 """Slow links: time to first audio and stalls per link, in headless Chromium against the
 real stack (prints figures, asserts nothing).
 
-    .venv/bin/python bench/player/links.py [--seconds 45] [--runs 1] [--links all]
+    .venv/bin/python bench/player/links.py [--seconds 45] [--runs 1] [--links all] [--debug]
 
 Each run is a fresh browser context whose every request, page and hls.js alike, goes
 through Chromium's network emulation (CDP Network.emulateNetworkConditions) from the
