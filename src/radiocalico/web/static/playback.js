@@ -128,8 +128,13 @@ export class Playback extends Emitter {
     if (this.useHls) this.createHls();
   }
 
+  // A fresh start (not a handover, which aligns by seeking, see startBehind()) plays from
+  // where the first fragment loaded starts. Before that fragment's timestamps are known
+  // hls.js picks it by the playlist's durations, and the live sync point, computed once they
+  // are, can fall at its very end: playback then jumped there and, on a slow link, waited a
+  // second for the next fragment (a stall just after the first audio, heard later).
   createHls() {
-    const hls = this.newHls();
+    const hls = this.newHls({ startOnSegmentBoundary: true });
     this.hls = hls;
     this.emit("hls", hls);
     hls.attachMedia(this.slot.element);
