@@ -132,9 +132,14 @@ def stream_listener_digest(secret: str, address: str, user_agent: str, day: date
     from one address are at most `per_address` listeners. The price is that distinct
     listeners behind one address whose agents share a slot count once (2 devices: 3 %
     chance at 32 slots; a 50-listener NAT counts ~25)."""
-    slot = int.from_bytes(hashlib.sha256(user_agent.encode()).digest()[:4], "big") % max(1, per_address)
+    slot = agent_slot(user_agent, per_address)
     message = f"stream-listener:{day.isoformat()}:{address_group(address)}\n{slot}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def agent_slot(user_agent: str, per_address: int) -> int:
+    """Which of an address's `per_address` listener slots a user agent counts in."""
+    return int.from_bytes(hashlib.sha256(user_agent.encode()).digest()[:4], "big") % max(1, per_address)
 
 
 class StreamListeners:

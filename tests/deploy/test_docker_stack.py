@@ -21,7 +21,7 @@ import pytest
 from radiocalico.songs import song_id
 from tests.conftest import require
 from tests.deploy.docker_stack import Stack, build_images, ensure_docker
-from tests.deploy.topology import wait_for
+from tests.deploy.topology import distinct_listener_agents, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -333,7 +333,7 @@ def test_two_app_replicas_share_sessions_limits_and_stream_listeners(stack):
         return [float(re.search(pattern, stack.scrape(c), re.M)[1]) for c in replicas]
 
     wait_for(lambda: stream_listeners() == [0, 0], 60, "earlier stream listeners to leave")
-    agents = [f"DockerStackPlayer/{n} ({uuid.uuid4().hex[:8]})" for n in range(6)]
+    agents = distinct_listener_agents("DockerStackPlayer", 6)
     for agent in agents:
         player = stack.session()
         player.headers["User-Agent"] = agent

@@ -11,6 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from radiocalico import stream_layout
+from tests.deploy.topology import distinct_listener_agents
 
 MEDIA_URL = f"/stream/{stream_layout.HLS_DIR}/{stream_layout.media_playlist_name('flac')}"
 
@@ -25,7 +26,7 @@ def _stream_listeners(topology, index: int) -> dict[str, float]:
 
 
 def test_playlist_fetches_through_nginx_count_listeners_on_every_replica(https, topology):
-    agents = [f"HistoryEdgeTest/{time.time_ns()}-{n}" for n in range(2)]
+    agents = distinct_listener_agents(f"HistoryEdgeTest/{time.time_ns()}", 2)
     before = _stream_listeners(topology, 0).get("all", 0)
     for agent in agents:
         for _ in range(2):

@@ -399,3 +399,20 @@ class Topology:
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         session.verify = str(self.cert)
         return session
+
+
+def distinct_listener_agents(prefix: str, count: int) -> list[str]:
+    """`count` user agents that count as `count` listeners from one address: each in a
+    listener slot of its own (radiocalico.listeners.agent_slot, STREAM_LISTENERS_PER_ADDRESS's
+    default), as real players behind one address mostly are."""
+    from radiocalico.config import Config
+    from radiocalico.listeners import agent_slot
+
+    per_address = Config.stream_listeners_per_address
+    agents: dict[int, str] = {}
+    n = 0
+    while len(agents) < count:
+        agent = f"{prefix}/{n} ({uuid.uuid4().hex[:8]})"
+        agents.setdefault(agent_slot(agent, per_address), agent)
+        n += 1
+    return list(agents.values())
