@@ -198,6 +198,17 @@ class WebDriverDriver(Driver):
         self.webdriver.quit()
 
 
+def end_process(process: subprocess.Popen) -> None:
+    """Ask a helper process to stop; kill it if it has not within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Xvfb:
     """A virtual X display for WebKitGTK (it has no headless mode). Xvfb picks a free display
     number itself and writes it to a pipe once it accepts clients."""
@@ -223,13 +234,7 @@ class Xvfb:
         self.display = f":{number.decode().strip()}"
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
 
 
 class PulseAudio:
@@ -268,13 +273,7 @@ class PulseAudio:
         return Recording(pacat, f"{self.SINK}.monitor", self.env)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process)
         self.folder.cleanup()
 
 
