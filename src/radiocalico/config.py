@@ -48,6 +48,24 @@ def secret_key_problem(key: str) -> str | None:
     return None
 
 
+def _setting(environ: Mapping[str, str], name: str) -> str | None:
+    """NAME, or the contents of the file NAME_FILE names: Docker and Swarm secrets are
+    files (/run/secrets/...), and a secret in a file is not in `docker inspect` or in the
+    environment of every process the app starts. One trailing newline is not part of it."""
+    raw = environ.get(name)
+    path = environ.get(f"{name}_FILE")
+    if not path:
+        return raw
+    if raw:
+        raise ValueError(f"{name} and {name}_FILE are both set: keep one")
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
+        raise ValueError(f"{name}_FILE names {path}, which cannot be read ({reason})") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -65,6 +83,10 @@ class Config:
     # SQLAlchemy URL; empty means an SQLite file in the instance folder.
     # PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     database_url: str = ""
+    # The password DATABASE_URL's connections use, when the URL carries none: kept apart so
+    # that it can come from a secret file (DATABASE_PASSWORD_FILE), the same one PostgreSQL
+    # is initialised with (POSTGRES_PASSWORD_FILE), while the URL stays plain configuration.
+    database_password: str = ""
     # Signs session cookies and keys the HMAC of listener fingerprints; every app server
     # and replica must share it. Required, except by the development server
     # (STATION_MODE=embedded), which generates one once and keeps it in the instance folder.
@@ -237,6 +259,20 @@ class Config:
                 f"SECRET_KEY is too weak ({problem}): set it to `openssl rand -hex 32`, "
                 "the same on every replica"
             )
+        if self.database_password:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                url = make_url(self.database_url)
+            except ArgumentError:
+                url = None
+            if url is None or url.get_backend_name() == "sqlite":
+                raise ValueError("DATABASE_PASSWORD is set but DATABASE_URL names no database "
+                                 "server to use it with (postgresql+psycopg://user@host/db)")
+            if url.password:
+                raise ValueError("DATABASE_PASSWORD is set and DATABASE_URL carries a password "
+                                 "too: keep one")
         if self.trusted_proxy_hops > 0 and not self.trusted_proxies:
             raise ValueError(
                 "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
@@ -277,7 +313,7 @@ class Config:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(f.name.upper())
+            raw = _setting(environ, f.name.upper())
             if raw is None:
                 continue
             if f.name == "instance_path":
@@ -298,6 +334,11 @@ class Config:
 
     @property
     def resolved_database_url(self) -> str:
+        if self.database_password:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.database_url).set(password=self.database_password) \
+                .render_as_string(hide_password=False)
         return self.database_url or f"sqlite:///{self.instance_path / 'radiocalico.sqlite3'}"
 
     @property

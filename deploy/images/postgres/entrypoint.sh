@@ -1,9 +1,14 @@
 #!/bin/sh
-# First start: initdb in PGDATA with POSTGRES_USER/POSTGRES_PASSWORD, create POSTGRES_DB,
+# First start: initdb in PGDATA with POSTGRES_USER/POSTGRES_PASSWORD(_FILE), create POSTGRES_DB,
 # listen on every interface with SCRAM passwords. Later starts: just the server.
 set -eu
 [ "${1#-}" = "$1" ] || set -- postgres "$@"
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    # A Docker/Swarm secret (/run/secrets/...), as the official image reads it.
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        [ -z "${POSTGRES_PASSWORD:-}" ] || { echo "postgres: POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are both set: keep one" >&2; exit 1; }
+        POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE") || { echo "postgres: POSTGRES_PASSWORD_FILE ($POSTGRES_PASSWORD_FILE) cannot be read" >&2; exit 1; }
+    fi
     : "${POSTGRES_PASSWORD:?postgres: POSTGRES_PASSWORD is not set; refusing to create a database without one}"
     user=${POSTGRES_USER:-postgres} db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}
     pwfile=$(mktemp)
