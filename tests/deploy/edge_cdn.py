@@ -22,20 +22,22 @@ class Edge:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = root / "edge-access.log"
-        self.settings = {
-            "EDGE_USER": getpass.getuser(),
-            "EDGE_RUN_DIR": str(root),
-            "EDGE_LISTEN": f"127.0.0.1:{self.port}",
-            "EDGE_ORIGIN": f"127.0.0.1:{origin.https_port}",
-            "EDGE_ORIGIN_NAME": "localhost",   # the origin certificate's name
-            "EDGE_ORIGIN_CA": str(origin.cert),
-            "EDGE_ERROR_LOG": str(root / "edge-error.log"),
-            "EDGE_ACCESS_LOG": str(self.access_log),
-            "EDGE_CACHE_SIZE": cache_size,
-        }
+        self.cache_size = cache_size
         self.proc: Proc | None = None
 
     def start(self) -> "Edge":
+        # The origin's certificate exists once it has started.
+        self.settings = {
+            "EDGE_USER": getpass.getuser(),
+            "EDGE_RUN_DIR": str(self.root),
+            "EDGE_LISTEN": f"127.0.0.1:{self.port}",
+            "EDGE_ORIGIN": f"127.0.0.1:{self.origin.https_port}",
+            "EDGE_ORIGIN_NAME": "localhost",   # the origin certificate's name
+            "EDGE_ORIGIN_CA": str(self.origin.cert),
+            "EDGE_ERROR_LOG": str(self.root / "edge-error.log"),
+            "EDGE_ACCESS_LOG": str(self.access_log),
+            "EDGE_CACHE_SIZE": self.cache_size,
+        }
         self.root.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(DEPLOY / "edge" / "render.sh")], check=True, capture_output=True,
                        env={**os.environ, **self.settings})
