@@ -29,6 +29,7 @@ from tests.deploy.topology import DEPLOY, free_port, wait_for
 pytestmark = pytest.mark.docker
 
 STACK = "rcswarm"
+NEXT_IMAGE = "radiocalico:prod-swarm-next"  # the "release" the rolling update rolls out
 SECRETS = ("radiocalico_secret_key", "radiocalico_db_password", "radiocalico_tls_crt",
            "radiocalico_tls_key")
 
@@ -157,6 +158,7 @@ def swarm(tmp_path_factory):
         yield stack
     finally:
         stack.remove()
+        docker("image", "rm", NEXT_IMAGE, check=False)  # the tag only; the layers are prod's
         if joined_here:
             docker("swarm", "leave", "--force", check=False)
 
@@ -268,12 +270,11 @@ class Load:
 def test_a_rolling_update_of_the_app_under_load_fails_no_request(swarm):
     before = {task for task, _ in swarm.tasks("app")}
     # A new image tag, as a release would be (the same layers: the test is the update).
-    docker("tag", "radiocalico:prod", "radiocalico:prod-swarm-next")
+    docker("tag", "radiocalico:prod", NEXT_IMAGE)
     started = time.monotonic()
     with Load(swarm) as load:
         time.sleep(2)
-        docker("service", "update", "--detach", "--image", "radiocalico:prod-swarm-next",
-               swarm.service("app"))
+        docker("service", "update", "--detach", "--image", NEXT_IMAGE, swarm.service("app"))
 
         def updated() -> bool:
             state = docker("service", "inspect", "-f", "{{.UpdateStatus.State}}",
