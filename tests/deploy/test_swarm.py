@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from radiocalico import stream_layout
 from radiocalico.songs import song_id
 from tests.conftest import require
 from tests.deploy.docker_stack import build_images, ensure_docker
@@ -177,15 +178,20 @@ def test_health_over_tls_and_the_secrets_stay_out_of_the_environment(swarm):
             assert swarm.secret_key not in config and swarm.db_password not in config
 
 
-def test_the_stream_decodes_from_segments_fetched_through_nginx(swarm):
+@pytest.mark.parametrize("rendition", [stream_layout.LOSSLESS_RENDITION, "saver"])
+def test_the_stream_decodes_from_segments_fetched_through_nginx(swarm, rendition):
+    """What the page's player fetches (master playlist, media playlist, init, segments),
+    through nginx, decoded: every rendition the stack publishes is music."""
     import av
+    import numpy as np
 
     session = swarm.session()
-    master = session.get(swarm.url + "/stream/hls/live.m3u8", timeout=10)
+    master = session.get(swarm.url + f"/stream/{stream_layout.MASTER_PATH}", timeout=10)
     assert master.status_code == 200
-    media = next(line for line in master.text.splitlines() if line.endswith(".m3u8"))
-    playlist = session.get(f"{swarm.url}/stream/hls/{media}", timeout=10).text
-    base = f"{swarm.url}/stream/hls/{media.rsplit('/', 1)[0] + '/' if '/' in media else ''}"
+    media = next(line for line in master.text.splitlines()
+                 if line == stream_layout.media_playlist_name(rendition))
+    base = f"{swarm.url}/stream/{stream_layout.HLS_DIR}/"
+    playlist = session.get(base + media, timeout=10).text
     init = next(line.split('URI="')[1].split('"')[0] for line in playlist.splitlines()
                 if line.startswith("#EXT-X-MAP"))
     segments = [line for line in playlist.splitlines() if line.endswith(".m4s")][-3:]
@@ -203,7 +209,8 @@ def test_the_stream_decodes_from_segments_fetched_through_nginx(swarm):
         for frame in container.decode(stream):
             array = frame.to_ndarray()
             samples += frame.samples
-            peak = max(peak, float(abs(array).max()) / (2 ** 31 if array.dtype.kind == "i" else 1))
+            full_scale = np.iinfo(array.dtype).max if array.dtype.kind == "i" else 1.0
+            peak = max(peak, float(np.abs(array).max()) / full_scale)
     seconds = samples / rate
     print(f"\ndecoded {seconds:.2f} s of {stream.codec_context.name} at {rate} Hz, peak {peak:.3f}")
     assert seconds >= 3 * 1.9  # three segments of 2 s
