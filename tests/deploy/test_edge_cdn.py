@@ -64,6 +64,10 @@ def test_stream_objects_keep_the_origins_headers_and_carry_no_cookie(edge):
     # The listener's cookie is not part of the key: the second listener is a hit.
     assert again.headers["X-Cache"] == "HIT"
     assert _origin_hits(edge, offset, segment_path) <= 1
+    metadata = session.get(f"{edge.url}/stream/{stream_layout.METADATA_PATH}", timeout=10)
+    assert metadata.status_code == 200 and metadata.json()["title"]
+    assert metadata.headers["Cache-Control"] == "public, max-age=1"
+    assert "Set-Cookie" not in metadata.headers
     # A gzip-less client gets the identity variant of the playlist, not the gzip one.
     plain = session.get(edge.url + playlist_path, headers={"Accept-Encoding": "identity"},
                         timeout=10)
