@@ -174,6 +174,11 @@ class Config:
     public_url: str = ""
     # A client counts as listening while it fetched an HLS playlist within this many seconds.
     stream_listener_window_seconds: int = 60
+    # The IPv6 network (prefix length, 32-128) counted as one client address by every
+    # per-address limit (listener tokens, sign-ups, sign-ins, votes) and by the stream
+    # listener count: a subscriber is handed a whole /64 and can use a new address in it
+    # for each request. 128 counts each address alone. IPv4 addresses count one by one.
+    client_ipv6_prefix: int = 64
     # Distinct stream listeners one address (an IPv4 address, an IPv6 /64) can count as:
     # invented user agents beyond this add nobody (see listeners.stream_listener_digest).
     stream_listeners_per_address: int = 32
@@ -207,6 +212,9 @@ class Config:
             raise ValueError("LIVE_CROSSFADE_SECONDS must be positive and LIVE_BUFFER_SECONDS at least 0")
         if self.live_no_data_seconds <= 0 or self.live_silence_seconds <= 0:
             raise ValueError("LIVE_NO_DATA_SECONDS and LIVE_SILENCE_SECONDS must be positive")
+        if not 32 <= self.client_ipv6_prefix <= 128:
+            raise ValueError("CLIENT_IPV6_PREFIX must be an IPv6 prefix length from 32 to 128 "
+                             "(64: one subscriber's network)")
         if self.stream_listeners_per_address < 1:
             raise ValueError("STREAM_LISTENERS_PER_ADDRESS must be at least 1")
         for origin in self.embed_origins:
