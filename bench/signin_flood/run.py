@@ -1,6 +1,7 @@
 """A sign-in flood through the production edge: does /health keep answering?
 
     .venv/bin/python bench/signin_flood/run.py [--seconds 30] [--addresses 48] [--rate 7]
+                                               [--hash-priority normal,idle]
 
 Starts the topology tests/deploy uses (nginx templates + deploy/serve.py with its default
 2 workers x 2 threads + PostgreSQL + Redis, on loopback). `--addresses` clients, each
@@ -11,7 +12,11 @@ wrong password), while one probe asks GET /health every 100 ms. Prints the probe
 latency (p50, p99, max), how the sign-ins were answered (status counts, and how fast the
 refusals came), and the load average.
 
-Run it on two checkouts (main and a branch) to compare.
+Before the flood, the probe alone for `--quiet-seconds`: the machine's own p99, which a
+busy shared machine makes far from 0. One quiet period and flood per `--hash-priority`
+value (PASSWORD_HASH_PRIORITY, a fresh server each): `normal` hashes at the request
+threads' priority, as before that setting, beside the default `idle`, in one run.
+Run it on two checkouts (main and a branch) to compare anything else.
 """
 
 from __future__ import annotations
@@ -132,23 +137,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--addresses", type=int, default=48)
     parser.add_argument("--rate", type=float, default=7.0, help="sign-ins per second, all together")
+    parser.add_argument("--quiet-seconds", type=float, default=15,
+                        help="probing /health before the flood, for the machine's own p99")
+    parser.add_argument("--hash-priority", default="normal,idle",
+                        help="PASSWORD_HASH_PRIORITY values to flood in turn, comma separated")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     args = parser.parse_args()
+    for priority in [value.strip() for value in args.hash_priority.split(",") if value.strip()]:
+        _flood_one(args, {"APP_THREADS": "2", "PASSWORD_HASH_PRIORITY": priority},
+                   f"PASSWORD_HASH_PRIORITY={priority}")
+
+
+def _flood_one(args, app_env: dict[str, str], label: str) -> None:
     url, schema = schema_url(args.database_url)
     with tempfile.TemporaryDirectory(prefix="radiocalico-signin-flood-") as root:
         topo = Topology(Path(root), url, args.redis_url, replicas=1, workers=2, station=False,
-                        app_env={"APP_THREADS": "2"})
+                        app_env=app_env)
         try:
             topo.start()
             with topo.session() as http:  # warm: the first requests open connections
                 for _ in range(5):
                     http.get(f"{topo.url}/health", timeout=10)
-            quiet = flood(topo, 3, 1, 0.01)["health_ms"]
-            print(f"quiet: /health p50 {quiet['p50']} ms, p99 {quiet['p99']} ms", flush=True)
+            quiet = flood(topo, args.quiet_seconds, 1, 0.01)["health_ms"]
+            print(f"{label}: quiet ({args.quiet_seconds:.0f} s, one sign-in): /health p50 "
+                  f"{quiet['p50']} ms, p99 {quiet['p99']} ms, max {quiet['max']} ms  "
+                  f"(load average {os.getloadavg()[0]:.2f})", flush=True)
             result = flood(topo, args.seconds, args.addresses, args.rate)
-            print(f"flood ({args.addresses} addresses, {args.rate}/s, {args.seconds:.0f} s): "
-                  f"{result}  (load average {os.getloadavg()[0]:.2f})", flush=True)
+            print(f"{label}: flood ({args.addresses} addresses, {args.rate}/s, "
+                  f"{args.seconds:.0f} s): {result}  (load average {os.getloadavg()[0]:.2f})",
+                  flush=True)
         finally:
             topo.stop()
             drop_schema(args.database_url, schema)
