@@ -18,8 +18,9 @@ still said plainly (409 `username_taken`): a listener must be able to pick anoth
 Changing the e-mail address of an account to one that belongs to another account still
 answers 409: it needs the current password, and is limited per account.
 
-The two sign-up answers still differ by the new account's session cookie: a trade-off,
-pinned by tests/api/test_users.py (it tells what the session would, at the same cost).
+The two sign-up answers still differ by the new account's session cookie (and its known
+device cookie, api/known_devices.py): a trade-off, pinned by tests/api/test_users.py (it
+tells what the session would, at the same cost).
 """
 
 from __future__ import annotations
