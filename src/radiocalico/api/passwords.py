@@ -165,6 +165,9 @@ class Passwords:
                     slot.release()
         raise Busy
 
+    def close(self) -> None:
+        self._hashers.shutdown(wait=False, cancel_futures=True)
+
     def hash(self, password: str) -> str:
         return self._hashing(lambda: self._hasher.hash(password))
 
