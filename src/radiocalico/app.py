@@ -81,7 +81,8 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
         limiter=make_limiter(config),
         stream_listeners=stream_listeners,
         recorder=Recorder(config, store, stream_listeners.count),
-        passwords=Passwords(config.password_hash_concurrency, config.instance_path / "locks"),
+        passwords=Passwords(config.password_hash_concurrency, config.instance_path / "locks",
+                            nice=config.password_hash_nice),
         openapi=functools.cache(functools.partial(build_spec, app)),
     )
     shared.init_app(app)

@@ -118,6 +118,10 @@ class Config:
     # Password hashes (Argon2, 64 MiB and ~0.2 s of a core each) running at once in the
     # whole app server (all its workers); a check that finds none free answers 503 at once.
     password_hash_concurrency: int = 1
+    # The CPU priority of the hashing threads (api/passwords.py): idle (Linux SCHED_IDLE:
+    # any request thread that wakes up runs first), a nice value 1-19 above the request
+    # threads', or normal (theirs). Under load a hash waits, never /health or a vote.
+    password_hash_priority: str = "idle"
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
     # The addresses (comma-separated CIDR networks) our proxies connect from: the header is
@@ -196,6 +200,11 @@ class Config:
     public_url: str = ""
     # A client counts as listening while it fetched an HLS playlist within this many seconds.
     stream_listener_window_seconds: int = 60
+    # The IPv6 network (prefix length, 32-128) counted as one client address by every
+    # per-address limit (listener tokens, sign-ups, sign-ins, votes) and by the stream
+    # listener count: a subscriber is handed a whole /64 and can use a new address in it
+    # for each request. 128 counts each address alone. IPv4 addresses count one by one.
+    client_ipv6_prefix: int = 64
     # Distinct stream listeners one address (an IPv4 address, an IPv6 /64) can count as:
     # invented user agents beyond this add nobody (see listeners.stream_listener_digest).
     stream_listeners_per_address: int = 32
@@ -229,6 +238,10 @@ class Config:
             raise ValueError("LIVE_CROSSFADE_SECONDS must be positive and LIVE_BUFFER_SECONDS at least 0")
         if self.live_no_data_seconds <= 0 or self.live_silence_seconds <= 0:
             raise ValueError("LIVE_NO_DATA_SECONDS and LIVE_SILENCE_SECONDS must be positive")
+        self.password_hash_nice  # raises ValueError for a priority it does not know
+        if not 32 <= self.client_ipv6_prefix <= 128:
+            raise ValueError("CLIENT_IPV6_PREFIX must be an IPv6 prefix length from 32 to 128 "
+                             "(64: one subscriber's network)")
         if self.stream_listeners_per_address < 1:
             raise ValueError("STREAM_LISTENERS_PER_ADDRESS must be at least 1")
         for origin in self.embed_origins:
@@ -278,6 +291,19 @@ class Config:
                 "TRUSTED_PROXY_HOPS is set but TRUSTED_PROXIES names no proxy address: "
                 "set TRUSTED_PROXIES to the network the proxy connects from"
             )
+
+    @property
+    def password_hash_nice(self) -> int | None:
+        """PASSWORD_HASH_PRIORITY as a nice increment (0: normal); None for idle."""
+        text = self.password_hash_priority.strip().lower()
+        if text == "idle":
+            return None
+        if text == "normal":
+            return 0
+        if not (text.isdigit() and 1 <= int(text) <= 19):
+            raise ValueError(f"PASSWORD_HASH_PRIORITY must be idle, normal or a nice value "
+                             f"from 1 to 19, not {self.password_hash_priority!r}")
+        return int(text)
 
     @property
     def station_loudness_lufs(self) -> float | None:

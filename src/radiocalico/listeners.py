@@ -109,9 +109,11 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
-def address_group(address: str) -> str:
-    """The unit one subscriber holds: an IPv4 address, or an IPv6 /64 (a home or phone is
-    handed a whole /64, so its addresses are one listener's as much as one IPv4 is)."""
+def address_group(address: str, ipv6_prefix: int = 64) -> str:
+    """The unit one subscriber holds: an IPv4 address, or an IPv6 network of `ipv6_prefix`
+    bits (CLIENT_IPV6_PREFIX; a home or phone is handed a whole /64, so its addresses are
+    one subscriber's as much as one IPv4 is, and a client choosing a new one per request
+    is still one client). Rate limits per address and listener counts both count these."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -119,12 +121,12 @@ def address_group(address: str) -> str:
     if ip.version == 6:
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(ipaddress.ip_network(f"{ip}/{ipv6_prefix}", strict=False))
     return str(ip)
 
 
 def stream_listener_digest(secret: str, address: str, user_agent: str, day: date,
-                           per_address: int = 32) -> str:
+                           per_address: int = 32, ipv6_prefix: int = 64) -> str:
     """A stream client's key for the day: HMAC of its address group and one of
     `per_address` slots its user agent falls in.
 
@@ -133,7 +135,8 @@ def stream_listener_digest(secret: str, address: str, user_agent: str, day: date
     listeners behind one address whose agents share a slot count once (2 devices: 3 %
     chance at 32 slots; a 50-listener NAT counts ~25)."""
     slot = agent_slot(user_agent, per_address)
-    message = f"stream-listener:{day.isoformat()}:{address_group(address)}\n{slot}".encode()
+    group = address_group(address, ipv6_prefix)
+    message = f"stream-listener:{day.isoformat()}:{group}\n{slot}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 

@@ -40,11 +40,12 @@ class Services:
         app.extensions[_EXTENSION] = self
 
     def close(self) -> None:
-        """Stop the recorder's thread and close the database connections. For whoever made
-        the app and is done with it while its process lives on (tests, scripts): a server
-        process just exits. Flask has no app-level teardown (teardown_appcontext runs after
-        every request), so the maker calls this."""
+        """Stop the recorder's and the password hashing threads and close the database
+        connections. For whoever made the app and is done with it while its process lives
+        on (tests, scripts): a server process just exits. Flask has no app-level teardown
+        (teardown_appcontext runs after every request), so the maker calls this."""
         self.recorder.stop()
+        self.passwords.close()
         self.store.dispose()
 
 

@@ -4,12 +4,16 @@ none refused, and /health slowed from 3 ms to 1.1 s."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
+from radiocalico.config import Config
 from radiocalico.services import services
 
 from tests.api.test_users import Account
@@ -141,3 +145,33 @@ def test_a_dressed_up_common_password_or_the_sites_name_is_refused(live_server):
         ok = requests.post(f"{live_server.url}/api/users", json={
             "username": f"mo{n}", "email": f"mo{n}@x.org", "password": password})
         assert ok.status_code == 201, (password, ok.text)
+
+
+def test_hashes_run_at_a_lower_cpu_priority_than_requests(make_app, make_live_server):
+    """Issue 21, finding 2: during a sign-in flood /health through nginx waited for the CPU
+    behind the hashes (p99 93-367 ms, bench/signin_flood). Hashes now run in a thread of
+    lower priority than the request threads (Argon2's lane threads inherit it), so the
+    kernel serves the requests first: SCHED_IDLE by default, or a nice value."""
+    def hashing_threads(url: str) -> list[threading.Thread]:
+        assert requests.post(f"{url}/api/users/session", timeout=30,
+                             json={"login": "nobody", "password": WRONG}).status_code == 401
+        return [t for t in threading.enumerate() if t.name.startswith("password-hash")]
+
+    me = threading.get_native_id()
+    policy, nice = os.sched_getscheduler(me), os.getpriority(os.PRIO_PROCESS, me)
+    idle = make_live_server(make_app(ratelimit_enabled=False)).url
+    niced = make_live_server(make_app(password_hash_priority="7", ratelimit_enabled=False)).url
+    idle_threads, niced_threads = hashing_threads(idle), hashing_threads(niced)
+    assert idle_threads and niced_threads
+    # (Each app has its own hashing thread; both tests' apps live in this process.)
+    assert os.SCHED_IDLE in {os.sched_getscheduler(t.native_id) for t in idle_threads}
+    assert min(19, nice + 7) in {os.getpriority(os.PRIO_PROCESS, t.native_id)
+                                 for t in niced_threads}
+    # The threads that answer requests keep theirs.
+    assert (os.sched_getscheduler(me), os.getpriority(os.PRIO_PROCESS, me)) == (policy, nice)
+    assert requests.get(f"{idle}/health", timeout=10).status_code == 200
+
+
+def test_an_unknown_hash_priority_is_one_clear_start_up_line():
+    with pytest.raises(ValueError, match="PASSWORD_HASH_PRIORITY must be idle, normal or"):
+        Config.from_env({"PASSWORD_HASH_PRIORITY": "high"})

@@ -38,6 +38,7 @@ def count_stream_fetch(path: str) -> None:
         request.headers.get("User-Agent", "")[:512],
         datetime.now(timezone.utc).date(),
         per_address=shared.config.stream_listeners_per_address,
+        ipv6_prefix=shared.config.client_ipv6_prefix,
     )
     shared.stream_listeners.hit(digest, rendition)
 

@@ -33,6 +33,7 @@ from radiocalico.api.listener_token import ListenerToken, read_token
 from radiocalico.db import users as user_queries
 from radiocalico.db.ratings import merge_votes
 from radiocalico.errors import APIError, FieldError
+from radiocalico.listeners import address_group
 from radiocalico.services import services
 
 FINGERPRINT_HEADER = "X-Listener-Fingerprint"
@@ -243,8 +244,10 @@ def _fingerprint_voter() -> Voter | None:
 
 
 def client_address_key() -> str:
-    """Rate-limit key for the client address; never the raw address."""
-    return "ip:" + _keyed_digest("address", request.remote_addr or "unknown")[:24]
+    """Rate-limit key for the client address, an IPv6 address by its network
+    (CLIENT_IPV6_PREFIX, listeners.address_group); never the raw address."""
+    group = address_group(request.remote_addr or "unknown", services().config.client_ipv6_prefix)
+    return "ip:" + _keyed_digest("address", group)[:24]
 
 
 def account_key(account: str) -> str:

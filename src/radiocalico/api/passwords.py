@@ -10,6 +10,15 @@ waiting for one would hold a request thread, and a worker has only a few, which
 /health and every other request need (bench/signin_flood). With the per-account and
 per-address rate limits of the operations (api/users.py), that bounds what many
 addresses together can make the server do.
+
+A hash in progress must not slow the other requests either: Argon2 runs 4 lanes in
+threads of its own and takes every core of a small machine for its ~0.1 s, so a probe of
+/health arriving meanwhile waited for the CPU (p99 93-187 ms through nginx during the
+flood). Each worker process therefore hashes in a thread of its own whose CPU priority
+is lowered (`PASSWORD_HASH_PRIORITY`; Linux keeps a scheduling policy and nice value per
+thread, and the lanes' threads inherit them): by default SCHED_IDLE, so any request
+thread that wakes up takes the CPU from a hash at once, where a nice value only shares it
+less. The hash only takes longer while the server is busy; its parameters are unchanged.
 """
 
 from __future__ import annotations
@@ -17,9 +26,11 @@ from __future__ import annotations
 import fcntl
 import functools
 import gzip
+import logging
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -113,12 +124,34 @@ class _Slot:
         self._thread_lock.release()
 
 
+log = logging.getLogger("radiocalico")
+
+
+def _lower_priority(nice: int | None) -> None:
+    """Runs in each hashing thread as it starts: put this thread in SCHED_IDLE (`nice`
+    None) or raise its nice value by `nice`; lowering a priority needs no privilege, and
+    the request threads keep theirs."""
+    thread = threading.get_native_id()
+    try:
+        if nice is None:
+            os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        elif nice > 0:
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+    except (OSError, AttributeError) as exc:  # not Linux, or a sandbox that forbids it
+        log.warning("password hashing keeps the request threads' CPU priority (%s)", exc)
+
+
 class Passwords:
-    def __init__(self, concurrency: int, lock_dir: Path):
+    def __init__(self, concurrency: int, lock_dir: Path, nice: int | None = None):
         self._hasher = PasswordHasher()
         common_passwords()  # read at start-up, not on a listener's first sign-up
         lock_dir.mkdir(parents=True, exist_ok=True)
         self._slots = [_Slot(lock_dir / f"password-hash-{n}.lock") for n in range(max(1, concurrency))]
+        # Its threads start on the first hash, in the worker process (workers fork after
+        # start-up, and a fork keeps no threads).
+        self._hashers = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="password-hash",
+                                           initializer=_lower_priority, initargs=(nice,))
         # Verified against when the login names no account, so that a wrong username takes
         # as long as a wrong password and the answer does not reveal which accounts exist.
         self._dummy = self._hasher.hash("radiocalico-no-such-account")
@@ -127,10 +160,13 @@ class Passwords:
         for slot in self._slots:
             if slot.try_acquire():
                 try:
-                    return work()
+                    return self._hashers.submit(work).result()
                 finally:
                     slot.release()
         raise Busy
+
+    def close(self) -> None:
+        self._hashers.shutdown(wait=False, cancel_futures=True)
 
     def hash(self, password: str) -> str:
         return self._hashing(lambda: self._hasher.hash(password))

@@ -18,14 +18,16 @@ still said plainly (409 `username_taken`): a listener must be able to pick anoth
 Changing the e-mail address of an account to one that belongs to another account still
 answers 409: it needs the current password, and is limited per account.
 
-The two sign-up answers still differ by the new account's session cookie: a trade-off,
-pinned by tests/api/test_users.py (it tells what the session would, at the same cost).
+The two sign-up answers still differ by the new account's session cookie (and its known
+device cookie, api/known_devices.py): a trade-off, pinned by tests/api/test_users.py (it
+tells what the session would, at the same cost).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, request, session
 
+from radiocalico.api import known_devices
 from radiocalico.api import schemas as s
 from radiocalico.api.identity import (
     CSRF,
@@ -49,10 +51,18 @@ _BAD_LOGIN = "Wrong username/e-mail or password."
 
 
 def _login_key() -> str:
-    """Rate-limit key for the account a sign-in names (its keyed digest)."""
+    """Rate-limit key for the account a sign-in names (its keyed digest); on a browser
+    that account signed in on before, the account on that device, so that the guesses of
+    others never lock the owner out there (api/known_devices.py)."""
     body = json_object_or_none() or {}
     login = body.get("login")
-    return account_key(login.strip().lower() if isinstance(login, str) else "")
+    account = account_key(login.strip().lower() if isinstance(login, str) else "")
+    device = known_devices.device_for(account)
+    return account if device is None else f"{account}:device:{device}"
+
+
+def _remember_device(user: queries.User) -> None:
+    known_devices.remember(account_key(user.username.lower()), account_key(user.email.lower()))
 
 
 def _signed_in_key() -> str:
@@ -62,7 +72,8 @@ def _signed_in_key() -> str:
 # Signing up and in, per client address: password guessing and account spraying.
 _AUTH_LIMITS = (Limit("ratelimit_auth", key=client_address_key),)
 _SIGN_UP_LIMITS = (*_AUTH_LIMITS, Limit("ratelimit_signups", key=client_address_key))
-# Every password check, per account and per address, so guessing is slow from anywhere.
+# Every password check, per account and per address, so guessing is slow from anywhere;
+# a sign-in on a browser the account used before counts per account and device.
 _SIGN_IN_LIMITS = _AUTH_LIMITS + (
     Limit("ratelimit_password", key=_login_key, shared="password-login"),
     Limit("ratelimit_password", key=client_address_key, shared="password-address"),
@@ -154,6 +165,7 @@ def register(body: s.RegisterIn):
                 raise _username_taken() from None
     if user is not None:
         sign_in(user)
+        _remember_device(user)
     return s.SignUpOut(message=_SIGNED_UP), 201
 
 
@@ -172,6 +184,7 @@ def create_session(body: s.SignInIn):
     if user is None or not matches:
         raise APIError(401, _BAD_LOGIN, code="bad_credentials")
     csrf = sign_in(user)
+    _remember_device(user)
     return s.SessionOut(user=_profile(user), csrf_token=csrf)
 
 
