@@ -27,8 +27,9 @@ Programming (`decider`, `programming`): the programme asks the decider, not the 
 for its next track; the decider keeps the next items decided ahead on the station clock.
 With a database (`database_url`) a background thread (`programming.ProgrammingSync`)
 mirrors the library for requests and reads the playlists, schedule, history, requests and
-station commands; the loop applies the commands at the start of each segment it makes (a
-skip: what plays fades out over `CUT_FADE_SECONDS` and the next item starts) and cuts the
+station commands; the loop applies the commands at the start of each segment it makes,
+read afresh just before it cuts it (a skip: what plays fades out over `CUT_FADE_SECONDS`
+and the next item starts, in the first segment made after the command) and cuts the
 track playing for a top-of-hour item so that it starts on the hour. `publish_next` puts the
 queue in metadatav2.json (`next`).
 
@@ -256,7 +257,7 @@ class Station:
 
         rules = self.rules or Rules(0, 0)
         look_back = 60 * max(rules.song_minutes, rules.artist_minutes, 60)
-        # Polled once a segment of station time: a command is applied to the next segment made.
+        # Read once a segment of station time; commands also on demand (`fresh_commands`).
         interval = max(0.02, self.segment_seconds / self.speed) if math.isfinite(self.speed) else 0.02
         sync = ProgrammingSync(Store(self.database_url), library, lambda: index.tracks,
                                lambda: self._head_time(), look_back, interval)
@@ -397,7 +398,7 @@ class Station:
             if decider.snapshot is not sync.snapshot:
                 decider.snapshot = sync.snapshot
                 decider.adopt_requests()
-            for command in sync.commands:
+            for command in sync.fresh_commands(self._command_wait()):
                 if command.id not in self._applied:
                     self._applied.add(command.id)
                     sync.report("command", command.id, self._apply(command, programme, start, fade))
@@ -415,6 +416,11 @@ class Station:
             log.info("top of the hour %s: the station ID starts on it", iso_utc(mark))
         if self.publish_next:
             publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
+
+    def _command_wait(self) -> float:
+        """How long the loop waits for the commands posted up to now before cutting a segment:
+        a quarter of its time at most, so a slow database delays a skip, never a segment."""
+        return min(0.25, self.segment_seconds / 4) / self.speed
 
     def _apply(self, command, programme: Programme, start: int, fade: int) -> str:
         decider = self.decider
