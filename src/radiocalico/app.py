@@ -22,6 +22,7 @@ from radiocalico.api import (
     audience,
     charts,
     console,
+    console_library,
     docs,
     health,
     history,
@@ -129,7 +130,8 @@ class _FromOurProxies:
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
     for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp,
-                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp):
+                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp,
+                      console_library.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

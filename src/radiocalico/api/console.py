@@ -68,7 +68,7 @@ def queue():
     current = None
     if meta.get("title") or meta.get("artist"):
         current = {key: meta.get(key) for key in ("artist", "title", "album", "reason", "requested",
-                                                    "relaxed", "started_at")}
+                                                    "relaxed", "started_at", "live", "dj")}
     return s.QueueOut(current=current, next=upcoming(), published=services().config.station_publish_next)
 
 

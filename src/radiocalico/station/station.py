@@ -433,6 +433,13 @@ class Station:
         if command.op == "move":
             item = decider.move(command.item or "", int(command.position or 0))
             return f"moved {item.artist} - {item.title} to {command.position}" if item else "not in the queue"
+        if command.op == "rescan":  # the console changed the library folder
+            if self.index is not None:
+                self.index.rescan_soon()
+            return "rescanning"
+        if command.op == "disconnect":
+            dj = self.live.disconnect() if self.live is not None else None
+            return f"disconnected {dj}" if dj else "no DJ connected"
         return f"unknown command {command.op}"
 
 
