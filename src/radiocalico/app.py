@@ -45,6 +45,7 @@ from radiocalico.errors import register_error_handlers
 from radiocalico.listeners import StreamListeners
 from radiocalico.recorder import Recorder
 from radiocalico.services import Services
+from radiocalico.web import console as console_page
 from radiocalico.web import embed, player, stream
 
 
@@ -131,7 +132,7 @@ def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
     for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp,
                       history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp,
-                      console_library.bp):
+                      console_library.bp, console_page.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

@@ -30,7 +30,7 @@ from flask import Blueprint, request
 from sqlalchemy import delete, insert, update
 
 from radiocalico.api import programming_schemas as s
-from radiocalico.api.console import _audit, _changing, require_operator
+from radiocalico.api.console import _audit, _changing, operators_only, require_operator
 from radiocalico.api.identity import CSRF, account_key
 from radiocalico.api.operation import Limit, operation
 from radiocalico.db import programming as queries
@@ -41,6 +41,7 @@ from radiocalico.songs import song_id
 from radiocalico.station.library import AUDIO_EXTENSIONS, LibraryFileError, read_track
 
 bp = Blueprint("console_library", __name__, url_prefix="/api/console")
+bp.before_request(operators_only)
 
 _TAGS = ("console",)
 _FORBIDDEN = {403: ("Not an operator (code operator_required), or a wrong CSRF token", None)}

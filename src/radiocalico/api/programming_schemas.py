@@ -182,3 +182,15 @@ class LiveOut(BaseModel):
     dj: str | None
     title: str | None
     since: str | None = Field(description="When the DJ's current title started (program-date-time).")
+
+
+class OpenRequestOut(BaseModel):
+    request_id: int
+    artist: str
+    title: str
+    status: Literal["waiting", "queued"] = Field(description="queued: the station has put it in the queue.")
+    created_at: datetime
+
+
+class OpenRequestsOut(BaseModel):
+    requests: list[OpenRequestOut] = Field(description="Not played yet, oldest first.")

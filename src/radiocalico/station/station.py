@@ -396,7 +396,10 @@ class Station:
         sync = self._sync
         if sync is not None and sync.snapshot is not None:
             if decider.snapshot is not sync.snapshot:
+                changed = decider.snapshot.programming != sync.snapshot.programming
                 decider.snapshot = sync.snapshot
+                if changed:
+                    decider.replan()
                 decider.adopt_requests()
             for command in sync.fresh_commands(self._command_wait()):
                 if command.id not in self._applied:
