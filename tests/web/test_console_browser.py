@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 
 from tests.station.audiofiles import make_flac
 from tests.station.streamutil import MEDIA_NAME, decode_bytes, parse_media_playlist, wait_for
-from tests.web.stack import RADIOCALICO, TONES, Server, Tone, make_library
+from tests.web.stack import RADIOCALICO, Server, Tone, make_library
+from tests.web.test_player_browser import run_axe
 
 SEG = 1.0
 PASSWORD = "correct horse battery staple 42"
@@ -78,6 +79,7 @@ def test_a_visitor_signs_in_and_gets_the_console(console_page, server):
     page = console_page
     page.goto(f"{server.url}/console")
     page.get_by_role("heading", name="Sign in to the console").wait_for()
+    assert run_axe(page) == []
     page.get_by_label("E-mail or user name").fill("olive@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")
@@ -87,6 +89,8 @@ def test_a_visitor_signs_in_and_gets_the_console(console_page, server):
         assert page.get_by_role("heading", name=heading, exact=True).is_visible()
     page.wait_for_selector("#queue li")
     page.wait_for_selector("#listeners-chart svg")
+    page.wait_for_selector("#library-rows tr")
+    assert run_axe(page) == []
 
 
 def test_upload_a_good_and_a_bad_file(console_page, tmp_path):

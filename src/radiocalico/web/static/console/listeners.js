@@ -61,6 +61,9 @@ export class ListenersController {
     };
     line("peak", "peak");
     line("mean", "mean");
+    for (const h of hours) { // an hour alone makes no line: its dot shows
+      chart.append(svg("circle", { class: "dot", cx: x(Date.parse(h.hour)).toFixed(1), cy: y(h.peak).toFixed(1), r: 2.5 }));
+    }
     $("listeners-chart").replaceChildren(chart);
     setText($("listeners-caption"), `${words} Solid: hourly peak; dashed: hourly mean.`);
   }

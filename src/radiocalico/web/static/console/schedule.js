@@ -90,18 +90,13 @@ export class ScheduleController {
   drawWeek(blocks) {
     const week = $("week");
     const hours = el("div", { className: "week__hours" });
-    hours.setAttribute("role", "presentation");
     for (const h of [6, 12, 18]) {
       const label = el("span", { text: `${String(h).padStart(2, "0")}:00` });
       label.style.top = `${(h / 24) * 100}%`;
       hours.append(label);
     }
-    const columns = DAYS.map((day) => {
-      const column = el("div", { className: "week__day" }, el("span", { className: "week__name", text: DAY_NAMES[day] }));
-      column.setAttribute("role", "row");
-      column.setAttribute("aria-label", DAY_NAMES[day]);
-      return column;
-    });
+    const columns = DAYS.map((day) => el("div", { className: "week__day" },
+      el("span", { className: "week__name", text: DAY_NAMES[day] })));
     for (const block of blocks) {
       const start = minutes(block.start) % 1440;
       const length = ((minutes(block.end) - start + 1440) % 1440) || 1440;
@@ -112,7 +107,6 @@ export class ScheduleController {
         while (left > 0) {
           const span = Math.min(left, 1440 - from);
           const box = el("div", { className: "week__block", text: `${block.name} ${block.start}–${block.end}`, dir: "auto" });
-          box.setAttribute("role", "cell");
           box.style.top = `${(from / 1440) * 100}%`;
           box.style.height = `${(span / 1440) * 100}%`;
           box.title = `${block.name} (${block.playlist}) ${block.start}–${block.end}`;
