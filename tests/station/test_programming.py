@@ -361,3 +361,70 @@ def test_a_file_name_that_is_not_utf8_is_mirrored_for_requests(tmp_path, databas
     finally:
         st.stop()
     assert sorted(row.path for row in rows) == ["Café.flac", "plain.flac"]
+
+
+def test_an_operator_disconnects_the_dj_and_the_rotation_comes_back(tmp_path, database):
+    """The console's disconnect is a station command: the DJ's connection is closed, what was
+    buffered airs, and the rotation comes back, while the DJ's software was still sending."""
+    from radiocalico.station.live import LiveInput, LiveSettings
+
+    from .test_live import MetadataWatch, credentials, dj_software
+
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_flac(lib / "a.flac", 30.0, seed=1, artist="Rotation", title="Back")
+    settings = LiveSettings(port=0, crossfade_seconds=0.5, buffer_seconds=0.5, no_data_seconds=5.0,
+                            silence_seconds=5.0, record=False)
+    live = LiveInput(settings, credentials)
+    st = Station(lib, tmp_path / "out", segment_seconds=SEG, renditions=("lossless",), database_url=url,
+                 speed=1.0, live=live)
+    st.start()
+    watch = MetadataWatch(st.out)
+    dj = None
+    try:
+        dj = dj_software(live.port, "sine=frequency=2000:duration=60", "-c:a", "flac", "-content_type",
+                         "audio/ogg", "-f", "ogg")
+        wait_for(lambda: watch.seen and watch.seen[-1][0] is True, timeout=20)
+        with store.writing() as connection:
+            command = queries.add_command(connection, "disconnect")
+
+        def outcome():
+            with store.reading() as connection:
+                return queries.command(connection, command)[2]
+
+        assert wait_for(outcome, timeout=10) == "disconnected dj"
+        wait_for(lambda: watch.seen[-1][0] is False, timeout=10)
+        assert watch.seen[-1][2:] == ("Rotation", "Back")
+        wait_for(lambda: dj.poll() is not None, timeout=10)  # its connection was closed
+    finally:
+        if dj is not None and dj.poll() is None:
+            dj.kill()
+        watch.stop()
+        st.stop()
+
+
+def test_a_rescan_command_brings_a_new_file_to_the_library_at_once(tmp_path, database):
+    """An upload asks the station to rescan: the new file is read and mirrored for the console
+    and requests within seconds, not at the next 30 s pass."""
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    make_flac(lib / "a.flac", 5.0, seed=1, artist="Old", title="Old")
+    st = station(lib, tmp_path / "out", url, speed=1.0)
+    st.start()
+    try:
+        def found(q):
+            with store.reading() as connection:
+                return queries.search_library(connection, q, 5)
+
+        wait_for(lambda: found("Old"), timeout=20)
+        (lib / "uploads").mkdir()
+        make_flac(lib / "uploads" / "new.flac", 2.0, seed=2, artist="Fresh", title="Upload")
+        with store.writing() as connection:
+            queries.add_command(connection, "rescan")
+        asked = time.monotonic()
+        wait_for(lambda: found("Fresh"), timeout=20)
+        assert time.monotonic() - asked < 10, "mirrored at the next library pass, not at once"
+    finally:
+        st.stop()
