@@ -223,3 +223,34 @@ def test_a_listener_gets_403_everywhere_in_the_console(server, browser, tmp_path
             assert response.json()["error"]["code"] == "operator_required"
     finally:
         context.close()
+
+
+def test_the_console_is_in_the_production_bundle(tmp_path, monkeypatch):
+    """WEB_BUNDLE serves the console's entry bundled (its controllers inside, shared code in the
+    player's chunks) and its style sheet minified, at the URLs the page names."""
+    import re
+
+    from radiocalico.app import create_app
+    from radiocalico.services import services
+    from radiocalico.web import player, vendor
+
+    node_modules = vendor.DEFAULT_NODE_MODULES
+    if not (node_modules / "hls.js").is_dir():
+        pytest.skip("node_modules not installed")
+    build = tmp_path / "build"
+    vendor.bundle(node_modules, vendor.STATIC_DIR, build)
+    script = (build / "console" / "console.js").read_text()
+    imports = set(re.findall(r'(?:from|import)\s*\(?"(\.\.?/[^"]+)"', script))
+    assert imports and all(i.startswith("../chunk-") for i in imports), imports
+    monkeypatch.setattr(player, "BUILD_DIR", build)
+    app = create_app({"instance_path": tmp_path / "instance", "station_mode": "upstream",
+                      "secret_key": "0123456789abcdef" * 2, "web_bundle": True})
+    try:
+        client = app.test_client()
+        for name in ("console/console.js", "console/console.css"):
+            served = client.get(f"/static/{name}")
+            assert served.status_code == 200 and served.data == (build / name).read_bytes(), name
+        page = client.get("/console").get_data(as_text=True)
+        assert '<script type="module" src="/static/console/console.js">' in page
+    finally:
+        services(app).close()
