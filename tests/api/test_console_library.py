@@ -145,3 +145,18 @@ def test_a_listener_gets_403_on_the_console_library(app, live_server, tmp_path, 
         assert response.status_code == 403, (path, response.text)
         assert response.json()["error"]["code"] == "operator_required"
     assert _audio_files(library) == []
+
+
+def test_the_console_lists_open_requests(app, live_server):
+    olive = _operator(app, live_server)
+    lenny = _account(live_server, "lenny")
+    tid = queries.track_id("a/1.flac")
+    with services(app).store.writing() as connection:
+        queries.mirror_library(connection, [queries.LibraryTrack(tid, "1" * 32, "a/1.flac", "Asked Artist",
+                                                                 "Asked Song", "", "", 60.0)])
+    assert lenny.request("POST", "/api/requests", json={"track_id": tid}).status_code == 201
+    answer = olive.request("GET", "/api/console/requests")
+    assert answer.status_code == 200
+    [entry] = answer.json()["requests"]
+    assert (entry["artist"], entry["title"], entry["status"]) == ("Asked Artist", "Asked Song", "waiting")
+    assert lenny.request("GET", "/api/console/requests").status_code == 403
