@@ -162,6 +162,7 @@ def test_reorder_then_skip_heard_within_one_segment(console_page, server, tmp_pa
     heard = origin + resumed / 100
     # The next segment boundary after the click, then the 0.2 s fade; 0.3 s for the click's
     # round trip and the database write.
+    print(f"\nskip heard {heard - asked:.2f} s after the click (segment {SEG} s)")
     assert heard - asked <= SEG + 0.2 + 0.3, f"the skip was heard {heard - asked:.2f} s after the click"
 
 
