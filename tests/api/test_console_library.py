@@ -160,3 +160,25 @@ def test_the_console_lists_open_requests(app, live_server):
     [entry] = answer.json()["requests"]
     assert (entry["artist"], entry["title"], entry["status"]) == ("Asked Artist", "Asked Song", "waiting")
     assert lenny.request("GET", "/api/console/requests").status_code == 403
+
+
+def test_a_format_without_writable_tags_and_an_unreachable_library_are_said_plainly(
+        app, live_server, make_app, make_live_server, library, tmp_path):
+    from tests.station.audiofiles import noise_pcm, write_pcm
+
+    olive = _operator(app, live_server)
+    wav = write_pcm(tmp_path / "take.wav", noise_pcm(1.0, 48000, 24), 48000, 24, "pcm_s24le", "wav")
+    track = _upload(olive, "take.wav", wav.read_bytes()).json()
+    before = (library / "uploads" / "take.wav").read_bytes()
+    answer = olive.request("PATCH", f"/api/console/library/{track['track_id']}", json={"artist": "Someone"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "tags_unsupported"
+    assert "cannot write tags into “take.wav” (WAV files)" in answer.json()["error"]["message"]
+    assert (library / "uploads" / "take.wav").read_bytes() == before
+
+    elsewhere = make_app(station_library="")  # an external station whose folder this app cannot reach
+    server = make_live_server(elsewhere)
+    oscar = _operator(elsewhere, server, "oscar")
+    refused = _upload(oscar, "take.wav", wav.read_bytes())
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_library"
+    assert "set STATION_LIBRARY" in refused.json()["error"]["message"]
+    assert oscar.request("GET", "/api/console/library").json()["folder"] is False

@@ -26,15 +26,13 @@ import uuid
 from pathlib import Path
 
 import mutagen
-from flask import Blueprint, request
-from sqlalchemy import delete, insert, update
+from flask import Blueprint, request, session
 
 from radiocalico.api import programming_schemas as s
 from radiocalico.api.console import _audit, _changing, operators_only, require_operator
 from radiocalico.api.identity import CSRF, account_key
 from radiocalico.api.operation import Limit, operation
 from radiocalico.db import programming as queries
-from radiocalico.db.schema import library_tracks
 from radiocalico.errors import APIError, FieldError
 from radiocalico.services import services
 from radiocalico.songs import song_id
@@ -54,8 +52,6 @@ _OUR_REASONS = ("not a recognised audio file", "no audio stream", "no decodable 
 
 
 def _operator_key() -> str:
-    from flask import session
-
     return account_key(f"id:{session.get('uid')}")
 
 
@@ -140,11 +136,6 @@ def _row(folder: Path, path: Path):
                                 float(track.duration or 0.0))
 
 
-def _put_row(connection, row: queries.LibraryTrack) -> None:
-    connection.execute(delete(library_tracks).where(library_tracks.c.track_id == row.track_id))
-    connection.execute(insert(library_tracks), [vars(row) | {"updated_at": queries._now()}])
-
-
 @bp.post("/library")
 @operation(summary="Upload an audio file into the library (uploads/); refused with the reason when it is "
                    "not audio the station plays, or larger than CONSOLE_UPLOAD_MAX_MB",
@@ -192,7 +183,7 @@ def upload(query: s.UploadQuery):
         temp.unlink(missing_ok=True)
     row = _row(folder, path)
     with services().store.writing() as connection:
-        _put_row(connection, row)
+        queries.put_library_track(connection, row)
         queries.add_command(connection, "rescan")
         _audit(connection, user, "library.upload", path=row.path, artist=row.artist, title=row.title,
                bytes=received)
@@ -224,23 +215,23 @@ def edit_tags(track_id: str, body: s.TagsIn):
     changes = {k: v for k, v in body.model_dump().items() if v is not None}
     try:
         audio = mutagen.File(path, easy=True)
-        if audio is not None and audio.tags is None:
+        if audio is None:
+            raise ValueError("not taggable")
+        if audio.tags is None:
             audio.add_tags()
-    except Exception:  # mutagen raises many types on files it cannot tag
-        audio = None
-    if audio is None or audio.tags is None:
+        for key, value in changes.items():
+            if value:
+                audio[key] = value
+            elif key in audio:
+                del audio[key]
+        audio.save()
+    except Exception:  # mutagen raises many types on files it cannot tag (WAV's ID3 has no easy keys)
         raise APIError(422, f"The station cannot write tags into “{Path(track.path).name}” "
                             f"({path.suffix.lstrip('.').upper()} files): edit them with a tag editor.",
-                       code="tags_unsupported")
-    for key, value in changes.items():
-        if value:
-            audio[key] = value
-        elif key in audio:
-            del audio[key]
-    audio.save()
+                       code="tags_unsupported") from None
     row = _row(folder, path)
     with services().store.writing() as connection:
-        _put_row(connection, row)
+        queries.put_library_track(connection, row)
         queries.add_command(connection, "rescan")
         _audit(connection, user, "library.tags", path=row.path,
                before={k: getattr(track, k) for k in changes}, after={k: getattr(row, k) for k in changes})
@@ -259,7 +250,7 @@ def remove_track(track_id: str):
     kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(path, kept)
     with services().store.writing() as connection:
-        connection.execute(delete(library_tracks).where(library_tracks.c.track_id == track.track_id))
+        queries.delete_library_track(connection, track.track_id)
         queries.add_command(connection, "rescan")
         _audit(connection, user, "library.remove", path=track.path, artist=track.artist, title=track.title)
     return None
