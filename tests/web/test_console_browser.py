@@ -102,6 +102,14 @@ def test_upload_a_good_and_a_bad_file(console_page, tmp_path):
     expect(page.locator("#upload-ok")).to_contain_text("Added")
     assert "Uploaded Band – Fresh Upload (uploads/Fresh Upload.flac)" in page.locator("#upload-ok").inner_text()
     page.locator("#library-rows tr", has_text="Fresh Upload").wait_for()
+    # Its tags edited from the keyboard: the dialog opens on the first field.
+    page.get_by_role("button", name="Edit the tags of Uploaded Band – Fresh Upload").press("Enter")
+    expect(page.get_by_label("Artist", exact=True)).to_be_focused()
+    page.get_by_label("Title", exact=True).fill("Fresher Upload")
+    page.get_by_label("Genre", exact=True).fill("Ambient")
+    page.get_by_role("button", name="Save", exact=True).press("Enter")
+    page.locator("#library-rows tr", has_text="Fresher Upload").wait_for()
+    assert "Ambient" in page.locator("#library-rows tr", has_text="Fresher Upload").inner_text()
 
     bad = tmp_path / "Not Really.flac"
     bad.write_bytes(b"fLaC" + b"this is a text file, not audio\n" * 200)
