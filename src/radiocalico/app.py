@@ -22,6 +22,7 @@ from radiocalico.api import (
     audience,
     charts,
     console,
+    console_library,
     docs,
     health,
     history,
@@ -44,6 +45,7 @@ from radiocalico.errors import register_error_handlers
 from radiocalico.listeners import StreamListeners
 from radiocalico.recorder import Recorder
 from radiocalico.services import Services
+from radiocalico.web import console as console_page
 from radiocalico.web import embed, player, stream
 
 
@@ -130,7 +132,8 @@ class _FromOurProxies:
 def _register_blueprints(app: Flask, config: Config) -> None:
     app.url_map.converters.update(CONVERTERS)
     for blueprint in (health.bp, listener.bp, ratings.bp, users.bp, docs.bp, player.bp,
-                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp):
+                      history.bp, charts.bp, likes.bp, audience.bp, embed.bp, requests.bp, console.bp,
+                      console_library.bp, console_page.bp):
         app.register_blueprint(blueprint)
     if config.station_mode == "embedded":
         app.register_blueprint(stream.bp)

@@ -166,6 +166,11 @@ class Config:
     # Requests (POST /api/requests) per listener, and per client address.
     ratelimit_requests: str = "3/hour"
     ratelimit_requests_per_ip: str = "30/hour"
+    # --- The operator console (api/console.py, api/console_library.py) ---------------------
+    # Library changes (upload, tag edit, removal) per operator account.
+    ratelimit_console_library: str = "120/hour"
+    # The largest file an operator may upload into the library, in MB (MiB).
+    console_upload_max_mb: int = 1024
     # Readiness (/health/ready): the newest segment in the station output folder must be at
     # most this many seconds old; 0 leaves the station out of readiness (upstream mode
     # never checks it).

@@ -47,6 +47,12 @@ def require_operator() -> user_queries.User:
     return user
 
 
+@bp.before_request
+def operators_only() -> None:
+    """Before anything else (the body's validation too): a listener gets 403 whatever they send."""
+    require_operator()
+
+
 def _changing() -> user_queries.User:
     user = require_operator()
     require_csrf()
@@ -68,7 +74,7 @@ def queue():
     current = None
     if meta.get("title") or meta.get("artist"):
         current = {key: meta.get(key) for key in ("artist", "title", "album", "reason", "requested",
-                                                    "relaxed", "started_at")}
+                                                    "relaxed", "started_at", "live", "dj")}
     return s.QueueOut(current=current, next=upcoming(), published=services().config.station_publish_next)
 
 
@@ -308,3 +314,20 @@ def audit(query: s.AuditQuery):
     with services().store.reading() as connection:
         entries = queries.audit_trail(connection, query.limit, query.before)
     return s.AuditOut(entries=[s.AuditEntryOut(**vars(e)) for e in entries])
+
+
+# --- requests -------------------------------------------------------------------------------
+
+@bp.get("/requests")
+@operation(summary="Listeners' requests not played yet, oldest first", tags=_TAGS, signed_in=True,
+           responses={200: ("Open requests", s.OpenRequestsOut), **_FORBIDDEN})
+def open_requests():
+    require_operator()
+    out = []
+    with services().store.reading() as connection:
+        for found in queries.open_requests(connection):
+            track = queries.library_track(connection, found.track_id)
+            out.append(s.OpenRequestOut(request_id=found.id, artist=track.artist if track else "",
+                                        title=track.title if track else "(no longer in the library)",
+                                        status=found.status, created_at=found.created_at))
+    return s.OpenRequestsOut(requests=out)

@@ -111,4 +111,9 @@ def _operation_object(spec: Operation, params: list[dict], refs: dict, operation
             "required": True,
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
         }
+    elif spec.raw_body:
+        operation_object["requestBody"] = {
+            "required": True,
+            "content": {spec.raw_body: {"schema": {"type": "string", "contentMediaType": spec.raw_body}}},
+        }
     return operation_object

@@ -61,6 +61,7 @@ class Operation:
     headers: tuple[Header, ...] = ()
     signed_in: bool = False
     limits: tuple[Limit, ...] = ()
+    raw_body: str = ""  # the media type of a body the view reads itself (an upload), if any
 
 
 def operation(
@@ -73,11 +74,13 @@ def operation(
     headers: tuple[Header, ...] = (),
     signed_in: bool = False,
     limits: tuple[Limit, ...] = (),
+    raw_body: str = "",
 ) -> Callable:
     """`signed_in`: answer 401 without a session, before the input is validated
     (documented as the `session` security requirement).
-    `limits`: rate limits, each applied in turn (the first is the innermost)."""
-    spec = Operation(summary, tags, body, query, responses, headers, signed_in, limits)
+    `limits`: rate limits, each applied in turn (the first is the innermost).
+    `raw_body`: the media type of a body the view streams itself (documented, not parsed)."""
+    spec = Operation(summary, tags, body, query, responses, headers, signed_in, limits, raw_body)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)

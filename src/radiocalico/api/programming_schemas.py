@@ -141,3 +141,56 @@ class AuditEntryOut(BaseModel):
 
 class AuditOut(BaseModel):
     entries: list[AuditEntryOut]
+
+
+# --- the console's library -------------------------------------------------------------------
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, max_length=256), Printable]
+
+
+class ConsoleLibraryQuery(BaseModel):
+    q: str = Field(default="", max_length=200, description="Words of the artist, title or album.")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ConsoleTrackOut(LibraryTrackOut):
+    path: str = Field(description="Where the file is, relative to the library folder.")
+    genre: str
+
+
+class ConsoleLibraryOut(BaseModel):
+    tracks: list[ConsoleTrackOut]
+    folder: bool = Field(description="False when this app cannot reach the station's library folder "
+                                     "(STATION_LIBRARY): uploads, tag edits and removals are then refused.")
+    max_upload_bytes: int
+
+
+class UploadQuery(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable] = Field(
+        description="The file's name, with its extension (.flac, .mp3, ...): it is stored under uploads/.")
+
+
+class TagsIn(BaseModel):
+    artist: Tag | None = None
+    title: Tag | None = None
+    album: Tag | None = None
+    genre: Tag | None = None
+
+
+class LiveOut(BaseModel):
+    on_air: bool = Field(description="A DJ is on air now (metadatav2.json's live).")
+    dj: str | None
+    title: str | None
+    since: str | None = Field(description="When the DJ's current title started (program-date-time).")
+
+
+class OpenRequestOut(BaseModel):
+    request_id: int
+    artist: str
+    title: str
+    status: Literal["waiting", "queued"] = Field(description="queued: the station has put it in the queue.")
+    created_at: datetime
+
+
+class OpenRequestsOut(BaseModel):
+    requests: list[OpenRequestOut] = Field(description="Not played yet, oldest first.")

@@ -67,6 +67,16 @@ def mirror_library(connection: Connection, tracks: list[LibraryTrack]) -> None:
         connection.execute(insert(library_tracks), [vars(t) | {"updated_at": now} for t in tracks])
 
 
+def put_library_track(connection: Connection, track: LibraryTrack) -> None:
+    """One file's row, now (the console changed it; the station's next mirror agrees)."""
+    connection.execute(delete(library_tracks).where(library_tracks.c.track_id == track.track_id))
+    connection.execute(insert(library_tracks), [vars(track) | {"updated_at": _now()}])
+
+
+def delete_library_track(connection: Connection, tid: str) -> None:
+    connection.execute(delete(library_tracks).where(library_tracks.c.track_id == tid))
+
+
 def search_library(connection: Connection, q: str, limit: int) -> list[LibraryTrack]:
     """Tracks whose artist, title or album contains every word of `q` (case-insensitive)."""
     query = select(*_LIBRARY_COLUMNS)

@@ -122,6 +122,7 @@ class Decider:
         self.taken_requests: set[int] = set()
         self.events: list[tuple] = []  # for the database: ("queued", id) / ("played", id, at)
         self._held: Item | None = None  # decided, waiting behind a station ID
+        self.pinned: set[str] = set()  # items an operator moved: played as placed, never re-decided
         # The library as last asked of the rotation (the index builds a new sorted list per
         # ask), with what is derived from it: asked again at most every LIBRARY_SECONDS.
         self._library: list[Track] = []
@@ -168,7 +169,7 @@ class Decider:
             item = self._decide(now)  # (a skip brought the hour's ID early: it waits for its hour)
         else:
             item = self.queue.pop(0)
-            if item.relaxed and item.request_id is None:
+            if item.relaxed and item.request_id is None and item.item_id not in self.pinned:
                 # Decided when the rules could not be honoured (the index still scanning, a
                 # busy hour): decided again now, if that breaks them less.
                 last = self._last_seen()
@@ -215,6 +216,7 @@ class Decider:
             if item.item_id == item_id:
                 del self.queue[index]
                 self.queue.insert(max(0, min(position, len(self.queue))), item)
+                self.pinned = {i.item_id for i in self.queue} & (self.pinned | {item.item_id})
                 return item
         return None
 
@@ -246,6 +248,19 @@ class Decider:
             if item is not None:
                 self.queue.insert(0, item)
         self.current_end = mark
+
+    def replan(self) -> None:
+        """The playlists or the schedule changed: the queued items they chose are chosen again
+        under the new ones (requests, the hour's station ID and items an operator moved keep
+        their places), so "Up
+        next" shows the change at once rather than after the queue has played out."""
+        kept = [item for item in self.queue
+                if item.request_id is not None or item.hour is not None or item.item_id in self.pinned]
+        if len(kept) == len(self.queue):
+            return
+        self.queue = kept
+        self._held = None
+        self._refill()
 
     def adopt_requests(self) -> None:
         """A waiting request for a song the queue already holds: that item becomes the request

@@ -108,6 +108,7 @@ class LibraryIndex:
         self._playable: dict[bytes, Track] = {}
         self._changes: deque[tuple[bool, Track]] = deque()  # (added?, track), for the rotation
         self._stop = threading.Event()
+        self._soon = threading.Event()  # rescan now, not at the next period
         self._thread: threading.Thread | None = None
         self.scanned = threading.Event()  # the first full pass is done
         self.passes = 0
@@ -148,6 +149,10 @@ class LibraryIndex:
             time.sleep(0.02)
         return True
 
+    def rescan_soon(self) -> None:
+        """The folder changed (the console uploaded, edited or removed a file): scan now."""
+        self._soon.set()
+
     def forget(self, path) -> None:
         """`path` is gone (seen by the rotation before the next rescan)."""
         with self._lock:  # (its row goes with the next pass's: one writer to the database)
@@ -166,6 +171,7 @@ class LibraryIndex:
 
     def stop(self) -> None:
         self._stop.set()
+        self._soon.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._thread = None
@@ -215,7 +221,9 @@ class LibraryIndex:
                 self.scanned.set()
                 # A pass that only stat()ed (no reads) is what every rescan costs.
                 cost = time.monotonic() - started if not self.files_read else 0.0
-                if self._stop.wait(max(self.rescan_seconds, 10 * cost)):
+                self._soon.wait(max(self.rescan_seconds, 10 * cost))
+                self._soon.clear()
+                if self._stop.is_set():
                     break
         finally:
             if self._db is not None:

@@ -352,6 +352,16 @@ class LiveInput:
             return session
         return None
 
+    def disconnect(self) -> str | None:
+        """Close the connected DJ's connection (an operator's order): what is buffered airs,
+        then the rotation comes back. Their name, or None when no one is connected."""
+        session = self.session
+        if session is None:
+            return None
+        log.info("live: %s disconnected by an operator", session.dj)
+        session.close()
+        return session.dj
+
     # -- the connection's side ------------------------------------------------------------
 
     def detach(self) -> None:

@@ -9,6 +9,11 @@ segment late) every `interval` seconds
   the pending station commands into a `Snapshot` the playout loop swaps in whole;
 - writes back what the loop reports: requests queued and played, commands applied.
 
+Commands are also read on demand: just before the loop cuts each segment it asks
+(`fresh_commands`) and waits a bounded moment for the answer, so a skip posted up to that
+moment is heard in that segment, not one segment later; a slow database only delays the
+command to the next segment, never the segment.
+
 Commands travel through the database (`station_commands`), not a file in the output folder:
 the API and the station may be separate processes on separate hosts that share only the
 database (the output folder is served to the public, and in production the app may not
@@ -63,6 +68,7 @@ class ProgrammingSync:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
+        self._asks: queue.SimpleQueue[threading.Event] = queue.SimpleQueue()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="radiocalico-programming", daemon=True)
@@ -86,19 +92,44 @@ class ProgrammingSync:
         """One round now (before the thread starts)."""
         self._sync()
 
+    def fresh_commands(self, timeout: float) -> list[queries.Command]:
+        """From the playout loop, right before it cuts a segment: the pending commands as the
+        database holds them now, waiting at most `timeout` seconds (then the last read's)."""
+        answered = threading.Event()
+        self._asks.put(answered)
+        self._wake.set()
+        answered.wait(timeout)
+        return self.commands
+
     def _run(self) -> None:
+        due = 0.0
         while not self._stop.is_set():
-            self._sync()
-            self._wake.wait(self.interval)
+            asks = []
+            while not self._asks.empty():
+                asks.append(self._asks.get())
+            if asks:
+                self._guarded(self._read_commands)
+                for answered in asks:
+                    answered.set()
+            if time.monotonic() >= due:
+                self._sync()
+                due = time.monotonic() + self.interval
+            self._wake.wait(max(0.0, due - time.monotonic()))
             self._wake.clear()
 
     def _sync(self) -> None:
+        self._guarded(self._round)
+
+    def _round(self) -> None:
+        self._write_reports()
+        if time.monotonic() >= self._mirror_due:
+            self._mirror()
+            self._mirror_due = time.monotonic() + self.MIRROR_SECONDS
+        self._read()
+
+    def _guarded(self, work: Callable[[], None]) -> None:
         try:
-            self._write_reports()
-            if time.monotonic() >= self._mirror_due:
-                self._mirror()
-                self._mirror_due = time.monotonic() + self.MIRROR_SECONDS
-            self._read()
+            work()
         except SQLAlchemyError as exc:
             if not self._failing:
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -165,6 +196,11 @@ class ProgrammingSync:
             commands = queries.pending_commands(connection)
         self.snapshot = Snapshot(programming, plays, requests)
         self.commands = commands
+
+    def _read_commands(self) -> None:
+        self._write_reports()  # the commands applied since are not read as pending again
+        with self.store.reading() as connection:
+            self.commands = queries.pending_commands(connection)
 
 
 def _relative(path: Path, root: Path) -> str:

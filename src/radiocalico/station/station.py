@@ -27,8 +27,9 @@ Programming (`decider`, `programming`): the programme asks the decider, not the 
 for its next track; the decider keeps the next items decided ahead on the station clock.
 With a database (`database_url`) a background thread (`programming.ProgrammingSync`)
 mirrors the library for requests and reads the playlists, schedule, history, requests and
-station commands; the loop applies the commands at the start of each segment it makes (a
-skip: what plays fades out over `CUT_FADE_SECONDS` and the next item starts) and cuts the
+station commands; the loop applies the commands at the start of each segment it makes,
+read afresh just before it cuts it (a skip: what plays fades out over `CUT_FADE_SECONDS`
+and the next item starts, in the first segment made after the command) and cuts the
 track playing for a top-of-hour item so that it starts on the hour. `publish_next` puts the
 queue in metadatav2.json (`next`).
 
@@ -256,7 +257,7 @@ class Station:
 
         rules = self.rules or Rules(0, 0)
         look_back = 60 * max(rules.song_minutes, rules.artist_minutes, 60)
-        # Polled once a segment of station time: a command is applied to the next segment made.
+        # Read once a segment of station time; commands also on demand (`fresh_commands`).
         interval = max(0.02, self.segment_seconds / self.speed) if math.isfinite(self.speed) else 0.02
         sync = ProgrammingSync(Store(self.database_url), library, lambda: index.tracks,
                                lambda: self._head_time(), look_back, interval)
@@ -395,9 +396,12 @@ class Station:
         sync = self._sync
         if sync is not None and sync.snapshot is not None:
             if decider.snapshot is not sync.snapshot:
+                changed = decider.snapshot.programming != sync.snapshot.programming
                 decider.snapshot = sync.snapshot
+                if changed:
+                    decider.replan()
                 decider.adopt_requests()
-            for command in sync.commands:
+            for command in sync.fresh_commands(self._command_wait()):
                 if command.id not in self._applied:
                     self._applied.add(command.id)
                     sync.report("command", command.id, self._apply(command, programme, start, fade))
@@ -416,6 +420,11 @@ class Station:
         if self.publish_next:
             publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
 
+    def _command_wait(self) -> float:
+        """How long the loop waits for the commands posted up to now before cutting a segment:
+        a quarter of its time at most, so a slow database delays a skip, never a segment."""
+        return min(0.25, self.segment_seconds / 4) / self.speed
+
     def _apply(self, command, programme: Programme, start: int, fade: int) -> str:
         decider = self.decider
         if command.op == "skip":
@@ -427,6 +436,13 @@ class Station:
         if command.op == "move":
             item = decider.move(command.item or "", int(command.position or 0))
             return f"moved {item.artist} - {item.title} to {command.position}" if item else "not in the queue"
+        if command.op == "rescan":  # the console changed the library folder
+            if self.index is not None:
+                self.index.rescan_soon()
+            return "rescanning"
+        if command.op == "disconnect":
+            dj = self.live.disconnect() if self.live is not None else None
+            return f"disconnected {dj}" if dj else "no DJ connected"
         return f"unknown command {command.op}"
 
 

@@ -39,6 +39,9 @@ BUILD_DIR = STATIC_DIR / "build"
 BUNDLE_ENTRY = "script.js"
 # The page's own style sheets, minified beside the bundle.
 BUNDLE_STYLES = ("styles.css", "library.css")
+# The operator console's entry and style sheet (/console), bundled the same way, beside it
+# (build/console/), sharing chunks with the player's.
+CONSOLE_BUNDLE = ("console/console.js", "console/console.css")
 DEFAULT_NODE_MODULES = WEB_DIR.parents[2] / "node_modules"
 
 HLS_FILES = ("hls.light.min.mjs",)
@@ -143,11 +146,11 @@ def bundle(node_modules: Path = DEFAULT_NODE_MODULES, static: Path = STATIC_DIR,
     if out.exists():
         shutil.rmtree(out)
     subprocess.run(
-        [str(esbuild_binary(node_modules)), BUNDLE_ENTRY, *BUNDLE_STYLES, "--bundle",
+        [str(esbuild_binary(node_modules)), BUNDLE_ENTRY, *BUNDLE_STYLES, *CONSOLE_BUNDLE, "--bundle",
          "--format=esm", "--splitting", "--minify", "--sourcemap", "--target=es2022",
          "--charset=utf8", "--external:./vendor/*", f"--outdir={out}", "--log-level=warning"],
         cwd=static, check=True)
-    return sorted(p for p in out.iterdir() if p.is_file())
+    return sorted(p for p in out.rglob("*") if p.is_file())
 
 
 def main(argv: list[str] | None = None) -> None:
