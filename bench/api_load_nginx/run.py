@@ -1,8 +1,9 @@
 """The production path beside the bare app, in one run: reads of one song's rating and
 writes (each a new vote), requests/s with p50/p99, counts checked after each.
 
-    .venv/bin/python bench/api_load_nginx/run.py [--duration 15] [--connections 32]
-        [--workers 2] [--app-threads 2] [--replicas 1] [--listeners 2000] [--station]
+    .venv/bin/python bench/api_load_nginx/run.py [--duration 10] [--rounds 3]
+        [--connections 32] [--workers 2] [--app-threads 2] [--replicas 1]
+        [--listeners 2000] [--station]
 
 - bare: the app server alone (deploy/serve.py, granian) on PostgreSQL, rate limits off,
   no nginx, anonymous votes counting at once (bench/api_load/run.py's setup);
@@ -17,8 +18,10 @@ behind a load balancer sees them: the benchmark's nginx trusts X-Forwarded-For f
 loopback (`set_real_ip_from 127.0.0.1`, added to the rendered config by
 tests/deploy/topology.py's `nginx_http_extra`, never to deploy/nginx's templates), and the
 wrk scripts send each listener's requests from its own address. Each listener's token is
-fetched through nginx from its address (as a page does) before the bare run, so it is old
-enough to count by the production run. Every limit keeps its shipped value: one address
+fetched through nginx from its address (as a page does), then waits until it is old
+enough to count. Both paths run side by side, in rounds (bare reads, production reads,
+bare writes, production writes), so that on a shared machine both meet the same
+neighbours; medians are printed, and each round's ratio. Every limit keeps its shipped value: one address
 meets exactly what it meets in production.
 
 The topology is tests/deploy's (tests/deploy/topology.py: the same nginx templates and app
@@ -37,6 +40,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,43 +97,29 @@ def check_counts(database_url: str) -> str:
     return "clean" if result.returncode == 0 else f"exit {result.returncode}: {said[-1:]}"
 
 
-def exact(direct, database_url: str, before: int, writes: dict, connections: int) -> str:
+def exact(direct, database_url: str, before: int, answered: int, in_flight_max: int) -> str:
     time.sleep(2)  # requests wrk abandoned at its deadline still finish on the server
     stored = direct.count_votes(database_url) - before
-    in_flight = stored - writes["writes_ok"]
-    ok = 0 <= in_flight <= connections
-    return (f"{'exact' if ok else 'NOT EXACT'}: {writes['writes_ok']} answered 200 + "
+    in_flight = stored - answered
+    ok = 0 <= in_flight <= in_flight_max
+    return (f"{'exact' if ok else 'NOT EXACT'}: {answered} answered 200 + "
             f"{in_flight} in flight = {stored} stored")
 
 
-def measure_bare(direct, args, songs, data: Path, workdir: Path) -> dict:
-    database_url, schema = schema_url(args.database_url)
-    port = direct.free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = None
-    try:
-        process, command = direct.start_server(database_url, port, workdir / "bare.log",
-                                               "production", args.workers, args.app_threads)
-        direct.wait_healthy(url)
-        direct.play(database_url, songs)
-        tokens = workdir / "bare-tokens.lua"
-        direct.write_lua_tokens(direct.listener_tokens(url, args.listeners), tokens)
-        before = direct.count_votes(database_url)
-        reads, read_cmd = direct.run_wrk(url, "read.lua", data, args)
-        writes, write_cmd = direct.run_wrk(url, "write.lua", data, args, tokens)
-        return {"reads": reads, "writes": writes, "commands": [read_cmd, write_cmd],
-                "exact": exact(direct, database_url, before, writes, args.connections),
-                "check_counts": check_counts(database_url)}
-    finally:
-        if process is not None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        drop_schema(args.database_url, schema)
+def rotated(songs: list[dict], shift: int, path: Path, direct) -> Path:
+    """The songs file with the list turned by `shift`: write.lua pairs every token with
+    the first songs first, so each round's votes are new (token, song) pairs."""
+    shift %= len(songs)
+    direct.write_lua_data(songs[shift:] + songs[:shift], path)
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of bare read, production read, bare write, production "
+                        "write: on a shared machine the paths meet the same neighbours")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--songs", type=int, default=500)
@@ -140,7 +130,6 @@ def main() -> None:
     parser.add_argument("--app-threads", type=int, default=2, help="APP_THREADS")
     parser.add_argument("--station", action="store_true",
                         help="run the station beside the production path (it takes CPU)")
-    parser.add_argument("--skip-bare", action="store_true", help="the production path only")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--json", action="store_true")
@@ -151,66 +140,107 @@ def main() -> None:
     direct = _direct_bench()
     songs = direct.make_songs(args.songs)
     workdir = Path(tempfile.mkdtemp(prefix="rc-api-load-nginx-"))
-    data = workdir / "songs.lua"
-    direct.write_lua_data(songs, data)
-    load_before = os.getloadavg()[0]
+    loads = [os.getloadavg()[0]]
 
     database_url, schema = schema_url(args.database_url)
+    bare_url, bare_schema = schema_url(args.database_url)
     topology = Topology(
         workdir / "topology", database_url, args.redis_url,
         replicas=args.replicas, workers=args.workers, station=args.station,
         app_env={"APP_ACCESS_LOG": "false", "APP_THREADS": str(args.app_threads)},
         nginx_http_extra=REAL_IP_FROM_LOOPBACK,
     )
-    results = {}
+    bare_port = direct.free_port()
+    bare = None
+    paths = {}
     try:
         topology.start()
         direct.play(database_url, songs)
         tokens = workdir / "tokens.lua"
         direct.write_lua_tokens(fetch_tokens(topology, args.listeners), tokens)
         minted = time.monotonic()
-        if not args.skip_bare:
-            results["bare"] = measure_bare(direct, args, songs, data, workdir)
+        bare, _ = direct.start_server(bare_url, bare_port, workdir / "bare.log", "production",
+                                      args.workers, args.app_threads)
+        direct.wait_healthy(f"http://127.0.0.1:{bare_port}")
+        direct.play(bare_url, songs)
+        bare_tokens = workdir / "bare-tokens.lua"
+        direct.write_lua_tokens(
+            direct.listener_tokens(f"http://127.0.0.1:{bare_port}", args.listeners), bare_tokens)
+        paths = {
+            "bare": {"url": f"http://127.0.0.1:{bare_port}", "db": bare_url,
+                     "tokens": bare_tokens, "addresses": 0},
+            "production": {"url": topology.url, "db": database_url, "tokens": tokens,
+                           "addresses": args.listeners},
+        }
+        for path in paths.values():
+            path.update(before=direct.count_votes(path["db"]), reads=[], writes=[], commands=[])
         wait = TOKEN_MIN_AGE + 1 - (time.monotonic() - minted)
         if wait > 0:
             print(f"(waiting {wait:.0f} s for the listener tokens to count)", flush=True)
             time.sleep(wait)
-        before = direct.count_votes(database_url)
-        reads, read_cmd = direct.run_wrk(topology.url, "read.lua", data, args,
-                                         addresses=args.listeners)
-        writes, write_cmd = direct.run_wrk(topology.url, "write.lua", data, args, tokens,
-                                           addresses=args.listeners)
-        results["production"] = {
-            "reads": reads, "writes": writes, "commands": [read_cmd, write_cmd],
-            "exact": exact(direct, database_url, before, writes, args.connections),
-            "check_counts": check_counts(database_url)}
+        for round_ in range(args.rounds):
+            data = rotated(songs, 64 * round_, workdir / f"songs-{round_}.lua", direct)
+            for kind in ("reads", "writes"):
+                for path in paths.values():
+                    if kind == "reads":
+                        result, command = direct.run_wrk(path["url"], "read.lua", data, args,
+                                                         addresses=path["addresses"])
+                    else:
+                        result, command = direct.run_wrk(path["url"], "write.lua", data, args,
+                                                         path["tokens"], path["addresses"])
+                    path[kind].append(result)
+                    path["commands"].append(command)
+            loads.append(os.getloadavg()[0])
+            print(f"round {round_ + 1}: " + ", ".join(
+                f"{name} {p['reads'][-1]['rps']:,.0f} reads/s {p['writes'][-1]['rps']:,.0f} "
+                f"writes/s" for name, p in paths.items()) + f" (load {loads[-1]:.1f})", flush=True)
+        for path in paths.values():
+            path["exact"] = exact(direct, path["db"], path["before"],
+                                  sum(w["writes_ok"] for w in path["writes"]),
+                                  args.connections * args.rounds)
+            path["check_counts"] = check_counts(path["db"])
     finally:
+        if bare is not None:
+            os.killpg(bare.pid, signal.SIGTERM)
+            bare.wait(timeout=30)
         topology.stop()
         drop_schema(args.database_url, schema)
+        drop_schema(args.database_url, bare_schema)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nmachine: {os.cpu_count()} cores, shared (load average {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after); app server {args.replicas} x {args.workers} workers "
-          f"x {args.app_threads} threads; station {'on' if args.station else 'off'}; wrk "
-          f"{args.threads} threads, {args.connections} connections, {args.duration} s a run")
+    print(f"\nmachine: {os.cpu_count()} cores, shared (load average "
+          f"{min(loads):.1f} to {max(loads):.1f}); app server {args.replicas} x {args.workers} "
+          f"workers x {args.app_threads} threads; station {'on' if args.station else 'off'}; "
+          f"wrk {args.threads} threads, {args.connections} connections, {args.duration} s a "
+          f"run, {args.rounds} rounds (medians; each round runs both paths back to back)")
     print("| path | reads/s | p50 | p99 | writes/s | p50 | p99 | non-2xx r/w | counts | check-counts |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
     names = {"bare": "bare app (granian, limits off)",
              "production": "nginx HTTPS -> granian, Redis limits on"}
-    for key, result in results.items():
-        r, w = result["reads"], result["writes"]
+    medians = {}
+    for key, path in paths.items():
+        if "exact" not in path:
+            continue
+        r = {f: statistics.median(x[f] for x in path["reads"]) for f in ("rps", "p50_ms", "p99_ms")}
+        w = {f: statistics.median(x[f] for x in path["writes"]) for f in ("rps", "p50_ms", "p99_ms")}
+        medians[key] = (r, w)
+        errors = (f"{sum(x['non_2xx'] for x in path['reads'])}/"
+                  f"{sum(x['non_2xx'] for x in path['writes'])}")
         print(f"| {names[key]} | {r['rps']:,.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
-              f"{w['rps']:,.0f} | {w['p50_ms']:.1f} ms | {w['p99_ms']:.1f} ms | "
-              f"{r['non_2xx']}/{w['non_2xx']} | {result['exact']} | {result['check_counts']} |")
-    if "bare" in results:
-        bare, prod = results["bare"], results["production"]
-        print(f"production / bare: reads {prod['reads']['rps'] / bare['reads']['rps']:.0%}, "
-              f"writes {prod['writes']['rps'] / bare['writes']['rps']:.0%}")
-    for key, result in results.items():
-        for command in result["commands"]:
+              f"{w['rps']:,.0f} | {w['p50_ms']:.1f} ms | {w['p99_ms']:.1f} ms | {errors} | "
+              f"{path['exact']} | {path['check_counts']} |")
+    if len(medians) == 2:
+        ratios = [(p["reads"][i]["rps"] / b["reads"][i]["rps"],
+                   p["writes"][i]["rps"] / b["writes"][i]["rps"])
+                  for b, p in [(paths["bare"], paths["production"])] for i in range(args.rounds)]
+        print("production / bare, per round: " + "; ".join(
+            f"reads {r:.0%} writes {w:.0%}" for r, w in ratios))
+    for key, path in paths.items():
+        for command in path.get("commands", [])[:2]:
             print(f"  {key}: $ {command}")
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps({k: {f: v for f, v in p.items() if f not in ("tokens",)}
+                          for k, p in paths.items()}, default=str))
 
 
 if __name__ == "__main__":
