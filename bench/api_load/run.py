@@ -93,8 +93,26 @@ def write_lua_tokens(tokens: list[str], path: Path) -> None:
     path.write_text("return {\n" + ",\n".join(f'"{t}"' for t in tokens) + "\n}\n")
 
 
-def seed(url: str, songs: list[dict], session: requests.Session | None = None) -> None:
-    """One vote per song through the API, so every song exists before the runs."""
+def play(database_url: str, songs: list[dict]) -> None:
+    """The station played every song (one start each, stored as the play recorder stores
+    it): only songs the station played take votes."""
+    sys.path.insert(0, str(ROOT))
+    from radiocalico.db import Store
+    from tests.conftest import station_played
+
+    store = Store(database_url)
+    try:
+        station_played(store, *((s["id"], s["artist"], s["title"], "") for s in songs))
+    finally:
+        store.dispose()
+
+
+def seed(url: str, songs: list[dict], session: requests.Session | None = None,
+         database_url: str | None = None) -> None:
+    """One vote per song through the API, so every song exists before the runs (played
+    first when `database_url` is given)."""
+    if database_url:
+        play(database_url, songs)
     session = session or requests.Session()
     session.get(f"{url}/api/listener", timeout=10).raise_for_status()
     for n, song in enumerate(songs):
@@ -186,14 +204,16 @@ def parse_wrk(output: str) -> dict:
 
 
 def run_wrk(url: str, script: str | None, data: Path | None, args,
-            tokens: Path | None = None) -> tuple[dict, str]:
-    """wrk with `script` (beside this file), given the songs file and the tokens file."""
+            tokens: Path | None = None, addresses: int = 0) -> tuple[dict, str]:
+    """wrk with `script` (beside this file), given the songs file and the tokens file;
+    with `addresses`, requests come from that many client addresses (X-Forwarded-For)."""
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
     ]
     if script:
         command += ["-s", str(HERE / script), url, "--", str(data)]
         command += [str(tokens), str(args.threads)] if tokens else []
+        command += [str(addresses)] if addresses else []
     else:
         command += [url]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -315,7 +335,7 @@ def measure(args, server, workers, threads, worker_class):
 
             growth.run(args, url, database_url, workdir, run_wrk, write_lua_data)
             return None
-        seed(url, songs)
+        seed(url, songs, database_url=database_url if schema else None)
         tokens = workdir / "tokens.lua"
         # Every write must be a new (token, song) pair: enough tokens for 5,000 writes/s.
         token_count = max(args.connections, -(-args.duration * 5000 // len(songs)))

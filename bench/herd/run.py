@@ -25,7 +25,8 @@ Prints, per phase: requests, errors, p50/p99 latency, how long the herd took to 
 nginx's access log: an answer from the cache names no upstream) as a share of the
 listeners' requests; then that every acknowledged vote was counted exactly once, and
 `radiocalico db check-counts`. The load generator shares the machine's cores with nginx,
-the app and PostgreSQL: it prints how late its own event loop ran.
+the app and PostgreSQL: it prints how late its own event loop ran, and the CPU seconds
+the generator, nginx and the app each spent in each phase (the generator's share of them).
 """
 
 from __future__ import annotations
@@ -90,6 +91,34 @@ def _upstream_hits(log: Path, since: int, path: str) -> tuple[int, int]:
     return total, upstream
 
 
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process `root` and its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        processes[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, (parent, _) in processes.items() if parent in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return sum(processes[pid][1] for pid in tree if pid in processes) / tick
+
+
+def cpu_meter(topo: Topology):
+    """CPU seconds so far of the load generator (this process), nginx and the app."""
+    def read() -> dict:
+        own = os.times()
+        return {"generator": own.user + own.system,
+                "nginx": _tree_cpu(topo.nginx_proc.popen.pid),
+                "app": sum(_tree_cpu(app.popen.pid) for app in topo.apps if app)}
+    return read
+
+
 async def _lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
     while not stop.is_set():
         started = time.monotonic()
@@ -97,8 +126,11 @@ async def _lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
         lags.append(time.monotonic() - started - 0.05)
 
 
-async def phase(sessions, listeners, name: str, request, spread: float, curve=None) -> dict:
-    """Each listener sends `request(session, listener)` once, at its moment after now."""
+async def phase(sessions, listeners, name: str, request, spread: float, curve=None,
+                cpu=None) -> dict:
+    """Each listener sends `request(session, listener)` once, at its moment after now.
+    With `cpu` (cpu_meter), the CPU seconds each part spent during the phase too."""
+    cpu_before = cpu() if cpu else None
     times: list[float] = []
     statuses: dict[int, int] = {}
     lags: list[float] = []
@@ -123,11 +155,17 @@ async def phase(sessions, listeners, name: str, request, spread: float, curve=No
     await asyncio.gather(*(one(listener) for listener in listeners))
     stop.set()
     await probe
+    spent = {}
+    if cpu:
+        after = cpu()
+        spent = {part: round(after[part] - cpu_before[part], 2) for part in after}
+        total = sum(spent.values())
+        spent["generator_share"] = f"{100 * spent['generator'] / max(total, 1e-9):.0f} %"
     return {"phase": name, "requests": len(times), "statuses": statuses,
             "p50_ms": round(1000 * statistics.median(times), 1),
             "p99_ms": round(1000 * _percentile(times, 0.99), 1),
             "clear_s": round(last[0] - start, 2),
-            "client_lag_max_ms": round(1000 * max(lags or [0]), 1)}
+            "client_lag_max_ms": round(1000 * max(lags or [0]), 1), "cpu_s": spent}
 
 
 async def run(topo: Topology, args) -> None:
@@ -152,6 +190,7 @@ async def run(topo: Topology, args) -> None:
     for artist, title in shown:  # the station played them: only played songs take votes
         topo.play(artist, title)
     ids = ",".join(song_id(artist, title) for artist, title in shown)
+    meter = cpu_meter(topo)
     log = topo.root / "nginx-access.log"
     try:
         # Open each address's connections first: a page's connection is already open.
@@ -173,7 +212,7 @@ async def run(topo: Topology, args) -> None:
         for name, request, path in (("personal (the page before)", personal, "/api/ratings"),
                                     ("shared (the page now)", shared, "/api/ratings/counts")):
             since = log.stat().st_size
-            result = await phase(sessions, listeners, name, request, args.spread)
+            result = await phase(sessions, listeners, name, request, args.spread, cpu=meter)
             await asyncio.sleep(0.5)  # nginx writes its log lines as it answers
             total, upstream = _upstream_hits(log, since, path)
             result["to_app"] = upstream
@@ -203,7 +242,8 @@ async def run(topo: Topology, args) -> None:
         mean = args.vote_seconds / 5
         since = log.stat().st_size
         result = await phase(sessions, voters, "votes", vote, args.vote_seconds,
-                             curve=lambda: min(args.vote_seconds, rng.expovariate(1 / mean)))
+                             curve=lambda: min(args.vote_seconds, rng.expovariate(1 / mean)),
+                             cpu=meter)
         print(json.dumps(result), flush=True)
         # The uncached answer (the personal one), not the shared one a second old.
         async with sessions[addresses[0]].get(f"{topo.url}/api/ratings/{song_id(artist, title)}") as r:

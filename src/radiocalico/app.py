@@ -93,9 +93,8 @@ def create_app(config: Config | Mapping[str, object] | None = None) -> Flask:
 
     _register_blueprints(app, config)
     privacy.init_app(app)
-    monitoring.init_app(app)  # before the limiter, so rejected requests are timed too
+    monitoring.init_app(app)
     keep_retry_after_honest(app)
-    shared.limiter.init_app(app)
     _apply_policies(app, shared)
     if config.cors_origins:
         from flask_cors import CORS

@@ -4,7 +4,7 @@
                "fields": [{"field": "email", "message": "..."}]}}
 
 Handlers are registered for our own `APIError`, for every werkzeug `HTTPException`
-(404, 405, 413, 429 from Flask-Limiter, ...) and for any other exception, which is
+(404, 405, 413, 429 from the rate limits, ...) and for any other exception, which is
 logged with its traceback and answered with a generic 500: the client never sees a
 stack trace or the text of an exception. A database that does not answer is 503 with
 Retry-After (logged once per outage, without SQL or parameters), not 500.
@@ -13,13 +13,12 @@ Retry-After (logged once per outage, without SQL or parameters), not 500.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from dataclasses import dataclass, field
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from radiocalico.api.limits import retry_after_seconds
 from radiocalico.db.store import UNAVAILABLE as DATABASE_UNAVAILABLE
 from radiocalico.services import services
 
@@ -101,11 +100,8 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     def _limit_retry_after() -> str:
-        # Until the limit that was hit lets one more request through (a moving window: its
-        # oldest counted request leaves it).
-        current = services(app).limiter.current_limit
-        wait = current.reset_at - time.time() if current is not None else 1
-        return str(max(1, math.ceil(wait)))
+        # Until the limit that was hit lets one more request through (api/limits.py).
+        return str(retry_after_seconds())
 
     def _database_unavailable(err: Exception):
         # Never the exception's text: it holds the SQL and the server's address. Logged

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask, current_app
-from flask_limiter import Limiter
 
+from radiocalico.api.limits import RateLimiter
 from radiocalico.api.passwords import Passwords
 from radiocalico.config import Config
 from radiocalico.db.store import Store
@@ -26,8 +26,8 @@ _EXTENSION = "radiocalico"
 class Services:
     config: Config
     store: Store
-    # Flask-Limiter holds its limiter only weakly; this keeps it alive with the app.
-    limiter: Limiter
+    # The rate limits' counters (Redis, or this process's memory).
+    limiter: RateLimiter
     # Listeners of the stream (playlist fetches), and the play recorder.
     stream_listeners: StreamListeners
     recorder: Recorder

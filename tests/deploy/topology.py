@@ -215,6 +215,9 @@ class Topology:
     track_seconds: float = 6.0  # the station's tone tracks: short, so tests see track changes
     app_env: dict[str, str] = field(default_factory=dict)
     nginx_values: dict[str, str] = field(default_factory=dict)
+    # Directives added to the rendered http block, never to the templates (a benchmark's
+    # load balancer in front: realip from loopback, bench/api_load_nginx).
+    nginx_http_extra: str = ""
 
     def __post_init__(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -337,6 +340,9 @@ class Topology:
 
     def start_nginx(self) -> None:
         conf = render_nginx(self.root / "nginx-conf", self.nginx_settings())
+        if self.nginx_http_extra:
+            with (conf.parent / "radiocalico-server.conf").open("a") as server_conf:
+                server_conf.write("\n" + self.nginx_http_extra + "\n")
         prefix = str(self.root / "nginx-run") + "/"
         error_log = str(self.root / "nginx-error.log")
         test = subprocess.run([NGINX, "-t", "-p", prefix, "-e", error_log, "-c", str(conf)],
