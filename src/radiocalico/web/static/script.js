@@ -10,6 +10,7 @@ import { ServerClock } from "./clock.js";
 import { loadConfig } from "./config.js";
 import { Covers } from "./covers.js";
 import { $ } from "./dom.js";
+import { unlock } from "./handover.js";
 import { MetadataPoller, pollInterval } from "./metadata.js";
 import { NowPlaying } from "./nowplaying.js";
 import { bindKeys, bindMediaSession, updateMediaSession } from "./os.js";
@@ -30,14 +31,18 @@ const TUNING_IN = "Tuning in to the station…";
 
 // A press of Play before the player is wired (the API's answer is on its way over a slow
 // link) is not lost: it is remembered, answered at once with a message, and played as soon
-// as the player exists. Returns whether Play was pressed, and stops listening.
+// as the player exists. A press before this module ran was kept by first-press.js. The
+// press lets the element play later (WebKit refuses it otherwise, see handover.js).
+// Returns whether Play was pressed, and stops listening.
 function earlyPress(button, status) {
   let pressed = false;
   const press = () => {
     pressed = !pressed;
     status.set(pressed ? TUNING_IN : "", "info");
     button.setAttribute("aria-label", pressed ? "Pause" : "Play");
+    if (pressed) unlock($("audio"));
   };
+  if (window.radiocalicoFirstPress?.()) press();
   button.addEventListener("click", press);
   return () => {
     button.removeEventListener("click", press);
