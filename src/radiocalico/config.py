@@ -118,6 +118,9 @@ class Config:
     # empty means <instance_path>/stream.
     station_out: str = ""
     station_segment_seconds: float = 2.0
+    # Low-Latency HLS part length (whole FLAC frames dividing a segment: the nearest is
+    # taken); 0 publishes whole segments only.
+    station_part_seconds: float = 0.5
     # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
     # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
     station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
@@ -195,6 +198,8 @@ class Config:
         if self.rotation_song_separation_minutes < 0 or self.rotation_artist_separation_minutes < 0:
             raise ValueError("ROTATION_SONG_SEPARATION_MINUTES and ROTATION_ARTIST_SEPARATION_MINUTES "
                              "must be 0 (off) or a number of minutes")
+        if not 0 <= self.station_part_seconds < self.station_segment_seconds:
+            raise ValueError("STATION_PART_SECONDS must be 0 (no Low-Latency HLS parts) or shorter than a segment")
         if self.history_poll_seconds < 0:
             raise ValueError("HISTORY_POLL_SECONDS must be 0 (off) or a positive number of seconds")
         if self.history_retention_days < 0:

@@ -196,3 +196,16 @@ def choose_frame_size(segment_samples: int) -> int:
         if segment_samples % size == 0:
             return size
     raise ValueError(f"no FLAC block size divides a segment of {segment_samples} samples")
+
+
+def choose_part_size(segment_samples: int, frame_size: int, part_seconds: float) -> int | None:
+    """A Low-Latency HLS part length: the whole number of FLAC frames dividing the segment
+    nearest `part_seconds` (0.5 s of a 2 s segment of 4,000-sample frames: 6 frames, 24,000
+    samples; the AAC renditions' parts then hold 23 or 24 frames). None for no parts (0, or
+    a part as long as the segment)."""
+    if part_seconds <= 0:
+        return None
+    frames = segment_samples // frame_size
+    wanted = part_seconds * STREAM_RATE / frame_size
+    count = min((k for k in range(1, frames + 1) if frames % k == 0), key=lambda k: (abs(k - wanted), k))
+    return count * frame_size if count < frames else None

@@ -34,7 +34,12 @@ queue in metadatav2.json (`next`).
 
 Pacing: segment k of a run holds stream samples [k*S, (k+1)*S) and is published when the
 wall clock reaches its end, so the stream runs in real time; the first few segments
-(`preroll_segments`) are published at once so a player can start immediately.
+(`preroll_segments`) are published at once so a player can start immediately. With
+Low-Latency HLS parts (`part_seconds`, STATION_PART_SECONDS) the pipeline runs in part-sized
+steps: each part's PCM is taken, encoded and published (`HlsWriter.publish_part`) when the
+wall clock reaches the part's end, and the segment is whole with its last part; the
+programming (commands, the top of the hour, a jump after falling behind) still happens at
+segment edges. A track's metadata follows the part holding its first sample.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ from radiocalico import stream_layout
 from .audio import STREAM_RATE
 from .clock import iso_utc
 from .decider import Decider, Item, Rules
-from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
+from .encoders import LADDER, EncodedSegment, choose_frame_size, choose_part_size, ladder
 from .errors import StationError
 from .live import RECORDINGS_DIR, LiveInput, LiveSettings, LoginBusy
 from .hls import HlsWriter
@@ -83,7 +88,7 @@ class _Outputs:
         self.encoders = [rendition.make_encoder() for rendition in self.renditions]
         self.lookahead = max(encoder.lookahead for encoder in self.encoders)
         self.hls = HlsWriter(station.out, list(zip(self.renditions, self.encoders)), window=station.window,
-                             sample_rate=STREAM_RATE)
+                             sample_rate=STREAM_RATE, part_samples=station.part_samples)
         self.publisher = Publisher(station.out, self.hls.extra, [r.describe() for r in self.renditions])
 
     def encode(self, pcm, ahead) -> list[EncodedSegment]:
@@ -97,7 +102,8 @@ class Station:
                  renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0,
                  loudness_target: float | None = None, live: LiveInput | None = None,
                  rules: Rules | None = None, zone: tzinfo = timezone.utc, database_url: str = "",
-                 publish_next: bool = False, clock: Callable[[], float] = time.time):
+                 publish_next: bool = False, clock: Callable[[], float] = time.time,
+                 part_seconds: float = 0.0):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
@@ -110,7 +116,8 @@ class Station:
         `zone`: the station's time zone (STATION_TIMEZONE), for time blocks; `database_url`:
         where playlists, the schedule, requests and commands are ("" for none);
         `publish_next`: the queue in metadatav2.json (STATION_PUBLISH_NEXT); `clock`: the
-        wall clock the stream's program-date-time starts from (tests start near an hour)."""
+        wall clock the stream's program-date-time starts from (tests start near an hour);
+        `part_seconds`: Low-Latency HLS part length (STATION_PART_SECONDS), 0 for none."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -124,6 +131,7 @@ class Station:
             segment_samples = max(1, round(segment_samples / 4000)) * 4000
             log.warning("segment length rounded to %.3f s", segment_samples / STREAM_RATE)
         self.segment_samples = segment_samples
+        self.part_samples = choose_part_size(segment_samples, self.frame_size, part_seconds)
         self.window = window
         self.preroll_segments = preroll_segments
         self.speed = float(speed)
@@ -160,11 +168,16 @@ class Station:
                    loudness_target=config.station_loudness_lufs, live=live_input(config),
                    rules=Rules(config.rotation_song_separation_minutes, config.rotation_artist_separation_minutes),
                    zone=config.station_zone, database_url=_programming_database(config),
-                   publish_next=config.station_publish_next)
+                   publish_next=config.station_publish_next, part_seconds=config.station_part_seconds)
 
     @property
     def segment_seconds(self) -> float:
         return self.segment_samples / STREAM_RATE
+
+    @property
+    def step_samples(self) -> int:
+        """What the loop takes, encodes and publishes at once: a part, else a segment."""
+        return self.part_samples or self.segment_samples
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -204,7 +217,7 @@ class Station:
             decider.snapshot = self._sync.snapshot
         self._leveller = self._make_leveller(decider)
         if self.live is not None:
-            self.live.start(self.segment_samples + outputs.lookahead)
+            self.live.start(self.step_samples + outputs.lookahead)
         programme = Programme(decider, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller, self.live)
         self._programme = programme
         self._stop.clear()
@@ -339,6 +352,9 @@ class Station:
         hls, publisher = outputs.hls, outputs.publisher
         seg = self.segment_samples
         seg_seconds = seg / STREAM_RATE
+        step = self.step_samples  # a part (Low-Latency HLS), else the segment
+        steps = seg // step  # per segment
+        step_seconds = step / STREAM_RATE
         now = self.clock()
         # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
         # the end of what a previous run published.
@@ -349,15 +365,17 @@ class Station:
         max_lag = max(10.0, 3 * seg_seconds)
         k = 0
         while not self._stop.is_set():
-            start = k * seg
-            self._program(programme, start, publisher)
-            pcm = programme.take(seg)
-            segments = outputs.encode(pcm, programme.peek(outputs.lookahead))
-            due = mono0 + ((k + 1) * seg_seconds - lead) / self.speed
+            start = k * step
+            edge = k % steps == 0  # the step begins a segment
+            if edge:
+                self._program(programme, start, publisher)
+            pcm = programme.take(step)
+            encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
+            due = mono0 + ((k + 1) * step_seconds - lead) / self.speed
             delay = due - time.monotonic()
             if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
                 break
-            if -delay > max_lag and math.isfinite(self.speed):
+            if edge and -delay > max_lag and math.isfinite(self.speed):
                 # Far behind (machine suspended, disk stalled): jump the clock forward rather
                 # than bursting out stale audio; players see a discontinuity.
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
@@ -366,7 +384,7 @@ class Station:
                 self._origin = origin
                 hls.mark_discontinuity()
             pdt = origin + start / STREAM_RATE
-            for begin in programme.starts_before(start + seg):
+            for begin in programme.starts_before(start + step):
                 started_at = origin + begin.sample / STREAM_RATE
                 publisher.track_started(begin, started_at)
                 request_id = getattr(begin.track, "request_id", None)
@@ -374,12 +392,20 @@ class Station:
                     self._sync.report("played", request_id, started_at)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            decider_state = self.decider.state() if self.decider is not None else {}
-            hls.publish(segments, seg, pdt, {**publisher.state(), PROGRAMME_STATE: programme.state(start + seg),
-                                             DECIDER_STATE: decider_state})
+            last = (k + 1) % steps == 0
+            extra = None
+            if last:
+                decider_state = self.decider.state() if self.decider is not None else {}
+                extra = {**publisher.state(), PROGRAMME_STATE: programme.state(start + step),
+                         DECIDER_STATE: decider_state}
+            if self.part_samples:
+                hls.publish_part(encoded, step, pdt, last=last, extra=extra)
+            else:
+                hls.publish(encoded, seg, pdt, extra)
             publisher.publish()
-            self.segments_published += 1
-            self._first.set()
+            if last:
+                self.segments_published += 1
+                self._first.set()
             k += 1
 
     # -- programming ----------------------------------------------------------------------
