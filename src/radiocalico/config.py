@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,6 +125,19 @@ class Config:
     # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
     # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
     station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
+    # --- Redundant stations (station/standby.py) ------------------------------------------
+    # This station's name among stations making one stream; empty: a single station. With
+    # a node id the station needs DATABASE_URL on PostgreSQL and is epoch-locked.
+    station_node_id: str = ""
+    # The stations that make one stream share a group name (and database).
+    station_group: str = "main"
+    # Where segment 0 begins (unix seconds or ISO 8601): segments numbered, timed and named
+    # from the clock. Empty: the Unix epoch with a node id, else off (the count goes on from
+    # the station's state).
+    station_epoch: str = ""
+    # Every redundant station's output folder URL (comma separated), listed in the master
+    # playlists as redundant variants; empty lists this station's own playlists only.
+    station_origins: tuple[str, ...] = ()
     # Integrated loudness (LUFS, EBU R128) every track is levelled to, under a -1 dBTP true
     # peak ceiling (station/loudness.py says why -18); "off" airs files at their own level.
     station_loudness_target: str = "-18"
@@ -198,6 +212,7 @@ class Config:
         if self.rotation_song_separation_minutes < 0 or self.rotation_artist_separation_minutes < 0:
             raise ValueError("ROTATION_SONG_SEPARATION_MINUTES and ROTATION_ARTIST_SEPARATION_MINUTES "
                              "must be 0 (off) or a number of minutes")
+        self.station_epoch_seconds  # raises ValueError for an epoch that is not a time
         if not 0 <= self.station_part_seconds < self.station_segment_seconds:
             raise ValueError("STATION_PART_SECONDS must be 0 (no Low-Latency HLS parts) or shorter than a segment")
         if self.history_poll_seconds < 0:
@@ -300,6 +315,24 @@ class Config:
             else:
                 values[f.name] = raw
         return cls(**values)
+
+    @property
+    def station_epoch_seconds(self) -> float | None:
+        """STATION_EPOCH as unix seconds; None when the station is not epoch-locked."""
+        raw = self.station_epoch.strip()
+        if not raw:
+            return 0.0 if self.station_node_id else None
+        try:
+            return float(raw)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"STATION_EPOCH must be unix seconds or an ISO 8601 time, not {raw!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
 
     @property
     def resolved_database_url(self) -> str:

@@ -39,6 +39,7 @@ from radiocalico import stream_layout
 
 from . import aac, fmp4, mp4a
 from .audio import STREAM_BITS, STREAM_CHANNELS, STREAM_RATE
+from .epoch import renumber_flac_frame
 from .errors import StationError
 
 LOSSLESS_NAME = stream_layout.LOSSLESS_RENDITION  # its files keep their names of old
@@ -131,6 +132,9 @@ class FlacEncoder:
         self.ctx = ctx
         self.streaminfo = bytes(ctx.extradata)[:34]
         self.pts = 0
+        # Epoch locking (`epoch`): the stream sample of this run's 0, so each frame's number
+        # is its place on the epoch's clock; None keeps FFmpeg's count from 0.
+        self.sample_base: int | None = None
 
     @property
     def frame_samples(self) -> int:
@@ -155,6 +159,9 @@ class FlacEncoder:
             frame.time_base = self.ctx.time_base
             self.pts += self.frame_size
             out.extend(bytes(packet) for packet in self.ctx.encode(frame))
+        if self.sample_base is not None:
+            first = (self.sample_base + start) // self.frame_size
+            out = [renumber_flac_frame(frame, first + k) for k, frame in enumerate(out)]
         return EncodedSegment(start, out)
 
 

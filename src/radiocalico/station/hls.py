@@ -174,10 +174,12 @@ class _Variant:
 
 class HlsWriter:
     def __init__(self, out: Path, outputs: Sequence[tuple[Rendition, Encoder]], *, window: int = 8,
-                 sample_rate: int = 48000, part_samples: int | None = None):
+                 sample_rate: int = 48000, part_samples: int | None = None, origins: Sequence[str] = ()):
         """`outputs`: each rendition with this run's encoder (for its init segment and frame
         length), in the order `publish` gets their segments. `part_samples`: the length of
-        a Low-Latency HLS part (whole FLAC frames dividing the segment), None for none."""
+        a Low-Latency HLS part (whole FLAC frames dividing the segment), None for none.
+        `origins`: the base URLs of every redundant station's output folder (`standby`,
+        STATION_ORIGINS): the master playlists list each rendition once per origin."""
         if not outputs:
             raise ValueError("the HLS writer needs at least one rendition")
         self.out = Path(out)
@@ -189,6 +191,7 @@ class HlsWriter:
         self.sample_rate = sample_rate
         self.variants = [_Variant(rendition, encoder) for rendition, encoder in outputs]
         self.part_samples = part_samples
+        self.origins = tuple(origins)
         self.run_id = os.urandom(3).hex()  # names this run's parts (stream_layout.part_name)
         self._open: _OpenSegment | None = None
         # PART-TARGET: the longest part any rendition makes. An AAC part holds the frames
@@ -435,6 +438,19 @@ class HlsWriter:
                 except OSError:
                     pass
 
+    def lock_to(self, sequence: int, decode_time: int, run_local: int, stream_id: str) -> None:
+        """Epoch locking (`epoch`): the next segment is `sequence`, starting at stream sample
+        `decode_time`, which is the encoders' run-local sample `run_local`; segments are named
+        with `stream_id`. A jump from where the last run stopped is a discontinuity."""
+        if self._open is not None or sequence < self.next_sequence:
+            raise RuntimeError(f"cannot lock to segment {sequence}: {self.next_sequence} is next")
+        if sequence != self.next_sequence and self.variants[0].entries:
+            self.pending_discontinuity = True
+        self.next_sequence = sequence
+        self.decode_time = decode_time
+        self.run_start = decode_time - run_local
+        self.stream_id = stream_id
+
     def mark_discontinuity(self) -> None:
         """The next segment does not follow on from the last one (a jump of the clock)."""
         self.pending_discontinuity = True
@@ -515,8 +531,19 @@ class HlsWriter:
         variants = {v.rendition: v for v in (self.variants if variants is None else variants)}
         for rendition in master_order(list(variants)):
             variant = variants[rendition]
-            lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
-                         f"AVERAGE-BANDWIDTH={variant.average_bps()},"
-                         f'CODECS="{rendition.codecs}"')
-            lines.append(rendition.playlist_name)
+            # Redundant origins: the same variant once per origin, told apart by URI only
+            # (RFC 8216 6.3.4 and Apple's redundant streams: a client fails over between them).
+            for origin in self.origins or ("",):
+                lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
+                             f"AVERAGE-BANDWIDTH={variant.average_bps()},"
+                             f'CODECS="{rendition.codecs}"')
+                lines.append(_join(origin, rendition.playlist_name))
         return "\n".join(lines) + "\n"
+
+
+def _join(origin: str, playlist: str) -> str:
+    """A media playlist's URI under a redundant origin (`origin` the base URL of a station's
+    output folder, "" for this folder)."""
+    if not origin:
+        return playlist
+    return origin.rstrip("/") + "/" + stream_layout.HLS_DIR + "/" + playlist

@@ -69,6 +69,8 @@ from .programme import Programme
 from .programming import ProgrammingSync
 from .publisher import Publisher
 from .rotation import Rotation
+from .epoch import Epoch
+from .standby import Coordinator, Shared
 
 log = logging.getLogger("radiocalico.station")
 
@@ -88,8 +90,15 @@ class _Outputs:
         self.encoders = [rendition.make_encoder() for rendition in self.renditions]
         self.lookahead = max(encoder.lookahead for encoder in self.encoders)
         self.hls = HlsWriter(station.out, list(zip(self.renditions, self.encoders)), window=station.window,
-                             sample_rate=STREAM_RATE, part_samples=station.part_samples)
+                             sample_rate=STREAM_RATE, part_samples=station.part_samples, origins=station.origins)
         self.publisher = Publisher(station.out, self.hls.extra, [r.describe() for r in self.renditions])
+
+    def lock_to(self, epoch: Epoch, sequence: int, run_local: int) -> None:
+        """Epoch locking: the next segment is `sequence`, at this run's sample `run_local`."""
+        self.hls.lock_to(sequence, epoch.decode_time(sequence), run_local, epoch.stream_id)
+        for encoder in self.encoders:
+            if hasattr(encoder, "sample_base"):
+                encoder.sample_base = self.hls.run_start
 
     def encode(self, pcm, ahead) -> list[EncodedSegment]:
         return [encoder.encode(pcm, ahead) for encoder in self.encoders]
@@ -103,7 +112,8 @@ class Station:
                  loudness_target: float | None = None, live: LiveInput | None = None,
                  rules: Rules | None = None, zone: tzinfo = timezone.utc, database_url: str = "",
                  publish_next: bool = False, clock: Callable[[], float] = time.time,
-                 part_seconds: float = 0.0):
+                 part_seconds: float = 0.0, epoch: float | None = None, coordinator: Coordinator | None = None,
+                 origins: Sequence[str] = ()):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
@@ -117,7 +127,12 @@ class Station:
         where playlists, the schedule, requests and commands are ("" for none);
         `publish_next`: the queue in metadatav2.json (STATION_PUBLISH_NEXT); `clock`: the
         wall clock the stream's program-date-time starts from (tests start near an hour);
-        `part_seconds`: Low-Latency HLS part length (STATION_PART_SECONDS), 0 for none."""
+        `part_seconds`: Low-Latency HLS part length (STATION_PART_SECONDS), 0 for none.
+        `epoch`: unix seconds where segment 0 begins (STATION_EPOCH): segments numbered, timed
+        and named from the clock (`epoch`), None for a station counting on from its state;
+        `coordinator`: this station's seat among redundant stations (`standby`, STATION_NODE_ID),
+        which needs an epoch; `origins`: every redundant station's output folder URL, listed
+        in the master playlists (STATION_ORIGINS)."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -159,6 +174,13 @@ class Station:
         self._first = threading.Event()
         self._error: BaseException | None = None
         self.segments_published = 0
+        self.origins = tuple(origins)
+        self.coordinator = coordinator
+        self.epoch = Epoch(float(epoch), segment_samples, STREAM_RATE) if epoch is not None else None
+        if coordinator is not None and self.epoch is None:
+            raise StationError("a redundant station (STATION_NODE_ID) needs an epoch (STATION_EPOCH)")
+        self.rebuilds = 0
+        self._led = False  # a standby's programme rebuilt from the active station's state
 
     @classmethod
     def from_config(cls, config) -> "Station":
@@ -168,7 +190,9 @@ class Station:
                    loudness_target=config.station_loudness_lufs, live=live_input(config),
                    rules=Rules(config.rotation_song_separation_minutes, config.rotation_artist_separation_minutes),
                    zone=config.station_zone, database_url=_programming_database(config),
-                   publish_next=config.station_publish_next, part_seconds=config.station_part_seconds)
+                   publish_next=config.station_publish_next, part_seconds=config.station_part_seconds,
+                   epoch=config.station_epoch_seconds, coordinator=_coordinator(config),
+                   origins=config.station_origins)
 
     @property
     def segment_seconds(self) -> float:
@@ -254,6 +278,8 @@ class Station:
         if self._sync is not None:
             self._sync.stop()
             self._sync = None
+        if self.coordinator is not None:
+            self.coordinator.close()  # (the lock, if held, is free for a standby)
 
     def _head_time(self) -> float:
         """The station clock where the programme's decoded audio ends: when the track it
@@ -347,6 +373,8 @@ class Station:
             log.exception("the station stopped on an error")
         finally:
             programme.close()
+            if self._programme is not None and self._programme is not programme:
+                self._programme.close()  # (a standby's, rebuilt from the active station's state)
 
     def _loop(self, programme: Programme, outputs: _Outputs) -> None:
         hls, publisher = outputs.hls, outputs.publisher
@@ -356,9 +384,22 @@ class Station:
         steps = seg // step  # per segment
         step_seconds = step / STREAM_RATE
         now = self.clock()
-        # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
-        # the end of what a previous run published.
-        origin = max(now - self.preroll_segments * seg_seconds, hls.clock_end)
+        epoch = self.epoch
+        if epoch is None:
+            # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
+            # the end of what a previous run published.
+            origin = max(now - self.preroll_segments * seg_seconds, hls.clock_end)
+        else:
+            first = max(epoch.sequence_at(now) - self.preroll_segments, hls.next_sequence)
+            coordinator = self.coordinator
+            if coordinator is not None and not coordinator.try_lead():
+                # A standby starts where the active station is: at its next segment.
+                shared = coordinator.load()
+                if shared is not None and shared.sequence >= first:
+                    first = shared.sequence
+                    programme = self._adopt(programme, shared, 0)
+            origin = epoch.edge(first)
+            outputs.lock_to(epoch, first, 0)
         self._origin = origin
         lead = now - origin
         mono0 = time.monotonic()
@@ -368,6 +409,9 @@ class Station:
             start = k * step
             edge = k % steps == 0  # the step begins a segment
             if edge:
+                if self.coordinator is not None:
+                    poll_until = mono0 + (k * step_seconds - lead + seg_seconds / 2) / self.speed
+                    programme = self._follow(programme, hls.next_sequence, start, poll_until)
                 self._program(programme, start, publisher)
             pcm = programme.take(step)
             encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
@@ -379,8 +423,13 @@ class Station:
                 # Far behind (machine suspended, disk stalled): jump the clock forward rather
                 # than bursting out stale audio; players see a discontinuity.
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
-                origin -= delay * self.speed
-                lead += delay * self.speed
+                jump = -delay * self.speed
+                if epoch is not None:  # whole segments: the clock names them
+                    skipped = math.ceil(jump / seg_seconds)
+                    jump = skipped * seg_seconds
+                    outputs.lock_to(epoch, hls.next_sequence + skipped, start)
+                origin += jump
+                lead -= jump
                 self._origin = origin
                 hls.mark_discontinuity()
             pdt = origin + start / STREAM_RATE
@@ -404,9 +453,54 @@ class Station:
                 hls.publish(encoded, seg, pdt, extra)
             publisher.publish()
             if last:
+                if self.coordinator is not None and self.coordinator.leading:
+                    self.coordinator.save(hls.next_sequence, extra)
                 self.segments_published += 1
                 self._first.set()
             k += 1
+
+    # -- redundant stations (standby) --------------------------------------------------------
+
+    def _follow(self, programme: Programme, sequence: int, start: int, poll_until: float) -> Programme:
+        """Before segment `sequence` (run-local sample `start`) of a redundant station: lead
+        if the lock is free; else wait (until `poll_until`, monotonic) for the active
+        station's state for this edge and, if this programme is elsewhere, rebuild it there."""
+        coordinator = self.coordinator
+        shared = None
+        while not coordinator.try_lead():
+            shared = coordinator.load()
+            if shared is not None and shared.sequence >= sequence:
+                break
+            if time.monotonic() >= poll_until or self._stop.wait(0.02):
+                log.warning("standby %s: no state from the active station for segment %d; carrying on",
+                            coordinator.node, sequence)
+                return programme
+        if coordinator.leading:
+            if shared is not None or not self._led:
+                log.info("station %s leads from segment %d", coordinator.node, sequence)
+            self._led = True
+            return programme
+        self._led = False
+        if shared.sequence != sequence:
+            return programme  # (the active station is ahead: a clock apart; carry on)
+        theirs = shared.state.get(PROGRAMME_STATE) or {}
+        mine = programme.state(start)
+        if mine.get("track") == theirs.get("track") and mine.get("bag", [])[:5] == theirs.get("bag", [])[:5]:
+            return programme
+        return self._adopt(programme, shared, start)
+
+    def _adopt(self, programme: Programme, shared: Shared, start: int) -> Programme:
+        """A programme (and decider) where the active station's are, at run-local `start`."""
+        decider = self.decider
+        decider.queue.clear()
+        decider.aired.clear()
+        decider.resume(shared.state.get(DECIDER_STATE))
+        programme.close()
+        adopted = Programme(decider, shared.state.get(PROGRAMME_STATE), self._leveller, self.live)
+        adopted.position = start
+        self._programme = adopted
+        self.rebuilds += 1
+        return adopted
 
     # -- programming ----------------------------------------------------------------------
 
@@ -416,6 +510,11 @@ class Station:
         the hour, the queue to the publisher."""
         decider = self.decider
         if decider is None or programme.rotation is not decider:
+            return
+        if self.coordinator is not None and not self.coordinator.leading:
+            # A standby decides nothing: the active station's decisions reach it in its state.
+            if self.publish_next:
+                publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
             return
         fade = int(round(CUT_FADE_SECONDS * STREAM_RATE))
         sync = self._sync
@@ -463,6 +562,15 @@ def _programming_database(config) -> str:
     if config.database_url:
         return config.database_url
     return config.resolved_database_url if config.station_mode == "embedded" else ""
+
+
+def _coordinator(config) -> Coordinator | None:
+    """This station's seat among redundant stations (STATION_NODE_ID), None for a single one."""
+    if not config.station_node_id:
+        return None
+    if not config.database_url:
+        raise StationError("STATION_NODE_ID needs DATABASE_URL (a PostgreSQL database the stations share)")
+    return Coordinator(config.database_url, config.station_node_id, config.station_group)
 
 
 def _next_entry(item: Item, at: float) -> dict:

@@ -1,0 +1,266 @@
+"""Two stations, one stream: the active one is SIGKILLed while listeners play through nginx.
+
+Two `radiocalico station` processes (distinct output folders, one PostgreSQL schema, one
+group) are epoch-locked; nginx serves both folders; the master playlist lists both as
+redundant variants. Listeners play the lossless variant through nginx, failing over to the
+next redundant URI when the one they play stops advancing. The test kills the active
+station and checks what a listener and an operator would see: the standby publishes the
+next segment within one segment duration, no listener's playback stalls for more than 2 s,
+and both stations wrote the same bytes for every segment both made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from radiocalico import stream_layout
+from radiocalico.db import upgrade
+from radiocalico.db.engine import make_engine
+from radiocalico.station.epoch import renumber_flac_frame
+from radiocalico.station.encoders import FlacEncoder
+from tests.conftest import require
+from tests.deploy.topology import NGINX
+from tests.station.audiofiles import make_flac, noise_pcm
+from tests.station.streamutil import parse_media_playlist, wait_for
+
+SEGMENT = 1.0
+LOSSLESS = stream_layout.media_playlist_name("lossless")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_flac_frames_renumbered_decode_to_the_same_audio():
+    """The frame number rewritten for the epoch's clock leaves the audio bit for bit."""
+    pcm = noise_pcm(0.5, 48000, 24, seed=3).astype("int32")
+    pcm = pcm[:len(pcm) // 4000 * 4000]
+    encoder = FlacEncoder(4000)
+    frames = encoder.encode(pcm).frames
+    renumbered = [renumber_flac_frame(frame, 2**31 - 3 + k) for k, frame in enumerate(frames)]
+    assert renumbered[0] != frames[0]
+
+    def decode(packets):
+        decoder = av.CodecContext.create("flac", "r")
+        decoder.extradata = encoder.streaminfo
+        return np.concatenate([f.to_ndarray().reshape(-1, 2) for p in packets for f in decoder.decode(av.Packet(p))])
+
+    assert len(decode(renumbered)) == len(pcm)
+    assert np.array_equal(decode(renumbered), decode(frames))
+
+
+class _Watcher(threading.Thread):
+    """Hashes every lossless segment each station writes (before it is retired) and notes
+    when each first appeared (its file's modification time)."""
+
+    def __init__(self, outs: dict[str, Path]):
+        super().__init__(daemon=True)
+        self.outs = outs
+        self.hashes: dict[str, dict[int, str]] = {name: {} for name in outs}
+        self.written: dict[str, dict[int, float]] = {name: {} for name in outs}
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.wait(0.1):
+            for name, out in self.outs.items():
+                for path in (out / "hls").glob("seg-*.m4s"):
+                    parts = path.stem.split("-")
+                    if len(parts) != 3:  # (another rendition's)
+                        continue
+                    sequence = int(parts[2])
+                    if sequence in self.hashes[name]:
+                        continue
+                    try:
+                        data, mtime = path.read_bytes(), path.stat().st_mtime
+                    except OSError:
+                        continue
+                    self.hashes[name][sequence] = hashlib.sha256(data).hexdigest()
+                    self.written[name][sequence] = mtime
+
+
+class _Listener(threading.Thread):
+    """A player: loads the master playlist, plays the lossless variant's segments in order
+    from a 3-segment buffer, decoding each with PyAV, and moves to the next redundant URI
+    when the playlist it reloads has not advanced for 1.5 target durations (or fails)."""
+
+    def __init__(self, master_url: str):
+        super().__init__(daemon=True)
+        self.master_url = master_url
+        self.arrivals: list[tuple[int, float]] = []  # (sequence, wall time it was decoded)
+        self.failovers: list[str] = []
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self):
+        master = urllib.request.urlopen(self.master_url, timeout=5).read().decode()
+        uris = [line for line in master.splitlines() if line.endswith("/" + LOSSLESS)]
+        current, next_sequence, advanced, init = 0, None, time.time(), {}
+        while not self.stop.wait(0.25):
+            uri = uris[current]
+            try:
+                playlist = parse_media_playlist(urllib.request.urlopen(uri, timeout=2).read().decode())
+            except OSError as exc:
+                playlist, error = None, str(exc)
+            fresh = []
+            if playlist is not None:
+                if next_sequence is None:
+                    next_sequence = playlist.entries[-3].sequence  # three segments from the live edge
+                fresh = [e for e in playlist.entries if e.sequence >= next_sequence]
+            for entry in fresh:
+                base = uri.rsplit("/", 1)[0] + "/"
+                if entry.map_uri not in init:
+                    init[entry.map_uri] = urllib.request.urlopen(base + entry.map_uri, timeout=2).read()
+                data = urllib.request.urlopen(base + entry.uri, timeout=2).read()
+                try:
+                    with av.open(__import__("io").BytesIO(init[entry.map_uri] + data)) as container:
+                        samples = sum(f.samples for f in container.decode(audio=0))
+                    assert samples == 48000 * SEGMENT, samples
+                except Exception as exc:  # noqa: BLE001 (recorded, asserted on)
+                    self.errors.append(f"{entry.uri}: {exc}")
+                self.arrivals.append((entry.sequence, time.time()))
+                next_sequence = entry.sequence + 1
+                advanced = time.time()
+            if time.time() - advanced > 1.5 * SEGMENT:
+                current = (current + 1) % len(uris)
+                self.failovers.append(uris[current])
+                advanced = time.time()
+
+    def longest_stall(self) -> float:
+        """Playback starts once three segments are in; a stall is the time the playhead
+        waits for a segment not yet decoded."""
+        if len(self.arrivals) < 4:
+            return float("inf")
+        first_sequence = self.arrivals[0][0]
+        start = self.arrivals[2][1]  # three segments buffered
+        stall_total, worst, previous = 0.0, 0.0, None
+        for sequence, arrived in self.arrivals:
+            if previous is not None and sequence != previous + 1:
+                return float("inf")  # a segment skipped: heard as a jump
+            previous = sequence
+            needed = start + stall_total + (sequence - first_sequence) * SEGMENT
+            if arrived > needed:
+                worst = max(worst, arrived - needed)
+                stall_total += arrived - needed
+        return worst
+
+
+def _nginx(tmp: Path, port: int, outs: dict[str, Path]) -> subprocess.Popen:
+    locations = "".join(f"location /{name}/ {{ alias {out}/; add_header Cache-Control no-cache; }}\n"
+                        for name, out in outs.items())
+    conf = tmp / "nginx.conf"
+    user = "user root;" if os.geteuid() == 0 else ""  # (the workers read the test's private folder)
+    conf.write_text(f"""{user} daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log {tmp}/nginx-error.log;
+events {{}}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp};
+  scgi_temp_path {tmp};
+  types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; }}
+  server {{ listen 127.0.0.1:{port}; {locations} }}
+}}
+""")
+    return subprocess.Popen([NGINX, "-c", str(conf), "-e", str(tmp / "nginx-error.log")])
+
+
+@pytest.fixture
+def shared_database(postgres_schema_url):
+    engine = make_engine(postgres_schema_url)
+    upgrade(engine)
+    engine.dispose()
+    return postgres_schema_url
+
+
+def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_database):
+    require(shutil.which(NGINX) is not None or os.path.exists(NGINX), "nginx is not installed")
+    library = tmp_path / "library"
+    library.mkdir()
+    for k in range(4):
+        make_flac(library / f"track{k}.flac", 5.0 + k, seed=k, title=f"Track {k}")
+    port = _free_port()
+    names = ("a", "b")
+    outs = {name: tmp_path / f"out-{name}" for name in names}
+    group = f"failover-{uuid.uuid4().hex[:8]}"
+    origins = ",".join(f"http://127.0.0.1:{port}/{name}/" for name in names)
+
+    def station(name: str) -> subprocess.Popen:
+        env = dict(os.environ, DATABASE_URL=shared_database, STATION_NODE_ID=name, STATION_GROUP=group,
+                   STATION_ORIGINS=origins, STATION_LOUDNESS_TARGET="off", STATION_PART_SECONDS="0",
+                   STATION_RENDITIONS="lossless,high", INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
+                   STATION_MODE="external")
+        return subprocess.Popen([str(Path(sys.executable).parent / "radiocalico"), "station", "--library", str(library),
+                                 "--out", str(outs[name]), "--segment-seconds", str(SEGMENT)], env=env,
+                                stderr=open(tmp_path / f"station-{name}.log", "wb"))
+
+    nginx = _nginx(tmp_path, port, outs)
+    watcher = _Watcher(outs)
+    watcher.start()
+    processes = {"a": station("a")}
+    listeners: list[_Listener] = []
+    try:
+        wait_for(lambda: (outs["a"] / "hls" / LOSSLESS).exists(), timeout=30)
+        processes["b"] = station("b")
+        wait_for(lambda: len(watcher.hashes["b"]) >= 3, timeout=30)
+        listeners = [_Listener(f"http://127.0.0.1:{port}/a/hls/{stream_layout.MASTER_NAME}") for _ in range(2)]
+        for listener in listeners:
+            listener.start()
+        time.sleep(6 * SEGMENT)
+        last_active = max(watcher.hashes["a"])
+        killed_at = time.time()
+        processes["a"].send_signal(signal.SIGKILL)
+        processes["a"].wait()
+        time.sleep(8 * SEGMENT)
+    finally:
+        for listener in listeners:
+            listener.stop.set()
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait(15)
+        watcher.stop.set()
+        nginx.terminate()
+        nginx.wait(5)
+    watcher.join()
+    logs = {name: (tmp_path / f"station-{name}.log").read_text(errors="replace")[-3000:] for name in processes}
+
+    # The standby's next segment is out within one segment duration of the kill.
+    last_active = max(s for s in watcher.hashes["a"] if watcher.written["a"][s] <= killed_at)
+    following = last_active + 1
+    assert following in watcher.written["b"], logs
+    assert watcher.written["b"][following] - killed_at <= SEGMENT, (watcher.written["b"][following] - killed_at)
+    # ... and it is the active station now.
+    engine = make_engine(shared_database)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT node, sequence FROM station_shared_state WHERE station_group = :g"),
+                           {"g": group}).one()
+    engine.dispose()
+    assert row.node == "b" and row.sequence > following, (row, logs)
+
+    # Listeners hear it through: every segment in order, none late by more than 2 s.
+    for listener in listeners:
+        assert not listener.errors, listener.errors
+        assert listener.failovers, "the listener never needed the other origin"
+        assert listener.longest_stall() <= 2.0, (listener.longest_stall(), listener.arrivals)
+
+    # Both wrote the same bytes for every segment both made.
+    both = sorted(set(watcher.hashes["a"]) & set(watcher.hashes["b"]))
+    assert len(both) >= 5, (both, logs)
+    differing = [s for s in both if watcher.hashes["a"][s] != watcher.hashes["b"][s]]
+    assert not differing, (differing, both, logs)
