@@ -222,7 +222,10 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         for listener in listeners:
             listener.start()
         time.sleep(6 * SEGMENT)
-        last_active = max(watcher.hashes["a"])
+        # Killed in the middle of a segment (what a crash at a random moment averages to):
+        # the active station's next segment would have been out half a segment later.
+        newest = max(watcher.written["a"].values())
+        time.sleep(max(0.0, newest + 1.5 * SEGMENT - time.time()) % SEGMENT)
         killed_at = time.time()
         processes["a"].send_signal(signal.SIGKILL)
         processes["a"].wait()
@@ -263,4 +266,8 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
     both = sorted(set(watcher.hashes["a"]) & set(watcher.hashes["b"]))
     assert len(both) >= 5, (both, logs)
     differing = [s for s in both if watcher.hashes["a"][s] != watcher.hashes["b"][s]]
+    print(f"takeover: segment {following} {watcher.written['b'][following] - killed_at:.3f} s after the kill; "
+          f"stalls {[round(listener.longest_stall(), 3) for listener in listeners]} s; "
+          f"failovers {[len(listener.failovers) for listener in listeners]}; "
+          f"{len(both)} segments from both, {len(differing)} differing")
     assert not differing, (differing, both, logs)

@@ -179,8 +179,9 @@ class Station:
         self.epoch = Epoch(float(epoch), segment_samples, STREAM_RATE) if epoch is not None else None
         if coordinator is not None and self.epoch is None:
             raise StationError("a redundant station (STATION_NODE_ID) needs an epoch (STATION_EPOCH)")
-        self.rebuilds = 0
-        self._led = False  # a standby's programme rebuilt from the active station's state
+        self.rebuilds = 0  # a standby's programme rebuilt from the active station's state
+        self._led = False  # (to log the moment a station starts leading)
+        self._adopted_at: int | None = None  # the run-local sample of the last rebuild
 
     @classmethod
     def from_config(cls, config) -> "Station":
@@ -483,6 +484,8 @@ class Station:
         self._led = False
         if shared.sequence != sequence:
             return programme  # (the active station is ahead: a clock apart; carry on)
+        if self._adopted_at == start:
+            return programme  # (just rebuilt from this very state: nothing decoded to compare yet)
         theirs = shared.state.get(PROGRAMME_STATE) or {}
         mine = programme.state(start)
         if mine.get("track") == theirs.get("track") and mine.get("bag", [])[:5] == theirs.get("bag", [])[:5]:
@@ -498,8 +501,11 @@ class Station:
         programme.close()
         adopted = Programme(decider, shared.state.get(PROGRAMME_STATE), self._leveller, self.live)
         adopted.position = start
+        self._adopted_at = start
         self._programme = adopted
         self.rebuilds += 1
+        log.info("standby %s: programme rebuilt at segment %d from the active station's state (%d so far)",
+                 self.coordinator.node, shared.sequence, self.rebuilds)
         return adopted
 
     # -- programming ----------------------------------------------------------------------
@@ -513,6 +519,7 @@ class Station:
             return
         if self.coordinator is not None and not self.coordinator.leading:
             # A standby decides nothing: the active station's decisions reach it in its state.
+            decider.events.clear()  # (the active station reports its own)
             if self.publish_next:
                 publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
             return
