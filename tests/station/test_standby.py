@@ -202,7 +202,7 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
 
     def station(name: str) -> subprocess.Popen:
         env = dict(os.environ, DATABASE_URL=shared_database, STATION_NODE_ID=name, STATION_GROUP=group,
-                   STATION_ORIGINS=origins, STATION_LOUDNESS_TARGET="off", STATION_PART_SECONDS="0",
+                   STATION_ORIGINS=origins, STATION_LOUDNESS_TARGET="off",
                    STATION_RENDITIONS="lossless,high", INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
                    STATION_MODE="external")
         return subprocess.Popen([str(Path(sys.executable).parent / "radiocalico"), "station", "--library", str(library),

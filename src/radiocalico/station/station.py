@@ -411,7 +411,7 @@ class Station:
             edge = k % steps == 0  # the step begins a segment
             if edge:
                 if self.coordinator is not None:
-                    poll_until = mono0 + (k * step_seconds - lead + seg_seconds / 2) / self.speed
+                    poll_until = mono0 + (k * step_seconds - lead + step_seconds / 2) / self.speed
                     programme = self._follow(programme, hls.next_sequence, start, poll_until)
                 self._program(programme, start, publisher)
             pcm = programme.take(step)
