@@ -271,3 +271,23 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
           f"failovers {[len(listener.failovers) for listener in listeners]}; "
           f"{len(both)} segments from both, {len(differing)} differing")
     assert not differing, (differing, both, logs)
+
+
+def test_a_standby_without_postgresql_stops_with_one_line_naming_the_setting(tmp_path):
+    env = dict(os.environ, STATION_NODE_ID="a", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               INSTANCE_PATH=str(tmp_path), STATION_MODE="external")
+    result = subprocess.run([str(Path(sys.executable).parent / "radiocalico"), "station", "--out", str(tmp_path / "out")],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "STATION_NODE_ID" in result.stderr and "PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_epoch_that_is_not_a_time_is_named():
+    from radiocalico.config import Config
+
+    with pytest.raises(ValueError, match="STATION_EPOCH"):
+        Config.from_env({"STATION_EPOCH": "yesterday"})
+    assert Config.from_env({"STATION_EPOCH": "2026-01-01T00:00:00Z"}).station_epoch_seconds == 1767225600.0
+    assert Config.from_env({"STATION_NODE_ID": "a"}).station_epoch_seconds == 0.0
+    assert Config.from_env({}).station_epoch_seconds is None
