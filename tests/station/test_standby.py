@@ -162,6 +162,34 @@ class _Listener(threading.Thread):
         return worst
 
 
+HLSJS = Path(__file__).parents[2] / "src/radiocalico/web/static/vendor/hls.js@1.7.4"
+# hls.js as the player configures it (Low-Latency HLS), plus what makes it fail over between
+# redundant variants: a live playlist unchanged for 3 reloads is an error (hls.js's default,
+# Infinity, waits on a stopped origin for ever: measured, it stalled 10 s and counting).
+HLSJS_PAGE = """<!doctype html><audio id=a muted></audio><script type=module>
+import Hls from "/hlsjs/hls.light.min.mjs";
+window.origins = []; window.stalls = []; window.errors = [];
+const audio = document.getElementById("a");
+const hls = new Hls({lowLatencyMode: true, liveDurationInfinity: true, liveMaxUnchangedPlaylistRefresh: 3});
+hls.on(Hls.Events.ERROR, (e, d) => errors.push(d.details));
+hls.on(Hls.Events.FRAG_LOADED, (e, d) => {
+  const origin = new URL(d.frag.url).pathname.split("/")[1];
+  if (origins[origins.length - 1] !== origin) origins.push(origin);
+});
+hls.loadSource(location.hash.slice(1));
+hls.attachMedia(audio);
+audio.play();
+let last = -1, since = null;
+setInterval(() => {  // a stall: playing, the playhead not moving
+  const now = performance.now();
+  if (audio.currentTime > 0 && audio.currentTime === last) since ??= now;
+  else if (since !== null) { stalls.push(now - since); since = null; }
+  last = audio.currentTime;
+  window.stalledFor = since === null ? 0 : now - since;
+}, 50);
+</script>"""
+
+
 def _nginx(tmp: Path, port: int, outs: dict[str, Path]) -> subprocess.Popen:
     locations = "".join(f"location /{name}/ {{ alias {out}/; add_header Cache-Control no-cache; }}\n"
                         for name, out in outs.items())
@@ -173,7 +201,7 @@ http {{
   access_log off;
   client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp};
   scgi_temp_path {tmp};
-  types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; }}
+  types {{ application/vnd.apple.mpegurl m3u8; video/iso.segment m4s; video/mp4 mp4; text/html html; text/javascript js mjs; }}
   server {{ listen 127.0.0.1:{port}; {locations} }}
 }}
 """)
@@ -188,12 +216,12 @@ def shared_database(postgres_schema_url):
     return postgres_schema_url
 
 
-def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_database):
+def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_database, browser):
     require(shutil.which(NGINX) is not None or os.path.exists(NGINX), "nginx is not installed")
     library = tmp_path / "library"
     library.mkdir()
     for k in range(4):
-        make_flac(library / f"track{k}.flac", 5.0 + k, seed=k, title=f"Track {k}")
+        make_flac(library / f"track{k}.flac", 2.5 + k, seed=k, title=f"Track {k}")  # several starts per run
     port = _free_port()
     names = ("a", "b")
     outs = {name: tmp_path / f"out-{name}" for name in names}
@@ -202,14 +230,17 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
 
     def station(name: str) -> subprocess.Popen:
         env = dict(os.environ, DATABASE_URL=shared_database, STATION_NODE_ID=name, STATION_GROUP=group,
-                   STATION_ORIGINS=origins, STATION_LOUDNESS_TARGET="off",
+                   STATION_ORIGINS=origins, STATION_LOUDNESS_TARGET="off", STATION_LIVE_PORT="0",
                    STATION_RENDITIONS="lossless,high", INSTANCE_PATH=str(tmp_path / f"instance-{name}"),
                    STATION_MODE="external")
         return subprocess.Popen([str(Path(sys.executable).parent / "radiocalico"), "station", "--library", str(library),
                                  "--out", str(outs[name]), "--segment-seconds", str(SEGMENT)], env=env,
                                 stderr=open(tmp_path / f"station-{name}.log", "wb"))
 
-    nginx = _nginx(tmp_path, port, outs)
+    page_dir = tmp_path / "www"
+    page_dir.mkdir()
+    (page_dir / "index.html").write_text(HLSJS_PAGE)
+    nginx = _nginx(tmp_path, port, {**outs, "www": page_dir, "hlsjs": HLSJS})
     watcher = _Watcher(outs)
     watcher.start()
     processes = {"a": station("a")}
@@ -221,6 +252,9 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         listeners = [_Listener(f"http://127.0.0.1:{port}/a/hls/{stream_layout.MASTER_NAME}") for _ in range(2)]
         for listener in listeners:
             listener.start()
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/www/index.html#http://127.0.0.1:{port}/a/hls/"
+                  + stream_layout.family_master_name("flac"))
         time.sleep(6 * SEGMENT)
         # Killed in the middle of a segment (what a crash at a random moment averages to):
         # the active station's next segment would have been out half a segment later.
@@ -230,6 +264,8 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         processes["a"].send_signal(signal.SIGKILL)
         processes["a"].wait()
         time.sleep(8 * SEGMENT)
+        hlsjs = page.evaluate("({origins, stalls: stalls.concat([stalledFor]), errors, at: document.getElementById(\"a\").currentTime})")
+        page.close()
     finally:
         for listener in listeners:
             listener.stop.set()
@@ -241,12 +277,12 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         nginx.terminate()
         nginx.wait(5)
     watcher.join()
-    logs = {name: (tmp_path / f"station-{name}.log").read_text(errors="replace")[-3000:] for name in processes}
+    logs = {name: (tmp_path / f"station-{name}.log").read_text(errors="replace") for name in processes}
 
     # The standby's next segment is out within one segment duration of the kill.
     last_active = max(s for s in watcher.hashes["a"] if watcher.written["a"][s] <= killed_at)
     following = last_active + 1
-    assert following in watcher.written["b"], logs
+    assert following in watcher.written["b"], {k: v[-4000:] for k, v in logs.items()}
     assert watcher.written["b"][following] - killed_at <= SEGMENT, (watcher.written["b"][following] - killed_at)
     # ... and it is the active station now.
     engine = make_engine(shared_database)
@@ -254,7 +290,7 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         row = conn.execute(text("SELECT node, sequence FROM station_shared_state WHERE station_group = :g"),
                            {"g": group}).one()
     engine.dispose()
-    assert row.node == "b" and row.sequence > following, (row, logs)
+    assert row.node == "b" and row.sequence > following, (row, {k: v[-4000:] for k, v in logs.items()})
 
     # Listeners hear it through: every segment in order, none late by more than 2 s.
     for listener in listeners:
@@ -262,15 +298,21 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
         assert listener.failovers, "the listener never needed the other origin"
         assert listener.longest_stall() <= 2.0, (listener.longest_stall(), listener.arrivals)
 
+    # ... and so does hls.js in Chromium, moving to the standby's origin.
+    assert hlsjs["origins"] == ["a", "b"], hlsjs
+    assert hlsjs["at"] > 10 * SEGMENT and max(hlsjs["stalls"]) <= 2000, hlsjs
+
     # Both wrote the same bytes for every segment both made.
     both = sorted(set(watcher.hashes["a"]) & set(watcher.hashes["b"]))
-    assert len(both) >= 5, (both, logs)
+    assert len(both) >= 5, (both, {k: v[-4000:] for k, v in logs.items()})
     differing = [s for s in both if watcher.hashes["a"][s] != watcher.hashes["b"][s]]
     print(f"takeover: segment {following} {watcher.written['b'][following] - killed_at:.3f} s after the kill; "
           f"stalls {[round(listener.longest_stall(), 3) for listener in listeners]} s; "
           f"failovers {[len(listener.failovers) for listener in listeners]}; "
-          f"{len(both)} segments from both, {len(differing)} differing")
-    assert not differing, (differing, both, logs)
+          f"hls.js: longest stall {max(hlsjs['stalls']):.0f} ms, origins {hlsjs['origins']}; "
+          f"{len(both)} segments from both, {len(differing)} differing; "
+          f"standby rebuilds {logs['b'].count('programme rebuilt')}")
+    assert not differing, (differing, both, {k: v[-4000:] for k, v in logs.items()})
 
 
 def test_a_standby_without_postgresql_stops_with_one_line_naming_the_setting(tmp_path):

@@ -444,6 +444,11 @@ class Station:
             # only then the cover and metadata: they never announce audio not yet published.
             last = (k + 1) % steps == 0
             extra = None
+            if last and self.coordinator is not None:
+                # Redundant stations: the next segment decoded now, so a track starting in
+                # it is already in the shared state (as decided, not decided again by a
+                # standby that could choose otherwise).
+                programme.peek(seg + outputs.lookahead)
             if last:
                 decider_state = self.decider.state() if self.decider is not None else {}
                 extra = {**publisher.state(), PROGRAMME_STATE: programme.state(start + step),
