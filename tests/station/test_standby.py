@@ -287,8 +287,8 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
     # ... and it is the active station now.
     engine = make_engine(shared_database)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT node, sequence FROM station_shared_state WHERE station_group = :g"),
-                           {"g": group}).one()
+        row = conn.execute(text("SELECT node, sequence FROM station_shared_state WHERE station_group = :g "
+                                "ORDER BY sequence DESC LIMIT 1"), {"g": group}).one()
     engine.dispose()
     assert row.node == "b" and row.sequence > following, (row, {k: v[-4000:] for k, v in logs.items()})
 

@@ -296,12 +296,12 @@ station_commands = Table(
 )
 
 # The active station's state at the edge of segment `sequence` (redundant stations,
-# `radiocalico.station.standby`): one row per group of stations making one stream.
+# `radiocalico.station.standby`): the last few edges of each group of stations.
 station_shared_state = Table(
     "station_shared_state",
     metadata,
     Column("station_group", String(64), primary_key=True),
-    Column("sequence", BigInteger, nullable=False),
+    Column("sequence", BigInteger, primary_key=True),
     Column("node", String(64), nullable=False),
     Column("state", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

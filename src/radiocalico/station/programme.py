@@ -117,7 +117,7 @@ class Programme:
         self.track_offset = 0  # the open track's own sample where its decoding began
         self._resume: dict | None = None
         if resume:
-            rotation.restore(list(resume.get("bag", [])), resume.get("last"))
+            rotation.restore(list(resume.get("bag", [])), resume.get("last"), resume.get("ahead"))
             self._resume = resume.get("track")
 
     def take(self, samples: int) -> np.ndarray:
@@ -174,7 +174,7 @@ class Programme:
                      "size": size, "mtime_ns": mtime_ns, "gain_db": playing.gain}
         last = upcoming[-1] if upcoming else (str(playing.track.path) if playing else None)
         bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
-        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
+        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last, "ahead": len(upcoming)}
 
     def cut(self, at: int, fade_samples: int) -> list[Track]:
         """End what plays at run-local sample `at` (not taken yet): it fades out over the

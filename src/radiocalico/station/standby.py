@@ -9,9 +9,9 @@ server sees the socket close, or TCP keepalive does), so a standby takes over at
 segment edge; no lease to expire, no home-made consensus.
 
 Both stations are epoch-locked (`epoch`): they number, time and name segments from the
-clock alike. The active station writes, with every segment it publishes, what it saves in
-its own state file (the programme's position, the decider's queue, the publisher's history)
-to one row of `station_shared_state`, for the segment edge that follows. A standby runs hot:
+clock alike. The active station writes, as soon as it has made each segment (before it is
+due), the programme's position and the decider's queue at the segment edge that follows
+(what its own state file holds) to `station_shared_state`, a row per edge. A standby runs hot:
 it makes and publishes every segment into its own output folder, in step, and before each
 segment reads that row and, if its own programme is not where the active one is, rebuilds
 its programme and decider from it (`Station`). Two stations so make the same PCM, and the
@@ -94,27 +94,33 @@ class Coordinator:
             log.info("station %s is now the active station of group %s", self.node, self.group)
         return self.leading
 
+    KEPT = 16  # edges kept: a standby a few segments behind still finds its own
+
     def save(self, sequence: int, state: dict) -> bool:
         """The active station's state at the edge of segment `sequence`; False (and no longer
         leading) when the database is out of reach."""
+        params = {"group": self.group, "sequence": sequence, "node": self.node, "state": json.dumps(state),
+                  "now": datetime.now(timezone.utc), "oldest": sequence - self.KEPT}
         try:
-            self._connection().execute(text(
+            connection = self._connection()
+            connection.execute(text(
                 "INSERT INTO station_shared_state (station_group, sequence, node, state, updated_at) "
-                "VALUES (:group, :sequence, :node, :state, :now) ON CONFLICT (station_group) DO UPDATE SET "
-                "sequence = excluded.sequence, node = excluded.node, state = excluded.state, "
-                "updated_at = excluded.updated_at"),
-                {"group": self.group, "sequence": sequence, "node": self.node, "state": json.dumps(state),
-                 "now": datetime.now(timezone.utc)})
+                "VALUES (:group, :sequence, :node, :state, :now) ON CONFLICT (station_group, sequence) "
+                "DO UPDATE SET node = excluded.node, state = excluded.state, updated_at = excluded.updated_at"),
+                params)
+            connection.execute(text("DELETE FROM station_shared_state WHERE station_group = :group "
+                                    "AND sequence < :oldest"), params)
             return True
         except SQLAlchemyError as exc:
             self._lost(exc)
             return False
 
-    def load(self) -> Shared | None:
+    def load(self, sequence: int | None = None) -> Shared | None:
+        """The state for the edge of segment `sequence`; None: the newest."""
+        query = "SELECT sequence, node, state FROM station_shared_state WHERE station_group = :group"
+        query += " AND sequence = :sequence" if sequence is not None else " ORDER BY sequence DESC LIMIT 1"
         try:
-            row = self._connection().execute(
-                text("SELECT sequence, node, state FROM station_shared_state WHERE station_group = :group"),
-                {"group": self.group}).first()
+            row = self._connection().execute(text(query), {"group": self.group, "sequence": sequence}).first()
         except SQLAlchemyError as exc:
             self._lost(exc)
             return None

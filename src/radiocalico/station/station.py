@@ -411,11 +411,15 @@ class Station:
             edge = k % steps == 0  # the step begins a segment
             if edge:
                 if self.coordinator is not None:
-                    poll_until = mono0 + (k * step_seconds - lead + step_seconds / 2) / self.speed
+                    # (waiting longer would make this station's next step late)
+                    poll_until = mono0 + (k * step_seconds - lead + step_seconds * 0.75) / self.speed
                     programme = self._follow(programme, hls.next_sequence, start, poll_until)
                 self._program(programme, start, publisher)
             pcm = programme.take(step)
             encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
+            last = (k + 1) % steps == 0  # the step ends a segment
+            if last and self.coordinator is not None:
+                self._share(programme, hls.next_sequence + 1, start + step, seg + outputs.lookahead)
             due = mono0 + ((k + 1) * step_seconds - lead) / self.speed
             delay = due - time.monotonic()
             if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
@@ -442,13 +446,7 @@ class Station:
                     self._sync.report("played", request_id, started_at)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            last = (k + 1) % steps == 0
             extra = None
-            if last and self.coordinator is not None:
-                # Redundant stations: the next segment decoded now, so a track starting in
-                # it is already in the shared state (as decided, not decided again by a
-                # standby that could choose otherwise).
-                programme.peek(seg + outputs.lookahead)
             if last:
                 decider_state = self.decider.state() if self.decider is not None else {}
                 extra = {**publisher.state(), PROGRAMME_STATE: programme.state(start + step),
@@ -459,13 +457,21 @@ class Station:
                 hls.publish(encoded, seg, pdt, extra)
             publisher.publish()
             if last:
-                if self.coordinator is not None and self.coordinator.leading:
-                    self.coordinator.save(hls.next_sequence, extra)
                 self.segments_published += 1
                 self._first.set()
             k += 1
 
     # -- redundant stations (standby) --------------------------------------------------------
+
+    def _share(self, programme: Programme, sequence: int, end: int, ahead: int) -> None:
+        """Once a segment is made (before it is due): the programme decoded `ahead` past its
+        end, so a track starting in the next segment is in the state as decided (a standby
+        deciding it again could choose otherwise), and, when active, the state at the edge
+        of segment `sequence` (run-local sample `end`) shared."""
+        programme.peek(ahead)
+        if self.coordinator.leading:
+            decider_state = self.decider.state() if self.decider is not None else {}
+            self.coordinator.save(sequence, {PROGRAMME_STATE: programme.state(end), DECIDER_STATE: decider_state})
 
     def _follow(self, programme: Programme, sequence: int, start: int, poll_until: float) -> Programme:
         """Before segment `sequence` (run-local sample `start`) of a redundant station: lead
@@ -474,8 +480,8 @@ class Station:
         coordinator = self.coordinator
         shared = None
         while not coordinator.try_lead():
-            shared = coordinator.load()
-            if shared is not None and shared.sequence >= sequence:
+            shared = coordinator.load(sequence)
+            if shared is not None:
                 break
             if time.monotonic() >= poll_until or self._stop.wait(0.02):
                 log.warning("standby %s: no state from the active station for segment %d; carrying on",
@@ -487,8 +493,6 @@ class Station:
             self._led = True
             return programme
         self._led = False
-        if shared.sequence != sequence:
-            return programme  # (the active station is ahead: a clock apart; carry on)
         if self._adopted_at == start:
             return programme  # (just rebuilt from this very state: nothing decoded to compare yet)
         theirs = shared.state.get(PROGRAMME_STATE) or {}

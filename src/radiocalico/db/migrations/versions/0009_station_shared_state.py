@@ -1,4 +1,4 @@
-"""station_shared_state: the active station's state, each segment, for a standby station
+"""station_shared_state: the active station's state at each segment edge, for a standby station
 
 Revision ID: 0009_station_shared_state
 Revises: 0008_programming
@@ -18,7 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "station_shared_state",
         sa.Column("station_group", sa.String(64), primary_key=True),
-        sa.Column("sequence", sa.BigInteger(), nullable=False),
+        sa.Column("sequence", sa.BigInteger(), primary_key=True),
         sa.Column("node", sa.String(64), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
