@@ -12,6 +12,7 @@ and both stations wrote the same bytes for every segment both made.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -130,7 +131,7 @@ class _Listener(threading.Thread):
                     init[entry.map_uri] = urllib.request.urlopen(base + entry.map_uri, timeout=2).read()
                 data = urllib.request.urlopen(base + entry.uri, timeout=2).read()
                 try:
-                    with av.open(__import__("io").BytesIO(init[entry.map_uri] + data)) as container:
+                    with av.open(io.BytesIO(init[entry.map_uri] + data)) as container:
                         samples = sum(f.samples for f in container.decode(audio=0))
                     assert samples == 48000 * SEGMENT, samples
                 except Exception as exc:  # noqa: BLE001 (recorded, asserted on)
