@@ -38,7 +38,7 @@ from radiocalico.station.encoders import FlacEncoder
 from tests.conftest import require
 from tests.deploy.topology import NGINX
 from tests.station.audiofiles import make_flac, noise_pcm
-from tests.station.streamutil import parse_media_playlist, wait_for
+from tests.station.streamutil import parse_media_playlist, tfdt_of, wait_for
 
 SEGMENT = 1.0
 LOSSLESS = stream_layout.media_playlist_name("lossless")
@@ -334,3 +334,34 @@ def test_an_epoch_that_is_not_a_time_is_named():
     assert Config.from_env({"STATION_EPOCH": "2026-01-01T00:00:00Z"}).station_epoch_seconds == 1767225600.0
     assert Config.from_env({"STATION_NODE_ID": "a"}).station_epoch_seconds == 0.0
     assert Config.from_env({}).station_epoch_seconds is None
+
+
+def test_epoch_locked_writers_name_and_time_segments_alike_and_list_both_origins(tmp_path):
+    """Two writers locked to one epoch at different moments give the same segment the same
+    sequence number, name, program-date-time and decode time; the master lists each
+    rendition once per origin with the same BANDWIDTH and CODECS."""
+    from radiocalico.station.epoch import Epoch
+    from radiocalico.station.hls import HlsWriter
+    from tests.station.test_hls_writer import SAMPLES, publish, renditions
+
+    epoch = Epoch(1_700_000_000.0, SAMPLES, 48000)
+    origins = ("https://a.example/stream/", "https://b.example/stream/")
+    entries = {}
+    for name, first in (("a", 100), ("b", 103)):
+        writer = HlsWriter(tmp_path / name, renditions("lossless", "saver"), window=8, origins=origins)
+        writer.lock_to(first, epoch.decode_time(first), 0, epoch.stream_id)
+        publish(writer, 6, epoch.edge(first))
+        entries[name] = {e.sequence: e for e in writer.variants[0].entries}
+    for sequence in range(103, 106):
+        a, b = entries["a"][sequence], entries["b"][sequence]
+        assert (a.uri, a.program_date_time) == (b.uri, b.program_date_time)
+        assert a.program_date_time == epoch.edge(sequence)
+        segment = (stream_layout.hls_dir(tmp_path / "a") / a.uri).read_bytes()
+        assert segment == (stream_layout.hls_dir(tmp_path / "b") / b.uri).read_bytes()
+        assert tfdt_of(segment) == sequence * SAMPLES
+    master = (stream_layout.hls_dir(tmp_path / "a") / stream_layout.MASTER_NAME).read_text().splitlines()
+    variants = [(master[i], master[i + 1]) for i, line in enumerate(master) if line.startswith("#EXT-X-STREAM-INF")]
+    lossless = stream_layout.media_playlist_name("lossless")
+    assert [uri for _, uri in variants if uri.endswith(lossless)] == [
+        "https://a.example/stream/hls/" + lossless, "https://b.example/stream/hls/" + lossless]
+    assert len({inf for inf, uri in variants if uri.endswith(lossless)}) == 1
