@@ -51,7 +51,8 @@ def _free_port() -> int:
 
 
 def test_flac_frames_renumbered_decode_to_the_same_audio():
-    """The frame number rewritten for the epoch's clock leaves the audio bit for bit."""
+    """The frame number rewritten for the epoch's clock (CRCs and all) leaves the audio bit
+    for bit, and renumbering back gives FFmpeg's frames again."""
     pcm = noise_pcm(0.5, 48000, 24, seed=3).astype("int32")
     pcm = pcm[:len(pcm) // 4000 * 4000]
     encoder = FlacEncoder(4000)
@@ -62,10 +63,15 @@ def test_flac_frames_renumbered_decode_to_the_same_audio():
     def decode(packets):
         decoder = av.CodecContext.create("flac", "r")
         decoder.extradata = encoder.streaminfo
+        decoder.options = {"err_detect": "crccheck+explode"}  # a frame whose CRCs are wrong is refused
         return np.concatenate([f.to_ndarray().reshape(-1, 2) for p in packets for f in decoder.decode(av.Packet(p))])
 
     assert len(decode(renumbered)) == len(pcm)
     assert np.array_equal(decode(renumbered), decode(frames))
+    assert [renumber_flac_frame(frame, k) for k, frame in enumerate(renumbered)] == frames
+    broken = renumbered[0][:-1] + bytes([renumbered[0][-1] ^ 1])
+    with pytest.raises(av.error.InvalidDataError):
+        decode([broken])
 
 
 class _Watcher(threading.Thread):

@@ -114,14 +114,47 @@ def _utf8_length(first: int) -> int:
     return length
 
 
+_CRC16_POLY = 0x18005
+
+
+def _mulmod(a: int, b: int) -> int:
+    """a * b mod FLAC's CRC-16 polynomial, over GF(2)."""
+    product = 0
+    while b:
+        if b & 1:
+            product ^= a
+        b >>= 1
+        a <<= 1
+        if a & 0x10000:
+            a ^= _CRC16_POLY
+    return product
+
+
+def _advance(crc: int, count: int) -> int:
+    """The CRC-16 of a message followed by `count` zero bytes, from the message's: crc * x^(8 count)."""
+    power, base, exponent = 1, 2, 8 * count  # x^0, x^1
+    while exponent:
+        if exponent & 1:
+            power = _mulmod(power, base)
+        base = _mulmod(base, base)
+        exponent >>= 1
+    return _mulmod(crc, power)
+
+
 def renumber_flac_frame(frame: bytes, number: int) -> bytes:
-    """`frame` (one fixed-blocksize FLAC frame) with frame number `number` mod 2^31."""
+    """`frame` (one fixed-blocksize FLAC frame) with frame number `number` mod 2^31.
+
+    The frame's CRC-16 is not computed again over the whole frame: CRC-16 (init 0) is
+    linear, so crc(header' + rest) = crc(header + rest) ^ (crc(header') ^ crc(header)) *
+    x^(8 len(rest)); only the few header bytes are read."""
     if len(frame) < 8 or frame[0] != 0xFF or frame[1] != 0xF8:
         raise ValueError("not a fixed-blocksize FLAC frame")
     block_code, rate_code = frame[2] >> 4, frame[2] & 0x0F
     end = 4 + _utf8_length(frame[4])
     extra = {6: 1, 7: 2}.get(block_code, 0) + {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    old_header = frame[:end + extra + 1]
     header = frame[:4] + _utf8_number(number % FRAME_NUMBER_RANGE) + frame[end:end + extra]
     header += bytes([_crc8(header)])
-    body = header + frame[end + extra + 1:-2]
-    return body + _crc16(body).to_bytes(2, "big")
+    rest = frame[len(old_header):-2]
+    crc = int.from_bytes(frame[-2:], "big") ^ _advance(_crc16(header) ^ _crc16(old_header), len(rest))
+    return header + rest + crc.to_bytes(2, "big")
