@@ -157,7 +157,12 @@ def without_ll(route) -> None:
         "}\n"))
 
 
-def measure(browser, url: str, dj: Dj, markers: int, mode: str) -> tuple[list[float], float]:
+def shown_latency(page) -> float | None:
+    match = re.search(r"([\d.]+) s", page.inner_text("#latency"))
+    return float(match.group(1)) if match else None
+
+
+def measure(browser, url: str, dj: Dj, markers: int, mode: str, settle: float) -> tuple[list[float], float]:
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
     errors: list[str] = []
@@ -171,8 +176,21 @@ def measure(browser, url: str, dj: Dj, markers: int, mode: str) -> tuple[list[fl
     page.wait_for_function("() => !document.getElementById('audio').paused && "
                            "document.getElementById('audio').currentTime > 1", timeout=30000)
     page.evaluate(PROBE)
-    time.sleep(8)  # settle at the player's target latency
+    # Settle: the player starts a little further back and catches up (at most 1.05x); the
+    # figures are for a listener who has been listening a while. Wait until the latency the
+    # page shows stops falling (two readings 5 s apart within 0.1 s), at most `settle` s.
+    first = shown_latency(page)
+    deadline = time.monotonic() + settle
+    previous = first
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        now = shown_latency(page)
+        if previous is not None and now is not None and previous - now < 0.1:
+            break
+        previous = now
     settled = page.inner_text("#latency")
+    print(f"  {mode}: the page showed {first} s after starting, {settled!r} "
+          f"{settle - max(0.0, deadline - time.monotonic()):.0f} s later")
     start = time.time()
     count0 = len(dj.marks)
     deadline = time.monotonic() + markers * dj.interval + 15
@@ -210,6 +228,8 @@ def main() -> None:
     parser.add_argument("--crossfade", type=float, default=2.0)
     parser.add_argument("--buffer", type=float, default=0.25)
     parser.add_argument("--modes", default="ll,plain")
+    parser.add_argument("--settle", type=float, default=90.0,
+                        help="longest wait for the player to settle at its latency before the markers count")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -239,7 +259,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for mode in args.modes.split(","):
-                results[mode], _ = measure(browser, topology.url, dj, args.markers, mode)
+                results[mode], _ = measure(browser, topology.url, dj, args.markers, mode, args.settle)
             browser.close()
         for mode, values in results.items():
             label = "with LL-HLS   " if mode == "ll" else "without LL-HLS"
