@@ -386,6 +386,8 @@ class Station:
                 self._program(programme, start, publisher)
             pcm = programme.take(step)
             encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
+            if self._stop.is_set():  # stopped while encoding: publish nothing more
+                break
             pdt = origin + start / STREAM_RATE
             for begin in programme.starts_before(start + step):
                 started_at = origin + begin.sample / STREAM_RATE
