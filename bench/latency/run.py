@@ -1,21 +1,22 @@
 """Glass-to-ear: from a DJ's microphone to the listener's page, with and without Low-Latency HLS.
 
-    .venv/bin/python bench/latency/run.py [--markers 20] [--part-seconds 0.5]
-        [--crossfade 2] [--buffer 1] [--modes ll,plain]
+    .venv/bin/python bench/latency/run.py [--markers 20] [--part-seconds 0.333]
+        [--crossfade 2] [--buffer 0.25] [--modes ll,plain]
 
 The production path on loopback: nginx (the rendered production templates, TLS), the stream
 server for blocking reloads, one app replica (the page), and the station (in this process,
-at real speed, with its live input). A DJ goes live with ffmpeg (`icecast://`, FLAC in Ogg),
+at real speed, with its live input). A DJ goes live with ffmpeg (`icecast://`, native FLAC),
 fed raw PCM by this script in 10 ms steps as a sound card would: a quiet 440 Hz bed with a
-0.3 s tone burst (the marker) every 2.5 s, cycling through four pitches (2.4, 3.0, 3.6 and
-4.2 kHz) so that a marker is never taken for the one before it (up to 10 s of latency). Headless Chromium (Playwright) opens the page
+0.3 s tone burst (the marker) every 2.5 s, cycling through six pitches (2.4 to 5.4 kHz) so
+that a marker is never taken for an earlier one (up to 15 s of latency). Headless Chromium (Playwright) opens the page
 through nginx and plays; a WebAudio analyser on the page's audio element samples the sound
 every 25 ms. A marker's latency is the time from the moment its first sample was written to
 ffmpeg to the first analyser sample that hears its pitch, both on this machine's wall clock.
 
 Modes, the same page and stream: `ll` as served (parts, blocking reloads: hls.js in
-low-latency mode); `plain`: the page's playlists with the Low-Latency HLS tags removed
-on the way in (Playwright routes), so hls.js plays them as a player without LL-HLS does.
+low-latency mode); `plain`: the page with hls.js's lowLatencyMode turned off (a Playwright
+route wraps the module), which plays the same playlists as a player without LL-HLS does:
+whole segments, three target durations behind the live edge.
 Prints each mode's median, p95 and max over --markers markers.
 """
 
@@ -46,11 +47,10 @@ from tests.station.audiofiles import write_pcm  # noqa: E402
 from tests.station.test_live import PASSWORD, credentials  # noqa: E402
 
 RATE = 48000
-MARKER_HZ = (2400.0, 3000.0, 3600.0, 4200.0)
+MARKER_HZ = (2400.0, 3000.0, 3600.0, 4200.0, 4800.0, 5400.0)
 BED_HZ = 440.0
 MARKER_SECONDS = 0.3
 STEP = 480  # samples written at once: 10 ms, a sound card's period
-LL_TAGS = re.compile(r"^#EXT-X-(SERVER-CONTROL|PART-INF|PART|PRELOAD-HINT|RENDITION-REPORT)[:\n].*$\n?", re.M)
 
 PROBE = """() => {
   const audio = document.getElementById('audio');
@@ -82,7 +82,7 @@ class Dj:
         self.stop = threading.Event()
         self.proc = subprocess.Popen(
             ["ffmpeg", "-v", "error", "-nostdin", "-f", "s16le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
-             "-c:a", "flac", "-frame_size", "960", "-content_type", "audio/ogg", "-f", "ogg", "-flush_packets", "1",
+             "-c:a", "flac", "-frame_size", "960", "-content_type", "audio/flac", "-f", "flac", "-flush_packets", "1",
              f"icecast://dj:{PASSWORD}@127.0.0.1:{port}/live"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -147,25 +147,50 @@ def latencies(marks: list[tuple[float, float]], heard: list[tuple[float, float]]
     return result
 
 
-def strip_ll(route) -> None:
-    response = route.fetch()
-    body = LL_TAGS.sub("", response.text())
-    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")}
-    route.fulfill(status=response.status, headers=headers, body=body)
+def without_ll(route) -> None:
+    """The page's hls.js with lowLatencyMode off: a player without Low-Latency HLS (it plays
+    whole segments, three target durations behind the live edge, with plain reloads)."""
+    route.fulfill(content_type="text/javascript", body=(
+        f'import Hls from "{route.request.url}?original";\n'
+        "export default class PlainHls extends Hls {\n"
+        "  constructor(config = {}) { super({ ...config, lowLatencyMode: false }); }\n"
+        "}\n"))
 
 
-def measure(browser, url: str, dj: Dj, markers: int, mode: str) -> tuple[list[float], float]:
+def shown_latency(page) -> float | None:
+    match = re.search(r"([\d.]+) s", page.inner_text("#latency"))
+    return float(match.group(1)) if match else None
+
+
+def measure(browser, url: str, dj: Dj, markers: int, mode: str, settle: float) -> tuple[list[float], float]:
     context = browser.new_context(ignore_https_errors=True)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type in ("error", "warning") and errors.append(m.text[:160]))
+    page.on("requestfailed", lambda r: errors.append(f"{r.url.rsplit('/', 1)[-1]}: {r.failure}"))
     if mode == "plain":
-        page.route(re.compile(r".*\.m3u8(\?.*)?$"), strip_ll)
+        page.route(re.compile(r".*/hls\.light\.min\.mjs$"), without_ll)
     page.goto(url + "/")
     page.wait_for_selector("body[data-ready=true]", timeout=30000)
     page.click("#play")
     page.wait_for_function("() => !document.getElementById('audio').paused && "
                            "document.getElementById('audio').currentTime > 1", timeout=30000)
     page.evaluate(PROBE)
-    time.sleep(8)  # settle at the player's target latency
+    # Settle: the player starts a little further back and catches up (at most 1.05x); the
+    # figures are for a listener who has been listening a while. Wait until the latency the
+    # page shows stops falling (two readings 5 s apart within 0.1 s), at most `settle` s.
+    first = shown_latency(page)
+    deadline = time.monotonic() + settle
+    previous = first
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        now = shown_latency(page)
+        if previous is not None and now is not None and previous - now < 0.1:
+            break
+        previous = now
+    settled = page.inner_text("#latency")
+    print(f"  {mode}: the page showed {first} s after starting, {settled!r} "
+          f"{settle - max(0.0, deadline - time.monotonic()):.0f} s later")
     start = time.time()
     count0 = len(dj.marks)
     deadline = time.monotonic() + markers * dj.interval + 15
@@ -178,7 +203,10 @@ def measure(browser, url: str, dj: Dj, markers: int, mode: str) -> tuple[list[fl
     context.close()
     marks = [m for m in dj.marks[count0:count0 + markers] if m[0] >= start]
     found = latencies(marks, onsets(heard))
-    print(f"  {mode}: page shows {shown!r}, playback rate {rate}; {len(found)} of {len(marks)} markers heard")
+    print(f"  {mode}: page showed {settled!r} at the first marker, {shown!r} at the end, playback rate {rate}; "
+          f"{len(found)} of {len(marks)} markers heard ({len(onsets(heard))} tone onsets, {len(heard)} samples)")
+    if errors:
+        print(f"  {mode}: the page logged {len(errors)} errors, e.g. {errors[:3]}")
     return found, rate
 
 
@@ -196,10 +224,12 @@ def main() -> None:
     parser.add_argument("--markers", type=int, default=20)
     parser.add_argument("--interval", type=float, default=2.5)
     parser.add_argument("--segment-seconds", type=float, default=2.0)
-    parser.add_argument("--part-seconds", type=float, default=0.5)
+    parser.add_argument("--part-seconds", type=float, default=0.333)
     parser.add_argument("--crossfade", type=float, default=2.0)
-    parser.add_argument("--buffer", type=float, default=1.0)
+    parser.add_argument("--buffer", type=float, default=0.25)
     parser.add_argument("--modes", default="ll,plain")
+    parser.add_argument("--settle", type=float, default=90.0,
+                        help="longest wait for the player to settle at its latency before the markers count")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -229,7 +259,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for mode in args.modes.split(","):
-                results[mode], _ = measure(browser, topology.url, dj, args.markers, mode)
+                results[mode], _ = measure(browser, topology.url, dj, args.markers, mode, args.settle)
             browser.close()
         for mode, values in results.items():
             label = "with LL-HLS   " if mode == "ll" else "without LL-HLS"

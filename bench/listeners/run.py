@@ -176,11 +176,13 @@ async def ll_listener(session, base: str, playlist_url: str, stats: Stats, until
             if cache == "MISS":
                 stats.upstream += 1
             init, parts = parse_parts(body.decode())
+            todo = parts
             if play_start is None:
                 if init:
                     await get(base + init)
-                parts = parts[-HOLD_BACK_PARTS:]
-            for msn, index, uri, duration in parts:
+                fetched.update(uri for _m, _i, uri, _d in parts[:-HOLD_BACK_PARTS])  # joins at the hold-back
+                todo = parts[-HOLD_BACK_PARTS:]
+            for msn, index, uri, duration in todo:
                 if uri in fetched:
                     continue
                 await get(base + uri)

@@ -121,7 +121,7 @@ class Config:
     station_segment_seconds: float = 2.0
     # Low-Latency HLS part length (whole FLAC frames dividing a segment: the nearest is
     # taken); 0 publishes whole segments only.
-    station_part_seconds: float = 0.5
+    station_part_seconds: float = 0.333
     # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
     # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
     station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
@@ -168,8 +168,8 @@ class Config:
     station_live_host: str = "127.0.0.1"
     # Seconds of the crossfade at the take-over and at the hand-back to the rotation.
     live_crossfade_seconds: float = 2.0
-    # Live audio buffered beyond a segment before going on air, against network jitter.
-    live_buffer_seconds: float = 1.0
+    # Live audio buffered beyond a part (or segment) before going on air, against network jitter.
+    live_buffer_seconds: float = 0.25
     # A DJ connection sending nothing this long is closed and the rotation resumes.
     live_no_data_seconds: float = 10.0
     # Digital silence (below -90 dBFS) this long from the DJ hands back to the rotation.

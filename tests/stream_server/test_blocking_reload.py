@@ -192,3 +192,14 @@ def test_a_request_the_station_never_meets_is_503(url, station):
         assert 2.5 < took < 6
     finally:
         frozen.unlink()
+
+
+def test_a_hinted_part_is_answered_once_written(url):
+    """A player may ask for the preload-hinted part before it exists: the answer waits for it
+    (a part is made every 1/6 s here), then the part's bytes."""
+    for _ in range(3):
+        text = get(url)[1]
+        hint = re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', text).group(1)
+        status, body, took = get(url.rsplit("/", 1)[0] + "/" + hint)
+        assert status == 200 and body[4:8] == "styp"
+        assert took < 1.0

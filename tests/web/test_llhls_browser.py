@@ -51,6 +51,6 @@ def test_the_page_plays_low_latency_and_shows_a_lower_latency(page, station_serv
         low.append(shown_latency(page))
     plain = page.evaluate(NON_LL_LATENCY)
     low_latency = sorted(low)[len(low) // 2]
-    # 1 s segments of two 0.5 s parts: PART-HOLD-BACK 1.5 s against three segments (3 s).
+    # 1 s segments of three 1/3 s parts: PART-HOLD-BACK 1.02 s against three segments (3 s).
     assert low_latency < plain - 0.5, (low, plain)
     assert low_latency < 2.5, low

@@ -37,7 +37,8 @@ wall clock reaches its end, so the stream runs in real time; the first few segme
 (`preroll_segments`) are published at once so a player can start immediately. With
 Low-Latency HLS parts (`part_seconds`, STATION_PART_SECONDS) the pipeline runs in part-sized
 steps: each part's PCM is taken, encoded and published (`HlsWriter.publish_part`) when the
-wall clock reaches the part's end, and the segment is whole with its last part; the
+wall clock reaches the part's end (taken then, not a step ahead, so a live DJ's audio airs as
+soon as it can), and the segment is whole with its last part; the
 programming (commands, the top of the hour, a jump after falling behind) still happens at
 segment edges. A track's metadata follows the part holding its first sample.
 """
@@ -409,17 +410,8 @@ class Station:
         while not self._stop.is_set():
             start = k * step
             edge = k % steps == 0  # the step begins a segment
-            if edge:
-                if self.coordinator is not None:
-                    # (waiting longer would make this station's next step late)
-                    poll_until = mono0 + (k * step_seconds - lead + step_seconds * 0.75) / self.speed
-                    programme = self._follow(programme, hls.next_sequence, start, poll_until)
-                self._program(programme, start, publisher)
-            pcm = programme.take(step)
-            encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
-            last = (k + 1) % steps == 0  # the step ends a segment
-            if last and self.coordinator is not None:
-                self._share(programme, hls.next_sequence + 1, start + step, seg + outputs.lookahead)
+            # The step's PCM is taken when the clock reaches its end, not a step ahead: live
+            # audio then airs as soon as it can (see live.py).
             due = mono0 + ((k + 1) * step_seconds - lead) / self.speed
             delay = due - time.monotonic()
             if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
@@ -437,6 +429,19 @@ class Station:
                 lead -= jump
                 self._origin = origin
                 hls.mark_discontinuity()
+            if edge:
+                if self.coordinator is not None:
+                    # (the active station shared this edge a step ago; waiting delays this step)
+                    poll_until = time.monotonic() + step_seconds / 4 / self.speed
+                    programme = self._follow(programme, hls.next_sequence, start, poll_until)
+                self._program(programme, start, publisher)
+            pcm = programme.take(step)
+            encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
+            if self._stop.is_set():  # stopped while encoding: publish nothing more
+                break
+            last = (k + 1) % steps == 0  # the step ends a segment
+            if last and self.coordinator is not None:
+                self._share(programme, hls.next_sequence + 1, start + step, seg + outputs.lookahead)
             pdt = origin + start / STREAM_RATE
             for begin in programme.starts_before(start + step):
                 started_at = origin + begin.sample / STREAM_RATE

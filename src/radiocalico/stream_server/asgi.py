@@ -76,7 +76,7 @@ class StreamServer:
             want = blocking.parse_want(query)
         except blocking.BadRequest as exc:
             return _error(400, "bad_request", str(exc))
-        text = self.watcher.current(path)
+        text = self._text(path)
         at = blocking.position(text) if text else None
         if text is None or at is None:
             return _error(404, "not_found", "No such playlist (yet).")
@@ -91,20 +91,22 @@ class StreamServer:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not await self.watcher.changed(path, remaining):
                 return _error(503, "not_yet", "The playlist did not reach the segment or part asked for in time.")
-            text = self.watcher.current(path)
-            at = (blocking.position(text) if text else None) or at
+            text = self._text(path) or text
+            at = blocking.position(text) or at
         return 200, [(b"content-type", PLAYLIST_TYPE), (b"cache-control", blocking.cache_control(at).encode())], \
             text.encode()
+
+    def _text(self, path: Path) -> str | None:
+        data = self.watcher.current(path)
+        return data.decode("utf-8", "replace") if data is not None else None
 
     async def part(self, path: Path) -> tuple[int, list, bytes]:
         """A part named by a preload hint: answered once the station has written it."""
         deadline = time.monotonic() + PART_WAIT_SECONDS
         while True:
-            try:
-                data = path.read_bytes()
+            data = self.watcher.current(path)
+            if data is not None:
                 return 200, [(b"content-type", b"audio/mp4"), (b"cache-control", PART_CACHE)], data
-            except FileNotFoundError:
-                pass
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return _error(404, "not_found", "No such part.")

@@ -3,7 +3,7 @@
 Every request waiting on a playlist (or on a part named by a preload hint) awaits the
 file's `asyncio.Event` of the moment; one task looks at each waited-on file's inode, size
 and modification time every `interval` seconds and, on a change, reads it once, keeps its
-text for every waiter and wakes them all. So a thousand waiting listeners cost one `stat`
+content for every waiter and wakes them all. So a thousand waiting listeners cost one `stat`
 per file per interval and one read per change, not a thread or a read each. (The station
 replaces files by rename, so the inode changes with every write.)
 """
@@ -19,7 +19,7 @@ class _File:
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.signature: tuple[int, int, int] | None = None
-        self.text: str | None = None
+        self.data: bytes | None = None
         self.waiters = 0
 
 
@@ -38,12 +38,12 @@ class Watcher:
             self._task = asyncio.get_running_loop().create_task(self._poll())
         return entry
 
-    def current(self, path: Path) -> str | None:
-        """The file's text as last seen (None: absent)."""
+    def current(self, path: Path) -> bytes | None:
+        """The file's content as last seen (None: absent)."""
         entry = self._file(path)
         if not entry.waiters:  # nobody waits, so the poller may not have looked lately
             self._refresh(path, entry)
-        return entry.text
+        return entry.data
 
     async def changed(self, path: Path, timeout: float) -> bool:
         """Wait until the file changes; False after `timeout` seconds without a change."""
@@ -68,18 +68,21 @@ class Watcher:
             return False
         entry.signature = signature
         try:
-            entry.text = path.read_text() if signature is not None else None
+            entry.data = path.read_bytes() if signature is not None else None
         except OSError:
-            entry.text = None
+            entry.data = None
         return True
 
     async def _poll(self) -> None:
         idle = 0
         while idle < 1000:  # stops after ~10 s with no one waiting; restarted on demand
-            idle = idle + 1 if not any(e.waiters for e in self._files.values()) else 0
             for path, entry in list(self._files.items()):
                 if entry.waiters and self._refresh(path, entry):
                     entry.event.set()
                     entry.event = asyncio.Event()
+            # Files no one waits on are forgotten (read afresh when asked again): the parts
+            # waited on come and go, and their content is not kept.
+            for path in [p for p, e in self._files.items() if not e.waiters]:
+                del self._files[path]
+            idle = 0 if self._files else idle + 1
             await asyncio.sleep(self.interval)
-        self._files = {p: e for p, e in self._files.items() if e.waiters}

@@ -143,6 +143,12 @@ export class Playback extends Emitter {
   // second for the next fragment (a stall just after the first audio, heard later).
   createHls() {
     const hls = this.newHls({ startOnSegmentBoundary: true });
+    // Except with Low-Latency HLS parts: the start is then PART-HOLD-BACK behind the live
+    // edge and the next part comes as soon as it is made; going back to the boundary of the
+    // segment loaded first would add up to a segment of latency, caught up only at 1.05x.
+    hls.once(Hls.Events.LEVEL_LOADED, (_event, { details }) => {
+      if (details.partList?.length) hls.config.startOnSegmentBoundary = false;
+    });
     this.hls = hls;
     this.emit("hls", hls);
     hls.attachMedia(this.slot.element);
