@@ -1,7 +1,7 @@
 """How many HLS listeners does one node serve? Simulated listeners through the production nginx.
 
     .venv/bin/python bench/listeners/run.py [--rendition flac] [--steps 250,500,1000,2000]
-        [--seconds 30] [--processes 2]
+        [--seconds 30] [--processes 2] [--blocking]
 
 Starts the station and nginx natively with the rendered production templates (the same
 way tests/deploy/topology.py does; no app replica is needed for the stream), then, for
@@ -16,6 +16,14 @@ largest N with zero stalls. Listeners run in --processes asyncio processes (aioh
 bounded in count and time, on uvloop; each step also reports how late the clients'
 own event loop ran, so that a stall caused by the load generator running out of CPU on
 this shared machine is told apart from one caused by the server.
+
+--blocking: the listeners are low-latency players (hls.js in lowLatencyMode): each holds a
+blocking playlist reload for the next part (`_HLS_msn`/`_HLS_part`), which nginx passes to
+the stream server (radiocalico.stream_server, one asyncio process) with one request per
+distinct query upstream, then fetches the new part(s). A listener starts with the last
+three parts (PART-HOLD-BACK) buffered; a part that arrives after that buffer ran dry is a
+stall. Each step also reports how many reloads went upstream (X-Cache-Status MISS) and the
+stream server's CPU.
 """
 
 from __future__ import annotations
@@ -49,6 +57,29 @@ LIVE_EDGE_SEGMENTS = 3  # hls.js starts this many target durations behind the ed
 _EXTINF = re.compile(r"#EXTINF:([\d.]+)")
 _MAP = re.compile(r'#EXT-X-MAP:URI="([^"]+)"')
 _TARGET = re.compile(r"#EXT-X-TARGETDURATION:(\d+)")
+_PART = re.compile(r'#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"')
+HOLD_BACK_PARTS = 3  # PART-HOLD-BACK is three part targets
+
+
+def parse_parts(text: str) -> tuple[str | None, list[tuple[int, int, str, float]]]:
+    """The init URI and every listed part: (msn, index, uri, duration)."""
+    from radiocalico.stream_server import blocking
+
+    at = blocking.position(text)
+    init = _MAP.search(text)
+    parts, msn, index = [], None, 0
+    first = at.last_msn - text.count("#EXTINF:") + 1
+    segment = first
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PART:"):
+            m = _PART.match(line)
+            if msn != segment:
+                msn, index = segment, 0
+            parts.append((segment, index, m.group(2), float(m.group(1))))
+            index += 1
+        elif line.startswith("#EXTINF:"):
+            segment += 1
+    return init.group(1) if init else None, parts
 
 
 def parse_playlist(text: str) -> tuple[float, str | None, list[tuple[str, float]]]:
@@ -66,6 +97,7 @@ def parse_playlist(text: str) -> tuple[float, str | None, list[tuple[str, float]
 class Stats:
     def __init__(self):
         self.requests = self.bytes = self.stalls = self.errors = self.segments = 0
+        self.upstream = 0  # blocking reloads nginx passed to the stream server (cache MISS)
         self.lag = 0.0  # the longest the client's event loop ran late (seconds)
 
 
@@ -121,8 +153,58 @@ async def listener(session, base: str, playlist_url: str, stats: Stats, until: f
         await asyncio.sleep(max(0.0, next_reload - time.monotonic()))
 
 
+async def ll_listener(session, base: str, playlist_url: str, stats: Stats, until: float) -> None:
+    """A low-latency player: blocking reloads for the next part, then the part."""
+    async def get(url: str) -> tuple[bytes, str | None]:
+        async with session.get(url) as response:
+            body = await response.read()
+            stats.requests += 1
+            stats.bytes += len(body)
+            if response.status != 200:
+                stats.errors += 1
+                raise aiohttp.ClientError(f"{response.status} for {url}")
+            return body, response.headers.get("X-Cache-Status")
+
+    fetched: set[str] = set()
+    play_start = None
+    media_time = 0.0
+    want = None  # (msn, part) of the next part
+    while time.monotonic() < until:
+        try:
+            url = playlist_url if want is None else f"{playlist_url}?_HLS_msn={want[0]}&_HLS_part={want[1]}"
+            body, cache = await get(url)
+            if cache == "MISS":
+                stats.upstream += 1
+            init, parts = parse_parts(body.decode())
+            todo = parts
+            if play_start is None:
+                if init:
+                    await get(base + init)
+                fetched.update(uri for _m, _i, uri, _d in parts[:-HOLD_BACK_PARTS])  # joins at the hold-back
+                todo = parts[-HOLD_BACK_PARTS:]
+            for msn, index, uri, duration in todo:
+                if uri in fetched:
+                    continue
+                await get(base + uri)
+                fetched.add(uri)
+                stats.segments += 1
+                now = time.monotonic()
+                if play_start is not None and now > play_start + media_time:
+                    stats.stalls += 1
+                    play_start = now - media_time
+                media_time += duration
+            if play_start is None:
+                play_start = time.monotonic()
+            last_msn, last_index = parts[-1][0], parts[-1][1]
+            want = (last_msn, last_index + 1)  # past a segment's last part: the next one's first
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            stats.errors += 1
+            want = None
+            await asyncio.sleep(0.5)
+
+
 async def run_listeners(base: str, playlist: str, count: int, seconds: float, cafile: str,
-                        ramp: float):
+                        ramp: float, blocking: bool = False):
     context = ssl.create_default_context(cafile=cafile)
     connector = aiohttp.TCPConnector(ssl=context, limit=0)
     timeout = aiohttp.ClientTimeout(total=10)
@@ -131,17 +213,17 @@ async def run_listeners(base: str, playlist: str, count: int, seconds: float, ca
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         async def staggered(n):  # arrivals spread over the ramp, not all at once
             await asyncio.sleep(ramp * n / max(count, 1))
-            await listener(session, base, base + playlist, stats, until)
+            await (ll_listener if blocking else listener)(session, base, base + playlist, stats, until)
 
         await asyncio.gather(watch_lag(stats, until), *(staggered(n) for n in range(count)))
     return stats
 
 
 def _worker(args) -> dict:
-    base, playlist, count, seconds, cafile, ramp = args
+    base, playlist, count, seconds, cafile, ramp, blocking = args
     started = resource.getrusage(resource.RUSAGE_SELF)
     # uvloop: the clients' own CPU is what limits a run on one machine.
-    stats = uvloop.run(run_listeners(base, playlist, count, seconds, cafile, ramp))
+    stats = uvloop.run(run_listeners(base, playlist, count, seconds, cafile, ramp, blocking))
     used = resource.getrusage(resource.RUSAGE_SELF)
     return {**vars(stats), "cpu": used.ru_utime + used.ru_stime - started.ru_utime - started.ru_stime}
 
@@ -173,10 +255,12 @@ def measure(topology: Topology, playlist: str, count: int, args) -> dict:
     nginx_pid = topology.nginx_proc.popen.pid
     busy0, total0 = _machine_busy()
     nginx0 = _tree_cpu(nginx_pid)
+    stream_pid = topology.stream_server_proc.popen.pid if topology.stream_server_proc else None
+    stream0 = _tree_cpu(stream_pid) if stream_pid else 0.0
     started = time.monotonic()
     with multiprocessing.Pool(args.processes) as pool:
         results = pool.map(_worker, [(base, playlist, share, args.seconds, str(topology.cert),
-                                      args.ramp) for share in shares if share])
+                                      args.ramp, args.blocking) for share in shares if share])
     elapsed = time.monotonic() - started
     busy1, total1 = _machine_busy()
     merged = {key: sum(r[key] for r in results) for key in results[0]}
@@ -185,6 +269,7 @@ def measure(topology: Topology, playlist: str, count: int, args) -> dict:
         elapsed=elapsed,
         machine_cpu=(busy1 - busy0) / (total1 - total0) * os.cpu_count(),
         nginx_cpu=(_tree_cpu(nginx_pid) - nginx0) / elapsed,
+        stream_cpu=((_tree_cpu(stream_pid) - stream0) / elapsed) if stream_pid else 0.0,
         client_cpu=merged["cpu"] / elapsed,
     )
     return merged
@@ -200,6 +285,8 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=2.0,
                         help="seconds over which a step's listeners arrive [one segment]")
     parser.add_argument("--max-listeners", type=int, default=20000, help="a safety bound")
+    parser.add_argument("--blocking", action="store_true",
+                        help="low-latency listeners holding blocking playlist reloads")
     args = parser.parse_args()
     steps = [min(int(n), args.max_listeners) for n in args.steps.split(",")]
     playlist = stream_layout.media_playlist_name(args.rendition)
@@ -212,7 +299,8 @@ def main() -> None:
         if not (stream_layout.hls_dir(topology.stream_out) / playlist).exists():
             raise SystemExit(f"the station publishes no {playlist}")
         print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; rendition "
-              f"{playlist}; {args.seconds:.0f} s per step; {args.processes} client processes")
+              f"{playlist}; {args.seconds:.0f} s per step; {args.processes} client processes; "
+              + ("low-latency listeners (blocking reloads, parts)" if args.blocking else "plain listeners"))
         best = 0
         for count in steps:
             r = measure(topology, playlist, count, args)
@@ -220,7 +308,9 @@ def main() -> None:
                   f"{r['bytes'] / r['elapsed'] / 1e6:7.1f} MB/s  stalls {r['stalls']}  "
                   f"errors {r['errors']}  segments {r['segments']}  CPU: machine "
                   f"{r['machine_cpu']:.2f} cores, nginx {r['nginx_cpu']:.2f}, clients "
-                  f"{r['client_cpu']:.2f}; client loop late by up to {r['lag']:.2f} s")
+                  f"{r['client_cpu']:.2f}; client loop late by up to {r['lag']:.2f} s"
+                  + (f"; reloads upstream {r['upstream']} ({r['upstream'] / r['elapsed']:.1f}/s), "
+                     f"stream server {r['stream_cpu']:.2f} cores" if args.blocking else ""))
             if r["lag"] > CLIENT_LAG_LIMIT:
                 print(f"        the clients ran {r['lag']:.1f} s late: from here the load "
                       "generator, sharing the machine, is what runs out; nginx served "

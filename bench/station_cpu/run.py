@@ -2,13 +2,16 @@
 same job.
 
     .venv/bin/python bench/station_cpu/run.py [--seconds 600] [--rounds 3] [--work DIR]
+        [--part-seconds 0.333]
 
 The job: from one 48 kHz/24-bit FLAC track of the demo library, played in a loop, make the
 three renditions (FLAC 24-bit, AAC-LC 256 kbit/s, AAC-LC 96 kbit/s) as live HLS with 2 s
 fMP4 segments, for `--seconds` of programme, as fast as possible (not paced in real time):
 
 * the station: `Station(..., speed=math.inf)`, the whole pipeline (one decode, three
-  encoders, the HLS writer with its playlists and state, metadata and cover art);
+  encoders, the HLS writer with its playlists and state, metadata and cover art), with
+  Low-Latency HLS parts of `--part-seconds` as in production (each part written and the
+  media playlists rewritten with it; 0: whole segments only);
 * ffmpeg: `-map 0:a` three times, `-c:a:0 flac -c:a:1 aac -b:a:1 256k -c:a:2 aac -b:a:2 96k
   -f hls -hls_segment_type fmp4 -var_stream_map "a:0 a:1 a:2"`.
 
@@ -57,7 +60,7 @@ from pathlib import Path
 logging.basicConfig(level=logging.WARNING)
 from radiocalico.station import Station
 station = Station(Path(sys.argv[1]), Path(sys.argv[2]), segment_seconds=%(segment)d, speed=math.inf,
-                  preroll_segments=0)
+                  preroll_segments=0, part_seconds=float(sys.argv[4]))
 segments = int(sys.argv[3])
 station.start()
 while station.segments_published < segments and station.running:
@@ -96,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=600, help="programme seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--part-seconds", type=float, default=0.333, help="LL-HLS parts (0: none)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the demo library and outputs")
     args = parser.parse_args()
     ffmpeg = shutil.which("ffmpeg")
@@ -114,7 +118,8 @@ def main() -> None:
 
     station_out, ffmpeg_out = work / "out-station", work / "out-ffmpeg"
     station_master = station_out / track["master"]  # stream_layout's, from the child
-    station_argv = [sys.executable, "-c", STATION_CHILD, str(single), str(station_out), str(segments)]
+    station_argv = [sys.executable, "-c", STATION_CHILD, str(single), str(station_out), str(segments),
+                    str(args.part_seconds)]
     ffmpeg_argv = [
         ffmpeg, "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(single / track["name"]),
         "-t", str(programme), "-map", "0:a", "-map", "0:a", "-map", "0:a",

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -144,9 +145,25 @@ class Config:
     # empty means <instance_path>/stream.
     station_out: str = ""
     station_segment_seconds: float = 2.0
+    # Low-Latency HLS part length (whole FLAC frames dividing a segment: the nearest is
+    # taken); 0 publishes whole segments only.
+    station_part_seconds: float = 0.333
     # The renditions the station publishes (comma separated): lossless (FLAC), high (AAC
     # 256 kbit/s), saver (AAC 96 kbit/s); the master playlist's order does not depend on this.
     station_renditions: tuple[str, ...] = ("lossless", "high", "saver")
+    # --- Redundant stations (station/standby.py) ------------------------------------------
+    # This station's name among stations making one stream; empty: a single station. With
+    # a node id the station needs DATABASE_URL on PostgreSQL and is epoch-locked.
+    station_node_id: str = ""
+    # The stations that make one stream share a group name (and database).
+    station_group: str = "main"
+    # Where segment 0 begins (unix seconds or ISO 8601): segments numbered, timed and named
+    # from the clock. Empty: the Unix epoch with a node id, else off (the count goes on from
+    # the station's state).
+    station_epoch: str = ""
+    # Every redundant station's output folder URL (comma separated), listed in the master
+    # playlists as redundant variants; empty lists this station's own playlists only.
+    station_origins: tuple[str, ...] = ()
     # Integrated loudness (LUFS, EBU R128) every track is levelled to, under a -1 dBTP true
     # peak ceiling (station/loudness.py says why -18); "off" airs files at their own level.
     station_loudness_target: str = "-18"
@@ -182,8 +199,8 @@ class Config:
     station_live_host: str = "127.0.0.1"
     # Seconds of the crossfade at the take-over and at the hand-back to the rotation.
     live_crossfade_seconds: float = 2.0
-    # Live audio buffered beyond a segment before going on air, against network jitter.
-    live_buffer_seconds: float = 1.0
+    # Live audio buffered beyond a part (or segment) before going on air, against network jitter.
+    live_buffer_seconds: float = 0.25
     # A DJ connection sending nothing this long is closed and the rotation resumes.
     live_no_data_seconds: float = 10.0
     # Digital silence (below -90 dBFS) this long from the DJ hands back to the rotation.
@@ -231,6 +248,9 @@ class Config:
         if self.rotation_song_separation_minutes < 0 or self.rotation_artist_separation_minutes < 0:
             raise ValueError("ROTATION_SONG_SEPARATION_MINUTES and ROTATION_ARTIST_SEPARATION_MINUTES "
                              "must be 0 (off) or a number of minutes")
+        self.station_epoch_seconds  # raises ValueError for an epoch that is not a time
+        if not 0 <= self.station_part_seconds < self.station_segment_seconds:
+            raise ValueError("STATION_PART_SECONDS must be 0 (no Low-Latency HLS parts) or shorter than a segment")
         if self.history_poll_seconds < 0:
             raise ValueError("HISTORY_POLL_SECONDS must be 0 (off) or a positive number of seconds")
         if self.history_retention_days < 0:
@@ -362,6 +382,24 @@ class Config:
             else:
                 values[f.name] = raw
         return cls(**values)
+
+    @property
+    def station_epoch_seconds(self) -> float | None:
+        """STATION_EPOCH as unix seconds; None when the station is not epoch-locked."""
+        raw = self.station_epoch.strip()
+        if not raw:
+            return 0.0 if self.station_node_id else None
+        try:
+            return float(raw)
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"STATION_EPOCH must be unix seconds or an ISO 8601 time, not {raw!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
 
     @property
     def resolved_database_url(self) -> str:

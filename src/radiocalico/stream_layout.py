@@ -18,6 +18,10 @@ the public RadioCalico CDN's, so a player can point at either::
     <out>/hls/init-<hash>.mp4          fMP4 init segment (EXT-X-MAP), named by its content
     <out>/hls/seg-<id>-<seq>.m4s       lossless media segments (<id> names the stream's
                                        state); the others': seg-<id>-<rendition>-<seq>.m4s
+    <out>/hls/part-<id>-<run>-<seq>.<i>.m4s   Low-Latency HLS partial segment <i> of segment
+                                       <seq> (others': part-<id>-<run>-<rendition>-<seq>.<i>.m4s);
+                                       <run> is new at each start of the station, so a
+                                       segment left open by a stop never shares a part's name
     <out>/.station-state.json          the station's own state; never served
 
 The lossless rendition's files keep the names the stream had before it had renditions, so
@@ -53,6 +57,7 @@ SEGMENT_SUFFIX = ".m4s"
 INIT_SUFFIX = ".mp4"
 PLAYLIST_SUFFIX = ".m3u8"
 SEGMENT_GLOB = "seg-*" + SEGMENT_SUFFIX
+PART_GLOB = "part-*" + SEGMENT_SUFFIX
 INIT_GLOB = "init-*" + INIT_SUFFIX
 MEDIA_PLAYLIST_GLOB = "live_*" + PLAYLIST_SUFFIX
 # The lossless rendition's name in its files, from before there were renditions.
@@ -72,6 +77,13 @@ def segment_name(stream_id: str, sequence: int, rendition: str | None = None) ->
     None), `seg-<id>-<rendition>-<seq>.m4s` for the others."""
     tag = f"{rendition}-" if rendition and rendition != LOSSLESS_RENDITION else ""
     return f"seg-{stream_id}-{tag}{sequence:09d}{SEGMENT_SUFFIX}"
+
+
+def part_name(stream_id: str, run_id: str, sequence: int, index: int, rendition: str | None = None) -> str:
+    """Partial segment `index` of segment `sequence` (Low-Latency HLS), named as
+    `segment_name` names the segment, with this run's id."""
+    tag = f"{rendition}-" if rendition and rendition != LOSSLESS_RENDITION else ""
+    return f"part-{stream_id}-{run_id}-{tag}{sequence:09d}.{index}{SEGMENT_SUFFIX}"
 
 
 def rendition_of(playlist_name: str) -> str | None:

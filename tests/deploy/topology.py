@@ -229,6 +229,8 @@ class Topology:
         self.secret_key = uuid.uuid4().hex * 2
         self.apps: list[Proc | None] = [None] * self.replicas
         self.station_proc: Proc | None = None
+        self.stream_server_port = free_port()
+        self.stream_server_proc: Proc | None = None
         self.nginx_proc: Proc | None = None
         self.cert: Path | None = None
 
@@ -259,6 +261,19 @@ class Topology:
                  and (self.stream_out / stream_layout.METADATA_NAME).exists()
                  and (hls / stream_layout.MASTER_NAME).exists(),
                  60, "the station's first segment")
+
+    def start_stream_server(self) -> None:
+        """The blocking-reload server nginx passes Low-Latency HLS requests that wait to."""
+        env = dict(os.environ, STATION_OUT=str(self.stream_out))
+        self.stream_server_proc = spawn(
+            "stream-server",
+            [str(BIN / "granian"), "--interface", "asgi", "--factory", "--host", "127.0.0.1",
+             "--port", str(self.stream_server_port), "--workers", "1", "--no-ws",
+             "radiocalico.stream_server:create_app"],
+            self.root / "stream-server.log", env,
+        )
+        port = self.stream_server_port
+        wait_for(lambda: socket.create_connection(("127.0.0.1", port), 0.5).close() or True, 20, "the stream server")
 
     def app_environment(self, index: int) -> dict[str, str]:
         env = dict(os.environ)
@@ -330,6 +345,7 @@ class Topology:
             # No DNS here: the upstream of fixed loopback addresses, nothing to re-resolve.
             "NGINX_APP_UPSTREAM": "radiocalico_app",
             "NGINX_RESOLVER": "",
+            "NGINX_STREAM_UPSTREAM": f"127.0.0.1:{self.stream_server_port}",
             "NGINX_VOTE_RATE": "10r/s",
             "NGINX_VOTE_BURST": "20",
             "NGINX_AUTH_RATE": "1r/s",
@@ -363,6 +379,7 @@ class Topology:
         try:
             if self.station:
                 self.start_station()
+                self.start_stream_server()
             # One after the other: the first replica's master migrates the schema.
             for index in range(self.replicas):
                 self.start_app(index)
@@ -373,13 +390,13 @@ class Topology:
         return self
 
     def stop(self) -> None:
-        for proc in [self.nginx_proc, *self.apps, self.station_proc]:
+        for proc in [self.nginx_proc, *self.apps, self.stream_server_proc, self.station_proc]:
             if proc is not None:
                 proc.stop()
 
     def logs(self) -> str:
         parts = []
-        for proc in [self.nginx_proc, *self.apps, self.station_proc]:
+        for proc in [self.nginx_proc, *self.apps, self.stream_server_proc, self.station_proc]:
             if proc is not None:
                 parts.append(f"--- {proc.name} ---\n{proc.tail()}")
         return "\n".join(parts)

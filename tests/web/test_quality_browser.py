@@ -20,9 +20,11 @@ pytestmark = [pytest.mark.browser]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEGMENT_SECONDS = 1.0  # the station_server fixture's
-LOSSLESS_SEGMENT = re.compile(r"/seg-[0-9a-f]+-\d+\.m4s$")
-SAVER_SEGMENT = re.compile(r"/seg-[0-9a-f]+-saver-\d+\.m4s$")
-HIGH_SEGMENT = re.compile(r"/seg-[0-9a-f]+-high-\d+\.m4s$")
+# A rendition's media: its segments, or (Low-Latency HLS, stream_layout.part_name) its parts.
+_MEDIA = r"/(?:seg-[0-9a-f]+|part-[0-9a-f]+-[0-9a-f]+)-{}\d+(?:\.\d+)?\.m4s$"
+LOSSLESS_SEGMENT = re.compile(_MEDIA.format(""))
+SAVER_SEGMENT = re.compile(_MEDIA.format("saver-"))
+HIGH_SEGMENT = re.compile(_MEDIA.format("high-"))
 NO_FLAC = """(() => {
   for (const name of ['MediaSource', 'ManagedMediaSource']) {
     const MS = window[name];
@@ -192,10 +194,10 @@ def test_the_cdn_shape_without_renditions_still_has_a_working_control(page, stat
     assert options == [["auto", False], ["lossless", False], ["high", False], ["saver", False]]
     page.select_option("#quality-choice", "saver")
     wait_shown(page, "Data saver · AAC", timeout=20000)
-    assert any("/aac_lq/seg-" in u for u in seen)
+    assert any("/aac_lq/seg-" in u or "/aac_lq/part-" in u for u in seen)
     page.select_option("#quality-choice", "lossless")
     wait_shown(page, "Lossless · FLAC", timeout=20000)
-    assert any("/flac/seg-" in u for u in seen)
+    assert any("/flac/seg-" in u or "/flac/part-" in u for u in seen)
     wait_progress(page, 1.0)
     assert not any("live_" in u for u in seen), "the player asked for the station's own names"
     page.evaluate("() => localStorage.removeItem('radiocalico.quality')")

@@ -21,6 +21,7 @@ SHA-256 of the session's random id is stored.
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     text,
 )
 
@@ -291,6 +293,18 @@ station_commands = Table(
     Column("applied_at", DateTime(timezone=True), nullable=True),
     Column("outcome", String(256), nullable=True),
     Index(None, "applied_at", "id"),
+)
+
+# The active station's state at the edge of segment `sequence` (redundant stations,
+# `radiocalico.station.standby`): the last few edges of each group of stations.
+station_shared_state = Table(
+    "station_shared_state",
+    metadata,
+    Column("station_group", String(64), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True),
+    Column("node", String(64), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 audit = Table(

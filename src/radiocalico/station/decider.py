@@ -147,13 +147,16 @@ class Decider:
     def track(self, path: str) -> Track | None:
         return self.rotation.track(path)
 
-    def restore(self, bag: list[str], last: str | None) -> None:
-        """After `resume`: `bag` (the programme's, see `bag`) begins with the tracks decoded
-        ahead of the restart's segment, which had left the queue: they play first again."""
+    def restore(self, bag: list[str], last: str | None, ahead: int | None = None) -> None:
+        """After `resume`: `bag` (the programme's, see `bag`) begins with the `ahead` tracks
+        decoded ahead of the restart's segment, which had left the queue: they play first
+        again. A state without `ahead` (older) counts them up to the first queued track,
+        which a small library's repeats can cut short."""
         queued = {str(item.path) for item in self.queue}
-        ahead = 0
-        while ahead < len(bag) and bag[ahead] not in queued:
-            ahead += 1
+        if ahead is None:
+            ahead = 0
+            while ahead < len(bag) and bag[ahead] not in queued:
+                ahead += 1
         if self.queue:
             tracks = [self.rotation.track(path) for path in bag[:ahead]]
             self.queue[:0] = [as_item(t, "rotation") for t in tracks if t is not None]

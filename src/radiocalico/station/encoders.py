@@ -39,6 +39,7 @@ from radiocalico import stream_layout
 
 from . import aac, fmp4, mp4a
 from .audio import STREAM_BITS, STREAM_CHANNELS, STREAM_RATE
+from .epoch import renumber_flac_frame
 from .errors import StationError
 
 LOSSLESS_NAME = stream_layout.LOSSLESS_RENDITION  # its files keep their names of old
@@ -131,6 +132,9 @@ class FlacEncoder:
         self.ctx = ctx
         self.streaminfo = bytes(ctx.extradata)[:34]
         self.pts = 0
+        # Epoch locking (`epoch`): the stream sample of this run's 0, so each frame's number
+        # is its place on the epoch's clock; None keeps FFmpeg's count from 0.
+        self.sample_base: int | None = None
 
     @property
     def frame_samples(self) -> int:
@@ -155,6 +159,9 @@ class FlacEncoder:
             frame.time_base = self.ctx.time_base
             self.pts += self.frame_size
             out.extend(bytes(packet) for packet in self.ctx.encode(frame))
+        if self.sample_base is not None:
+            first = (self.sample_base + start) // self.frame_size
+            out = [renumber_flac_frame(frame, first + k) for k, frame in enumerate(out)]
         return EncodedSegment(start, out)
 
 
@@ -196,3 +203,16 @@ def choose_frame_size(segment_samples: int) -> int:
         if segment_samples % size == 0:
             return size
     raise ValueError(f"no FLAC block size divides a segment of {segment_samples} samples")
+
+
+def choose_part_size(segment_samples: int, frame_size: int, part_seconds: float) -> int | None:
+    """A Low-Latency HLS part length: the whole number of FLAC frames dividing the segment
+    nearest `part_seconds` (0.5 s of a 2 s segment of 4,000-sample frames: 6 frames, 24,000
+    samples; the AAC renditions' parts then hold 23 or 24 frames). None for no parts (0, or
+    a part as long as the segment)."""
+    if part_seconds <= 0:
+        return None
+    frames = segment_samples // frame_size
+    wanted = part_seconds * STREAM_RATE / frame_size
+    count = min((k for k in range(1, frames + 1) if frames % k == 0), key=lambda k: (abs(k - wanted), k))
+    return count * frame_size if count < frames else None

@@ -54,6 +54,22 @@ the station is back. Segments that slide out of the playlist stay on disk for an
 window's length (a player may still be fetching one), then are deleted; the media playlist
 of a rendition no longer offered is deleted at start-up.
 
+Low-Latency HLS (RFC 8216bis, `part_samples`): each segment is also published as it is
+made, in partial segments of whole frames (`publish_part`; the station paces its pipeline by
+parts, see `station`). A part holds the same frames as the same stretch of its segment, cut
+as segments are (a FLAC part on its edge, an AAC part the frames starting within its edges),
+and every frame is a sync sample, so every part is INDEPENDENT=YES. The media playlists
+carry EXT-X-SERVER-CONTROL (CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK three part targets),
+EXT-X-PART-INF, the parts of the last `PARTS_LISTED` whole segments and of the one being
+made, an EXT-X-PRELOAD-HINT naming the next part and an EXT-X-RENDITION-REPORT for every
+other rendition (they move in step). A player without Low-Latency HLS (ffmpeg, VLC, older
+hls.js) reads the same playlist and plays the whole segments (the part tags are ignorable
+tags to it). The whole segment is written when its last part is, from the same frames: the
+lossless rendition stays bit for bit what it is without parts. Blocking playlist reloads
+are served from these files by `radiocalico.stream_server`. Parts are not in the state: a
+restart resumes at the last whole segment, and the parts of a segment it left open are
+named with the stopped run's id (`stream_layout.part_name`), never reused.
+
 The state file holds the timeline, each rendition's window and an opaque `extra` blob the
 caller hands over with each segment (the publisher's track history) and gets back after a
 restart: it is saved with the segment it belongs to, in the same atomic write.
@@ -92,6 +108,27 @@ def master_order(renditions: Sequence[Rendition]) -> list[Rendition]:
     return ([first] if first else []) + [r for r in renditions if r is not first]
 
 
+# Whole segments whose parts stay listed (RFC 8216bis 6.2.2: parts more than three target
+# durations from the end of the playlist are not needed; two 2 s segments and the open one
+# stay under that).
+PARTS_LISTED = 2
+
+
+@dataclass(frozen=True)
+class PartEntry:
+    uri: str
+    duration: float
+
+
+@dataclass
+class _OpenSegment:
+    """The segment being published part by part."""
+    sequence: int
+    program_date_time: float
+    samples: int = 0  # published so far, counted from the segment's edge
+    parts: int = 0
+
+
 @dataclass
 class SegmentEntry:
     sequence: int
@@ -116,6 +153,11 @@ class _Variant:
         self.entries: list[SegmentEntry] = []
         self.retired: list[list[str]] = []  # [segment, init] out of the playlist, still on disk
         self.peak_bps = 0
+        # Low-Latency HLS: each recent segment's parts (the listed ones and those kept on disk
+        # for players still fetching them), and the open segment's frames so far.
+        self.parts: dict[int, list[PartEntry]] = {}
+        self.open_frames: list[bytes] = []
+        self.open_start = 0
 
     def restore(self, saved: dict) -> None:
         self.peak_bps = int(saved.get("peak_bps", 0))
@@ -132,9 +174,12 @@ class _Variant:
 
 class HlsWriter:
     def __init__(self, out: Path, outputs: Sequence[tuple[Rendition, Encoder]], *, window: int = 8,
-                 sample_rate: int = 48000):
+                 sample_rate: int = 48000, part_samples: int | None = None, origins: Sequence[str] = ()):
         """`outputs`: each rendition with this run's encoder (for its init segment and frame
-        length), in the order `publish` gets their segments."""
+        length), in the order `publish` gets their segments. `part_samples`: the length of
+        a Low-Latency HLS part (whole FLAC frames dividing the segment), None for none.
+        `origins`: the base URLs of every redundant station's output folder (`standby`,
+        STATION_ORIGINS): the master playlists list each rendition once per origin."""
         if not outputs:
             raise ValueError("the HLS writer needs at least one rendition")
         self.out = Path(out)
@@ -145,6 +190,16 @@ class HlsWriter:
         self.window = max(3, window)
         self.sample_rate = sample_rate
         self.variants = [_Variant(rendition, encoder) for rendition, encoder in outputs]
+        self.part_samples = part_samples
+        self.origins = tuple(origins)
+        self.run_id = os.urandom(3).hex()  # names this run's parts (stream_layout.part_name)
+        self._open: _OpenSegment | None = None
+        # PART-TARGET: the longest part any rendition makes. An AAC part holds the frames
+        # starting within its edges: up to ceil(part / frame) frames.
+        self.part_target = 0.0
+        if part_samples:
+            self.part_target = max(math.ceil(part_samples / v.frame_samples) * v.frame_samples
+                                   for v in self.variants) / sample_rate
         for variant in self.variants:
             if not (self.dir / variant.init_uri).exists():
                 fsutil.atomic_write(self.dir / variant.init_uri, variant.init)
@@ -252,6 +307,49 @@ class HlsWriter:
 
     # -- publishing ----------------------------------------------------------------------
 
+    def publish_part(self, parts: Sequence[EncodedSegment], samples: int, program_date_time: float, *,
+                     last: bool = False, extra: dict | None = None) -> None:
+        """Write one part per rendition (`parts` in the renditions' order, each the frames of
+        the programme's next `samples` samples; `program_date_time` that of the part's first
+        sample), then the media playlists listing it. With `last` it ends its segment: the
+        whole segment is written from the parts' frames, then everything `publish` writes."""
+        if not self.part_samples:
+            raise RuntimeError("this HLS writer was made without parts")
+        if len(parts) != len(self.variants):
+            raise ValueError(f"{len(parts)} renditions' parts for {len(self.variants)} renditions")
+        segment = self._open
+        if segment is None:
+            segment = self._open = _OpenSegment(self.next_sequence, program_date_time)
+            for variant in self.variants:
+                variant.parts[segment.sequence] = []
+                variant.open_frames = []
+        edge = self.decode_time + segment.samples
+        for variant, part in zip(self.variants, parts):
+            tfdt = self.run_start + part.start
+            if not 0 <= tfdt - edge < variant.frame_samples or not part.frames:
+                raise RuntimeError(f"{variant.rendition.name} part at {tfdt}, its edge is {edge}")
+            if segment.parts == 0:
+                variant.open_start = part.start
+            variant.open_frames += part.frames
+            uri = stream_layout.part_name(self.stream_id, self.run_id, segment.sequence, segment.parts,
+                                          variant.rendition.name)
+            fsutil.atomic_write(self.dir / uri, fmp4.media_segment(segment.sequence + 1, tfdt,
+                                                                   variant.frame_samples, part.frames))
+            duration = len(part.frames) * variant.frame_samples / self.sample_rate
+            variant.parts[segment.sequence].append(PartEntry(uri, duration))
+        segment.samples += samples
+        segment.parts += 1
+        if last:
+            self._open = None
+            whole = [EncodedSegment(v.open_start, v.open_frames) for v in self.variants]
+            self.publish(whole, segment.samples, segment.program_date_time, extra)
+        elif self.variants[0].entries:  # (a playlist needs one whole segment)
+            self._write_media_playlists()
+
+    def _write_media_playlists(self) -> None:
+        for variant in self.variants:
+            fsutil.atomic_write(self.dir / variant.rendition.playlist_name, self.media_playlist(variant))
+
     def publish(self, segments: Sequence[EncodedSegment], samples: int, program_date_time: float,
                 extra: dict | None = None) -> None:
         """Write one segment per rendition (`segments` in the renditions' order, each the
@@ -259,6 +357,8 @@ class HlsWriter:
         state with `extra`."""
         if len(segments) != len(self.variants):
             raise ValueError(f"{len(segments)} renditions' segments for {len(self.variants)} renditions")
+        if self._open is not None:
+            raise RuntimeError("a segment is being published in parts")
         sequence = self.next_sequence
         nominal = samples / self.sample_rate
         target = math.ceil(nominal - 1e-9) or 1
@@ -285,19 +385,31 @@ class HlsWriter:
             for variant, entry in zip(self.variants, gone):
                 variant.retired.append([entry.uri, entry.init_uri])
         self.target_duration = max(self.target_duration, target)
-        for variant in self.variants:
-            fsutil.atomic_write(self.dir / variant.rendition.playlist_name, self.media_playlist(variant))
+        self._retire_parts(sequence - self.window)
+        self._write_media_playlists()
         fsutil.atomic_write(self.dir / stream_layout.MASTER_NAME, self.master_playlist())
         for codec, variants in self._families().items():
             fsutil.atomic_write(self.dir / stream_layout.family_master_name(codec), self.master_playlist(variants))
         self._delete_retired()
         self._save_state(self.extra if extra is None else extra)
 
+    def _retire_parts(self, before: int) -> None:
+        """Delete the parts of the segments before `before` (long out of the playlist)."""
+        for variant in self.variants:
+            for sequence in [s for s in variant.parts if s < before]:
+                for part in variant.parts.pop(sequence):
+                    try:
+                        os.unlink(self.dir / part.uri)
+                    except OSError:
+                        pass
+
     def _delete_orphans(self) -> None:
         """Segments no state knows of (a lost state file, an older layout) are never served
-        again, nor the playlist of a rendition no longer offered."""
+        again, nor the playlist of a rendition no longer offered, nor an earlier run's
+        parts (none is listed any more)."""
         known = {e.uri for v in self.variants for e in v.entries} | {r[0] for v in self.variants for r in v.retired}
         self._unlink_all_but(stream_layout.SEGMENT_GLOB, known)
+        self._unlink_all_but(stream_layout.PART_GLOB, set())
         self._unlink_all_but(stream_layout.MEDIA_PLAYLIST_GLOB, {v.rendition.playlist_name for v in self.variants})
         self._unlink_all_but(stream_layout.FAMILY_MASTER_GLOB,
                              {stream_layout.family_master_name(codec) for codec in self._families()})
@@ -326,6 +438,19 @@ class HlsWriter:
                 except OSError:
                     pass
 
+    def lock_to(self, sequence: int, decode_time: int, run_local: int, stream_id: str) -> None:
+        """Epoch locking (`epoch`): the next segment is `sequence`, starting at stream sample
+        `decode_time`, which is the encoders' run-local sample `run_local`; segments are named
+        with `stream_id`. A jump from where the last run stopped is a discontinuity."""
+        if self._open is not None or sequence < self.next_sequence:
+            raise RuntimeError(f"cannot lock to segment {sequence}: {self.next_sequence} is next")
+        if sequence != self.next_sequence and self.variants[0].entries:
+            self.pending_discontinuity = True
+        self.next_sequence = sequence
+        self.decode_time = decode_time
+        self.run_start = decode_time - run_local
+        self.stream_id = stream_id
+
     def mark_discontinuity(self) -> None:
         """The next segment does not follow on from the last one (a jump of the clock)."""
         self.pending_discontinuity = True
@@ -335,10 +460,16 @@ class HlsWriter:
             "#EXTM3U",
             "#EXT-X-VERSION:7",
             f"#EXT-X-TARGETDURATION:{self.target_duration}",
+        ]
+        if self.part_samples:
+            lines += [f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={3 * self.part_target:.6f}",
+                      f"#EXT-X-PART-INF:PART-TARGET={self.part_target:.6f}"]
+        lines += [
             f"#EXT-X-MEDIA-SEQUENCE:{variant.entries[0].sequence}",
             f"#EXT-X-DISCONTINUITY-SEQUENCE:{self.discontinuity_sequence}",
             "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
+        listed = {e.sequence for e in variant.entries[-PARTS_LISTED:]}
         current_map = None
         for entry in variant.entries:
             if entry.discontinuity:
@@ -347,9 +478,45 @@ class HlsWriter:
                 lines.append(f'#EXT-X-MAP:URI="{entry.init_uri}"')
                 current_map = entry.init_uri
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso_utc(entry.program_date_time)}")
+            if entry.sequence in listed:
+                lines += self._part_lines(variant.parts.get(entry.sequence, ()))
             lines.append(f"#EXTINF:{entry.duration:.6f},")
             lines.append(entry.uri)
+        if self.part_samples:
+            lines += self._live_edge_lines(variant, current_map)
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _part_lines(parts: Sequence[PartEntry]) -> list[str]:
+        # Every AAC and FLAC frame is a sync sample: every part starts independent.
+        return [f'#EXT-X-PART:DURATION={p.duration:.6f},URI="{p.uri}",INDEPENDENT=YES' for p in parts]
+
+    def _live_edge_lines(self, variant: _Variant, current_map: str | None) -> list[str]:
+        """The open segment's parts, the hint naming the next part, and where the other
+        renditions are (the same place: they are published together)."""
+        lines: list[str] = []
+        segment = self._open
+        if segment is not None:
+            if self.pending_discontinuity:
+                lines.append("#EXT-X-DISCONTINUITY")
+            if self.pending_discontinuity or variant.init_uri != current_map:
+                lines.append(f'#EXT-X-MAP:URI="{variant.init_uri}"')
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso_utc(segment.program_date_time)}")
+            lines += self._part_lines(variant.parts.get(segment.sequence, ()))
+            last_msn, last_part = segment.sequence, segment.parts - 1
+            hint = stream_layout.part_name(self.stream_id, self.run_id, segment.sequence, segment.parts,
+                                           variant.rendition.name)
+        else:
+            last_msn = variant.entries[-1].sequence
+            last_part = len(variant.parts.get(last_msn, ())) - 1
+            hint = stream_layout.part_name(self.stream_id, self.run_id, self.next_sequence, 0,
+                                           variant.rendition.name)
+        lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{hint}"')
+        for other in self.variants:
+            if other is not variant:
+                report = f'#EXT-X-RENDITION-REPORT:URI="{other.rendition.playlist_name}",LAST-MSN={last_msn}'
+                lines.append(report + (f",LAST-PART={last_part}" if last_part >= 0 else ""))
+        return lines
 
     def _families(self) -> dict[str, list[_Variant]]:
         """The variants by codec family (`Rendition.codec`), best first within each."""
@@ -364,8 +531,19 @@ class HlsWriter:
         variants = {v.rendition: v for v in (self.variants if variants is None else variants)}
         for rendition in master_order(list(variants)):
             variant = variants[rendition]
-            lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
-                         f"AVERAGE-BANDWIDTH={variant.average_bps()},"
-                         f'CODECS="{rendition.codecs}"')
-            lines.append(rendition.playlist_name)
+            # Redundant origins: the same variant once per origin, told apart by URI only
+            # (RFC 8216 6.3.4 and Apple's redundant streams: a client fails over between them).
+            for origin in self.origins or ("",):
+                lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={variant.peak_bps},"
+                             f"AVERAGE-BANDWIDTH={variant.average_bps()},"
+                             f'CODECS="{rendition.codecs}"')
+                lines.append(_join(origin, rendition.playlist_name))
         return "\n".join(lines) + "\n"
+
+
+def _join(origin: str, playlist: str) -> str:
+    """A media playlist's URI under a redundant origin (`origin` the base URL of a station's
+    output folder, "" for this folder)."""
+    if not origin:
+        return playlist
+    return origin.rstrip("/") + "/" + stream_layout.HLS_DIR + "/" + playlist

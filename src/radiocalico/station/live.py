@@ -19,10 +19,11 @@ Playout never waits for the DJ: the connection's thread decodes the body with Py
 file-like object over the socket), converts it to the stream's PCM with `audio`'s
 functions (48 kHz stereo 24-bit; a 48 kHz/24-bit FLAC source bit for bit), and appends it to
 the session's buffer; the programme's PCM pull (`programme.Programme`) only ever takes what
-is there. The buffer holds a segment's worth of audio plus LIVE_BUFFER_SECONDS of jitter
-margin before the DJ goes on air: the playout loop encodes a segment at the moment it begins
-on the stream's clock, so the live audio airs that much later than it arrived (the live
-latency). When the buffer runs dry the gap is filled with silence (10 ms fades either side)
+is there. The buffer holds what the playout loop takes at once (a Low-Latency HLS part, or
+a segment, and the encoders' lookahead) plus LIVE_BUFFER_SECONDS of jitter margin before
+the DJ goes on air; the loop takes a part when the clock reaches its end, so the live audio
+airs the lookahead plus that margin later than it arrived (the live latency; the take-over
+crossfade is mixed block by block as the DJ's audio comes, so it adds none). When the buffer runs dry the gap is filled with silence (10 ms fades either side)
 and counted, until the buffer is that full again.
 
 Take-over and hand-back (in the programme): the live audio replaces the rotation at the
@@ -107,13 +108,15 @@ def show_track(dj: str, show: str = "", genre: str = "", song: str = "", rate: i
                  codec=codec)
 
 
-def crossfade(out: np.ndarray, into: np.ndarray) -> np.ndarray:
+def crossfade(out: np.ndarray, into: np.ndarray, offset: int = 0, total: int | None = None) -> np.ndarray:
     """`out` fading out while `into` fades in, equal power (sin/cos: two unrelated sources
-    keep their loudness through the fade), same length."""
+    keep their loudness through the fade), same length; or samples [offset, offset + len)
+    of a fade `total` samples long (a take-over made block by block as the DJ's audio comes)."""
     n = len(out)
     if n == 0:
         return into
-    angle = (np.arange(n) + 0.5) / n * (np.pi / 2)
+    total = total or n
+    angle = (np.arange(offset, offset + n) + 0.5) / total * (np.pi / 2)
     mixed = out * np.cos(angle)[:, None] + into * np.sin(angle)[:, None]
     return (np.clip(np.rint(mixed / 256), -(1 << 23), (1 << 23) - 1).astype(np.int32) << 8)
 
@@ -286,7 +289,7 @@ class LiveSettings:
     host: str = "127.0.0.1"
     port: int = 8010  # 0: no live input
     crossfade_seconds: float = 2.0
-    buffer_seconds: float = 1.0  # jitter margin beyond a segment (see the module docstring)
+    buffer_seconds: float = 0.25  # jitter margin beyond a part (see the module docstring)
     no_data_seconds: float = 10.0
     silence_seconds: float = 30.0
     record: bool = True
@@ -315,7 +318,7 @@ class LiveInput:
     def start(self, pull_samples: int) -> None:
         """Listen; `pull_samples`: the most the playout takes at once (a segment and the
         encoders' lookahead)."""
-        self.target = max(self.crossfade_samples, pull_samples) + int(self.settings.buffer_seconds * STREAM_RATE)
+        self.target = pull_samples + int(self.settings.buffer_seconds * STREAM_RATE)
         if self._server is not None:
             return
         handler = type("Handler", (_Handler,), {"live": self})

@@ -100,6 +100,8 @@ class Programme:
         self.rotation = rotation
         self.live = live
         self.live_session: Session | None = None  # the DJ on air
+        self._fade_out: np.ndarray | None = None  # the rotation's side of a take-over in progress
+        self._fade_at = 0  # samples of it mixed so far
         if live is not None:
             live.detach()
         self.leveller = leveller
@@ -117,7 +119,7 @@ class Programme:
         self.track_offset = 0  # the open track's own sample where its decoding began
         self._resume: dict | None = None
         if resume:
-            rotation.restore(list(resume.get("bag", [])), resume.get("last"))
+            rotation.restore(list(resume.get("bag", [])), resume.get("last"), resume.get("ahead"))
             self._resume = resume.get("track")
 
     def take(self, samples: int) -> np.ndarray:
@@ -174,7 +176,7 @@ class Programme:
                      "size": size, "mtime_ns": mtime_ns, "gain_db": playing.gain}
         last = upcoming[-1] if upcoming else (str(playing.track.path) if playing else None)
         bag = upcoming + [str(t.path) for t in self.rotation.bag[:self.BAG_SAVED]]
-        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last}
+        return {"track": track, "bag": bag[:self.BAG_SAVED], "last": last, "ahead": len(upcoming)}
 
     def cut(self, at: int, fade_samples: int) -> list[Track]:
         """End what plays at run-local sample `at` (not taken yet): it fades out over the
@@ -224,14 +226,25 @@ class Programme:
                 return False
             session.on_air = True
             self.live_session = session
-            rotation, _ = self._rotation_pcm(n)
+            # The rotation's side of the crossfade at once (decoded here, it costs no
+            # latency); the DJ's side block by block as it comes (below).
+            self._fade_out, _ = self._rotation_pcm(n)
+            self._fade_at = 0
             self.close()  # the interrupted track is not resumed after the show
-            pcm, events = session.read(n)
             log.info("live: %s takes the air", session.dj)
-            # (the show's metadata as it is now: updates for audio before the take-over are in it)
-            events = [(0, session.track)] + [event for event in events if event[0] > 0]
-            self._append_live(crossfade(rotation, pcm), events, session.dj)
+        if self._fade_out is not None and (not session.closed or session.buffered >= n - self._fade_at):
+            take = min(self.LIVE_BLOCK, n - self._fade_at)
+            pcm, events = session.read(take)
+            if self._fade_at == 0:
+                # (the show's metadata as it is now: updates for audio before the take-over are in it)
+                events = [(0, session.track)] + [event for event in events if event[0] > 0]
+            mixed = crossfade(self._fade_out[self._fade_at:self._fade_at + take], pcm, self._fade_at, n)
+            self._fade_at += take
+            if self._fade_at >= n:
+                self._fade_out = None
+            self._append_live(mixed, events, session.dj)
             return True
+        self._fade_out = None  # (a DJ who left during the take-over: the hand-back below)
         closed = session.closed
         if session.silent or (closed and session.buffered <= n):
             at = self.position + self.buffered

@@ -96,9 +96,10 @@ class Rotation:
         self.played.add(track.path)
         return track
 
-    def restore(self, bag: list[str], last: str | None) -> None:
+    def restore(self, bag: list[str], last: str | None, ahead: int | None = None) -> None:
         """Continue a saved bag (paths, next first) after `last` (the path of the track
-        played before it); tracks no longer in the library are left out."""
+        played before it); tracks no longer in the library are left out. (`ahead`, how
+        many of the bag's first tracks had been decoded, matters to the decider only.)"""
         by_path = {str(track.path): track for track in self.tracks}
         self.bag = [by_path[path] for path in bag if path in by_path]
         self.last = by_path.get(last) if last else None

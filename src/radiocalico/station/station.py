@@ -35,7 +35,13 @@ queue in metadatav2.json (`next`).
 
 Pacing: segment k of a run holds stream samples [k*S, (k+1)*S) and is published when the
 wall clock reaches its end, so the stream runs in real time; the first few segments
-(`preroll_segments`) are published at once so a player can start immediately.
+(`preroll_segments`) are published at once so a player can start immediately. With
+Low-Latency HLS parts (`part_seconds`, STATION_PART_SECONDS) the pipeline runs in part-sized
+steps: each part's PCM is taken, encoded and published (`HlsWriter.publish_part`) when the
+wall clock reaches the part's end (taken then, not a step ahead, so a live DJ's audio airs as
+soon as it can), and the segment is whole with its last part; the
+programming (commands, the top of the hour, a jump after falling behind) still happens at
+segment edges. A track's metadata follows the part holding its first sample.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from radiocalico import stream_layout
 from .audio import STREAM_RATE
 from .clock import iso_utc
 from .decider import Decider, Item, Rules
-from .encoders import LADDER, EncodedSegment, choose_frame_size, ladder
+from .encoders import LADDER, EncodedSegment, choose_frame_size, choose_part_size, ladder
 from .errors import StationError
 from .live import RECORDINGS_DIR, LiveInput, LiveSettings, LoginBusy
 from .hls import HlsWriter
@@ -65,6 +71,8 @@ from .programme import Programme
 from .programming import ProgrammingSync
 from .publisher import Publisher
 from .rotation import Rotation
+from .epoch import Epoch
+from .standby import Coordinator, Shared
 
 log = logging.getLogger("radiocalico.station")
 
@@ -84,8 +92,15 @@ class _Outputs:
         self.encoders = [rendition.make_encoder() for rendition in self.renditions]
         self.lookahead = max(encoder.lookahead for encoder in self.encoders)
         self.hls = HlsWriter(station.out, list(zip(self.renditions, self.encoders)), window=station.window,
-                             sample_rate=STREAM_RATE)
+                             sample_rate=STREAM_RATE, part_samples=station.part_samples, origins=station.origins)
         self.publisher = Publisher(station.out, self.hls.extra, [r.describe() for r in self.renditions])
+
+    def lock_to(self, epoch: Epoch, sequence: int, run_local: int) -> None:
+        """Epoch locking: the next segment is `sequence`, at this run's sample `run_local`."""
+        self.hls.lock_to(sequence, epoch.decode_time(sequence), run_local, epoch.stream_id)
+        for encoder in self.encoders:
+            if hasattr(encoder, "sample_base"):
+                encoder.sample_base = self.hls.run_start
 
     def encode(self, pcm, ahead) -> list[EncodedSegment]:
         return [encoder.encode(pcm, ahead) for encoder in self.encoders]
@@ -98,7 +113,9 @@ class Station:
                  renditions: Sequence[str] = LADDER, rescan_seconds: float = 30.0,
                  loudness_target: float | None = None, live: LiveInput | None = None,
                  rules: Rules | None = None, zone: tzinfo = timezone.utc, database_url: str = "",
-                 publish_next: bool = False, clock: Callable[[], float] = time.time):
+                 publish_next: bool = False, clock: Callable[[], float] = time.time,
+                 part_seconds: float = 0.0, epoch: float | None = None, coordinator: Coordinator | None = None,
+                 origins: Sequence[str] = ()):
         """`library` None means the demo library under `instance_path`. `speed` > 1 runs the
         clock faster than real time (tests; `math.inf`, as fast as the machine can, for the
         benchmark). `renditions`: names from
@@ -111,7 +128,13 @@ class Station:
         `zone`: the station's time zone (STATION_TIMEZONE), for time blocks; `database_url`:
         where playlists, the schedule, requests and commands are ("" for none);
         `publish_next`: the queue in metadatav2.json (STATION_PUBLISH_NEXT); `clock`: the
-        wall clock the stream's program-date-time starts from (tests start near an hour)."""
+        wall clock the stream's program-date-time starts from (tests start near an hour);
+        `part_seconds`: Low-Latency HLS part length (STATION_PART_SECONDS), 0 for none.
+        `epoch`: unix seconds where segment 0 begins (STATION_EPOCH): segments numbered, timed
+        and named from the clock (`epoch`), None for a station counting on from its state;
+        `coordinator`: this station's seat among redundant stations (`standby`, STATION_NODE_ID),
+        which needs an epoch; `origins`: every redundant station's output folder URL, listed
+        in the master playlists (STATION_ORIGINS)."""
         if library is None and instance_path is None:
             raise StationError("either a library folder or an instance folder is needed")
         self.library = Path(library) if library is not None else None
@@ -125,6 +148,7 @@ class Station:
             segment_samples = max(1, round(segment_samples / 4000)) * 4000
             log.warning("segment length rounded to %.3f s", segment_samples / STREAM_RATE)
         self.segment_samples = segment_samples
+        self.part_samples = choose_part_size(segment_samples, self.frame_size, part_seconds)
         self.window = window
         self.preroll_segments = preroll_segments
         self.speed = float(speed)
@@ -152,6 +176,14 @@ class Station:
         self._first = threading.Event()
         self._error: BaseException | None = None
         self.segments_published = 0
+        self.origins = tuple(origins)
+        self.coordinator = coordinator
+        self.epoch = Epoch(float(epoch), segment_samples, STREAM_RATE) if epoch is not None else None
+        if coordinator is not None and self.epoch is None:
+            raise StationError("a redundant station (STATION_NODE_ID) needs an epoch (STATION_EPOCH)")
+        self.rebuilds = 0  # a standby's programme rebuilt from the active station's state
+        self._led = False  # (to log the moment a station starts leading)
+        self._adopted_at: int | None = None  # the run-local sample of the last rebuild
 
     @classmethod
     def from_config(cls, config) -> "Station":
@@ -161,11 +193,18 @@ class Station:
                    loudness_target=config.station_loudness_lufs, live=live_input(config),
                    rules=Rules(config.rotation_song_separation_minutes, config.rotation_artist_separation_minutes),
                    zone=config.station_zone, database_url=_programming_database(config),
-                   publish_next=config.station_publish_next)
+                   publish_next=config.station_publish_next, part_seconds=config.station_part_seconds,
+                   epoch=config.station_epoch_seconds, coordinator=_coordinator(config),
+                   origins=config.station_origins)
 
     @property
     def segment_seconds(self) -> float:
         return self.segment_samples / STREAM_RATE
+
+    @property
+    def step_samples(self) -> int:
+        """What the loop takes, encodes and publishes at once: a part, else a segment."""
+        return self.part_samples or self.segment_samples
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -205,7 +244,7 @@ class Station:
             decider.snapshot = self._sync.snapshot
         self._leveller = self._make_leveller(decider)
         if self.live is not None:
-            self.live.start(self.segment_samples + outputs.lookahead)
+            self.live.start(self.step_samples + outputs.lookahead)
         programme = Programme(decider, outputs.hls.extra.get(PROGRAMME_STATE), self._leveller, self.live)
         self._programme = programme
         self._stop.clear()
@@ -242,6 +281,8 @@ class Station:
         if self._sync is not None:
             self._sync.stop()
             self._sync = None
+        if self.coordinator is not None:
+            self.coordinator.close()  # (the lock, if held, is free for a standby)
 
     def _head_time(self) -> float:
         """The station clock where the programme's decoded audio ends: when the track it
@@ -335,39 +376,75 @@ class Station:
             log.exception("the station stopped on an error")
         finally:
             programme.close()
+            if self._programme is not None and self._programme is not programme:
+                self._programme.close()  # (a standby's, rebuilt from the active station's state)
 
     def _loop(self, programme: Programme, outputs: _Outputs) -> None:
         hls, publisher = outputs.hls, outputs.publisher
         seg = self.segment_samples
         seg_seconds = seg / STREAM_RATE
+        step = self.step_samples  # a part (Low-Latency HLS), else the segment
+        steps = seg // step  # per segment
+        step_seconds = step / STREAM_RATE
         now = self.clock()
-        # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
-        # the end of what a previous run published.
-        origin = max(now - self.preroll_segments * seg_seconds, hls.clock_end)
+        epoch = self.epoch
+        if epoch is None:
+            # PDT of sample 0 of this run: a few segments in the past (pre-roll), never before
+            # the end of what a previous run published.
+            origin = max(now - self.preroll_segments * seg_seconds, hls.clock_end)
+        else:
+            first = max(epoch.sequence_at(now) - self.preroll_segments, hls.next_sequence)
+            coordinator = self.coordinator
+            if coordinator is not None and not coordinator.try_lead():
+                # A standby starts where the active station is: at its next segment.
+                shared = coordinator.load()
+                if shared is not None and shared.sequence >= first:
+                    first = shared.sequence
+                    programme = self._adopt(programme, shared, 0)
+            origin = epoch.edge(first)
+            outputs.lock_to(epoch, first, 0)
         self._origin = origin
         lead = now - origin
         mono0 = time.monotonic()
         max_lag = max(10.0, 3 * seg_seconds)
         k = 0
         while not self._stop.is_set():
-            start = k * seg
-            self._program(programme, start, publisher)
-            pcm = programme.take(seg)
-            segments = outputs.encode(pcm, programme.peek(outputs.lookahead))
-            due = mono0 + ((k + 1) * seg_seconds - lead) / self.speed
+            start = k * step
+            edge = k % steps == 0  # the step begins a segment
+            # The step's PCM is taken when the clock reaches its end, not a step ahead: live
+            # audio then airs as soon as it can (see live.py).
+            due = mono0 + ((k + 1) * step_seconds - lead) / self.speed
             delay = due - time.monotonic()
             if self._stop.wait(max(delay, 0.0)):  # stopped: publish nothing more, even when late
                 break
-            if -delay > max_lag and math.isfinite(self.speed):
+            if edge and -delay > max_lag and math.isfinite(self.speed):
                 # Far behind (machine suspended, disk stalled): jump the clock forward rather
                 # than bursting out stale audio; players see a discontinuity.
                 log.warning("playout fell %.1f s behind; skipping ahead", -delay)
-                origin -= delay * self.speed
-                lead += delay * self.speed
+                jump = -delay * self.speed
+                if epoch is not None:  # whole segments: the clock names them
+                    skipped = math.ceil(jump / seg_seconds)
+                    jump = skipped * seg_seconds
+                    outputs.lock_to(epoch, hls.next_sequence + skipped, start)
+                origin += jump
+                lead -= jump
                 self._origin = origin
                 hls.mark_discontinuity()
+            if edge:
+                if self.coordinator is not None:
+                    # (the active station shared this edge a step ago; waiting delays this step)
+                    poll_until = time.monotonic() + step_seconds / 4 / self.speed
+                    programme = self._follow(programme, hls.next_sequence, start, poll_until)
+                self._program(programme, start, publisher)
+            pcm = programme.take(step)
+            encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
+            if self._stop.is_set():  # stopped while encoding: publish nothing more
+                break
+            last = (k + 1) % steps == 0  # the step ends a segment
+            if last and self.coordinator is not None:
+                self._share(programme, hls.next_sequence + 1, start + step, seg + outputs.lookahead)
             pdt = origin + start / STREAM_RATE
-            for begin in programme.starts_before(start + seg):
+            for begin in programme.starts_before(start + step):
                 started_at = origin + begin.sample / STREAM_RATE
                 publisher.track_started(begin, started_at)
                 request_id = getattr(begin.track, "request_id", None)
@@ -375,13 +452,76 @@ class Station:
                     self._sync.report("played", request_id, started_at)
             # The segments and playlists first, then the state (with the publisher's), and
             # only then the cover and metadata: they never announce audio not yet published.
-            decider_state = self.decider.state() if self.decider is not None else {}
-            hls.publish(segments, seg, pdt, {**publisher.state(), PROGRAMME_STATE: programme.state(start + seg),
-                                             DECIDER_STATE: decider_state})
+            extra = None
+            if last:
+                decider_state = self.decider.state() if self.decider is not None else {}
+                extra = {**publisher.state(), PROGRAMME_STATE: programme.state(start + step),
+                         DECIDER_STATE: decider_state}
+            if self.part_samples:
+                hls.publish_part(encoded, step, pdt, last=last, extra=extra)
+            else:
+                hls.publish(encoded, seg, pdt, extra)
             publisher.publish()
-            self.segments_published += 1
-            self._first.set()
+            if last:
+                self.segments_published += 1
+                self._first.set()
             k += 1
+
+    # -- redundant stations (standby) --------------------------------------------------------
+
+    def _share(self, programme: Programme, sequence: int, end: int, ahead: int) -> None:
+        """Once a segment is made (before it is due): the programme decoded `ahead` past its
+        end, so a track starting in the next segment is in the state as decided (a standby
+        deciding it again could choose otherwise), and, when active, the state at the edge
+        of segment `sequence` (run-local sample `end`) shared."""
+        programme.peek(ahead)
+        if self.coordinator.leading:
+            decider_state = self.decider.state() if self.decider is not None else {}
+            self.coordinator.save(sequence, {PROGRAMME_STATE: programme.state(end), DECIDER_STATE: decider_state})
+
+    def _follow(self, programme: Programme, sequence: int, start: int, poll_until: float) -> Programme:
+        """Before segment `sequence` (run-local sample `start`) of a redundant station: lead
+        if the lock is free; else wait (until `poll_until`, monotonic) for the active
+        station's state for this edge and, if this programme is elsewhere, rebuild it there."""
+        coordinator = self.coordinator
+        shared = None
+        while not coordinator.try_lead():
+            shared = coordinator.load(sequence)
+            if shared is not None:
+                break
+            if time.monotonic() >= poll_until or self._stop.wait(0.02):
+                log.warning("standby %s: no state from the active station for segment %d; carrying on",
+                            coordinator.node, sequence)
+                return programme
+        if coordinator.leading:
+            if shared is not None or not self._led:
+                log.info("station %s leads from segment %d", coordinator.node, sequence)
+            self._led = True
+            return programme
+        self._led = False
+        if self._adopted_at == start:
+            return programme  # (just rebuilt from this very state: nothing decoded to compare yet)
+        theirs = shared.state.get(PROGRAMME_STATE) or {}
+        mine = programme.state(start)
+        if mine.get("track") == theirs.get("track") and mine.get("bag", [])[:5] == theirs.get("bag", [])[:5]:
+            return programme
+        return self._adopt(programme, shared, start)
+
+    def _adopt(self, programme: Programme, shared: Shared, start: int) -> Programme:
+        """A programme (and decider) where the active station's are, at run-local `start`."""
+        decider = self.decider
+        decider.queue.clear()
+        decider.aired.clear()
+        decider.resume(shared.state.get(DECIDER_STATE))
+        programme.close()
+        adopted = Programme(decider, shared.state.get(PROGRAMME_STATE), self._leveller, self.live)
+        adopted.position = start
+        self._adopted_at = start
+        self._programme = adopted
+        self.rebuilds += 1
+        log.info("standby %s: programme rebuilt at segment %d from the active station's state (%d so far)",
+                 self.coordinator.node, shared.sequence, self.rebuilds)
+        return adopted
 
     # -- programming ----------------------------------------------------------------------
 
@@ -391,6 +531,12 @@ class Station:
         the hour, the queue to the publisher."""
         decider = self.decider
         if decider is None or programme.rotation is not decider:
+            return
+        if self.coordinator is not None and not self.coordinator.leading:
+            # A standby decides nothing: the active station's decisions reach it in its state.
+            decider.events.clear()  # (the active station reports its own)
+            if self.publish_next:
+                publisher.set_next([_next_entry(item, at) for item, at in decider.upcoming()])
             return
         fade = int(round(CUT_FADE_SECONDS * STREAM_RATE))
         sync = self._sync
@@ -453,6 +599,15 @@ def _programming_database(config) -> str:
     if config.database_url:
         return config.database_url
     return config.resolved_database_url if config.station_mode == "embedded" else ""
+
+
+def _coordinator(config) -> Coordinator | None:
+    """This station's seat among redundant stations (STATION_NODE_ID), None for a single one."""
+    if not config.station_node_id:
+        return None
+    if not config.database_url:
+        raise StationError("STATION_NODE_ID needs DATABASE_URL (a PostgreSQL database the stations share)")
+    return Coordinator(config.database_url, config.station_node_id, config.station_group)
 
 
 def _next_entry(item: Item, at: float) -> dict:

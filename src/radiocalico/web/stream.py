@@ -1,12 +1,22 @@
-"""`/stream/`: the embedded station's output, served the way the public CDN serves it."""
+"""`/stream/`: the embedded station's output, served the way the public CDN serves it.
+
+Low-Latency HLS requests that wait (a media playlist with `_HLS_msn`/`_HLS_part`, a part
+named by a preload hint not yet written) are answered here with the same decisions as
+production's asynchronous server (`radiocalico.stream_server`), by polling the file in the
+request's thread: the dev server has a thread per request anyway, and a handful of
+listeners."""
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import time
+from pathlib import Path, PurePosixPath
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
+from werkzeug.security import safe_join
 
 from radiocalico import stream_layout
+from radiocalico.stream_server import blocking
+from radiocalico.stream_server.asgi import PART_WAIT_SECONDS
 from radiocalico.api.audience import count_stream_fetch
 from radiocalico.services import services
 
@@ -38,15 +48,76 @@ _SERVING = {
 VERSIONED_COVER_CACHE = "public, max-age=31536000, immutable"
 
 
+_POLL_SECONDS = 0.01
+
+
+def _error(status: int, code: str, message: str):
+    response = jsonify({"error": {"status": status, "code": code, "message": message, "fields": []}})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _blocking_playlist(path: Path):
+    """A blocking playlist reload (`stream_server.blocking`), waited for in this thread."""
+    try:
+        want = blocking.parse_want(request.query_string.decode("latin-1"))
+    except blocking.BadRequest as exc:
+        return _error(400, "bad_request", str(exc))
+    text = _read(path)
+    at = blocking.position(text) if text else None
+    if want is None or at is None:
+        return None  # a plain load (or nothing to wait on): served from disk
+    try:
+        blocking.check_reachable(at, want)
+    except blocking.BadRequest as exc:
+        return _error(400, "bad_request", str(exc))
+    deadline = time.monotonic() + blocking.timeout_seconds(at)
+    while not blocking.holds(at, want):
+        if time.monotonic() > deadline:
+            return _error(503, "not_yet", "The playlist did not reach the segment or part asked for in time.")
+        time.sleep(_POLL_SECONDS)
+        text = _read(path) or text
+        at = blocking.position(text) or at
+    response = Response(text, mimetype="application/vnd.apple.mpegurl")
+    response.headers["Cache-Control"] = blocking.cache_control(at)
+    return response
+
+
+def _wait_for_part(path: Path) -> None:
+    deadline = time.monotonic() + PART_WAIT_SECONDS
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+
+
 @bp.get("/<path:filename>")
 def stream_file(filename: str):
     if stream_layout.is_private(filename):
         abort(404)  # the station's state and temp files are not part of the stream
+    out = services().config.resolved_station_out
+    name = PurePosixPath(filename).name
+    target = safe_join(str(out), filename)
+    if target is None:
+        abort(404)
+    if stream_layout.rendition_of(name) is not None and blocking.is_blocking(request.query_string.decode("latin-1")):
+        answer = _blocking_playlist(Path(target))
+        if answer is not None:
+            count_stream_fetch(filename)
+            return answer
+    elif PurePosixPath(name).match(stream_layout.PART_GLOB):
+        _wait_for_part(Path(target))
     suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
     mimetype, cache_control = _SERVING.get(suffix, (None, "no-cache"))
     if stream_layout.is_versioned_cover(filename):
         mimetype, cache_control = "image/jpeg", VERSIONED_COVER_CACHE
-    response = send_from_directory(services().config.resolved_station_out, filename, mimetype=mimetype)
+    response = send_from_directory(out, filename, mimetype=mimetype)
     response.headers["Cache-Control"] = cache_control
     if response.status_code < 400:
         count_stream_fetch(filename)  # a playlist fetch: a listener (api/audience.py)

@@ -41,14 +41,22 @@ const RETRY_CAP_MS = 30000; // the longest wait between two retries
 const OFFLINE = "You are offline. The music will resume when the network is back.";
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 
+// Segments behind the live edge where a player without parts (or a handover) starts, and
+// the distance past which hls.js jumps back to live.
+const LIVE_SYNC_SEGMENTS = 3;
+const MAX_LATENCY_SEGMENTS = 12;
+
 const HLS_CONFIG = {
   debug: false,
   enableWorker: true,
-  lowLatencyMode: false,
+  // Low-Latency HLS: parts and blocking playlist reloads, playing PART-HOLD-BACK behind
+  // the live edge (hls.js uses it only when liveSyncDurationCount is left unset: its
+  // default is the LIVE_SYNC_SEGMENTS above for a playlist without parts).
+  lowLatencyMode: true,
   autoStartLoad: false,
-  liveSyncDurationCount: 3,
-  liveMaxLatencyDurationCount: 12,
-  maxLiveSyncPlaybackRate: 1, // never change the pitch of music to catch up
+  // Catching up after a stall: at most 5 % faster, pitch kept (the media element's
+  // preservesPitch), so music never audibly speeds up.
+  maxLiveSyncPlaybackRate: 1.05,
   maxBufferLength: 20,
   backBufferLength: 30,
   liveDurationInfinity: true,
@@ -135,6 +143,12 @@ export class Playback extends Emitter {
   // second for the next fragment (a stall just after the first audio, heard later).
   createHls() {
     const hls = this.newHls({ startOnSegmentBoundary: true });
+    // Except with Low-Latency HLS parts: the start is then PART-HOLD-BACK behind the live
+    // edge and the next part comes as soon as it is made; going back to the boundary of the
+    // segment loaded first would add up to a segment of latency, caught up only at 1.05x.
+    hls.once(Hls.Events.LEVEL_LOADED, (_event, { details }) => {
+      if (details.partList?.length) hls.config.startOnSegmentBoundary = false;
+    });
     this.hls = hls;
     this.emit("hls", hls);
     hls.attachMedia(this.slot.element);
@@ -143,6 +157,9 @@ export class Playback extends Emitter {
 
   newHls(config = {}) {
     const hls = new Hls({ ...HLS_CONFIG, ...config });
+    // hls.js accepts liveMaxLatencyDurationCount only beside liveSyncDurationCount, which
+    // would override PART-HOLD-BACK: set after the check.
+    if (config.liveMaxLatencyDurationCount === undefined) hls.config.liveMaxLatencyDurationCount = MAX_LATENCY_SEGMENTS;
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
       if (hls === this.hls && this.attempt > 0 && !this.audio.paused) this.healthy();
@@ -202,9 +219,9 @@ export class Playback extends Emitter {
   startBehind(hls) {
     const segment = hls.levels?.[hls.currentLevel]?.details?.targetduration;
     const count = Math.ceil(hls.latency / segment + 0.25);
-    if (!Number.isFinite(count) || count <= HLS_CONFIG.liveSyncDurationCount) return {};
+    if (!Number.isFinite(count) || count <= LIVE_SYNC_SEGMENTS) return {};
     return { liveSyncDurationCount: count,
-      liveMaxLatencyDurationCount: Math.max(HLS_CONFIG.liveMaxLatencyDurationCount, count + 3) };
+      liveMaxLatencyDurationCount: Math.max(MAX_LATENCY_SEGMENTS, count + 3) };
   }
 
   // After hls.js's own <source> (it replaces the element's sources when it attaches): the
