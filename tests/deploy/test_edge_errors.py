@@ -9,20 +9,32 @@ import json
 import socket
 import ssl
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
+from radiocalico.cli import main as cli
+from tests.api.test_users import Account
 from tests.deploy.topology import NGINX, Topology, render_nginx
+from tests.station.audiofiles import make_flac
 
 SONG = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
+LIBRARY = Path(tempfile.mkdtemp(prefix="radiocalico-edge-library-"))
+
+
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory, nginx_binary, deploy_schema_url, redis_url):
-    """nginx + one app replica of its own (a test stops it), no station."""
+    """nginx + one app replica of its own (a test stops it), no station; the console's
+    uploads go to LIBRARY."""
     topo = Topology(tmp_path_factory.mktemp("edge-errors"), deploy_schema_url, redis_url,
                     replicas=1, workers=1, station=False,
-                    app_env={"EMBED_ORIGINS": "https://partner.example"}).start()
+                    app_env={"EMBED_ORIGINS": "https://partner.example",
+                             "STATION_LIBRARY": str(LIBRARY)}).start()
     yield topo
     topo.stop()
 
@@ -43,6 +55,31 @@ def test_an_oversized_body_is_a_json_413(edge):
     response = http.put(f"{edge.url}/api/ratings/{SONG}/vote", data=b"{" + b" " * 64 * 1024 + b"}",
                         headers={"Content-Type": "application/json"}, timeout=10)
     assert_api_error(response, 413, "payload_too_large")
+
+
+def test_an_operators_upload_through_the_edge_reaches_the_library(edge, tmp_path):
+    """Bodies over 32 KiB are refused by nginx elsewhere; a track uploaded from the console
+    (megabytes) passes to the app, which validates it and adds it to the library, and a
+    signed-out upload gets the app's JSON refusal, not nginx's 413."""
+    stranger = edge.session().post(f"{edge.url}/api/console/library", params={"name": "x.flac"},
+                                   data=b"fLaC" + b"\0" * 256 * 1024,
+                                   headers={"Content-Type": "application/octet-stream"}, timeout=20)
+    assert stranger.status_code in (401, 403), stranger.text[:300]
+    assert stranger.headers["Content-Type"] == "application/json"
+
+    olive = Account(edge.url)
+    olive.http = edge.session()
+    assert olive.register("olive", "olive@example.org").status_code == 201
+    granted = CliRunner().invoke(cli, ["user", "grant-operator", "olive@example.org"],
+                                 env={"DATABASE_URL": edge.database_url})
+    assert granted.exit_code == 0, granted.output
+    track = tmp_path / "upload.flac"
+    make_flac(track, 4.0, seed=3, artist="Edge Artist", title="Through nginx")
+    assert track.stat().st_size > 64 * 1024
+    answer = olive.request("POST", "/api/console/library", params={"name": "Through nginx.flac"},
+                           data=track.read_bytes(), headers={"Content-Type": "application/octet-stream"})
+    assert answer.status_code == 201, answer.text[:300]
+    assert (LIBRARY / "uploads" / "Through nginx.flac").read_bytes() == track.read_bytes()
 
 
 def test_a_header_too_large_is_a_json_400(edge):
