@@ -36,6 +36,9 @@ def test_policies_are_declared_on_the_operations(app):
         "users.update_me": ["ratelimit_password", "ratelimit_password"],
         "users.delete_me": ["ratelimit_password", "ratelimit_password"],
         "requests.request_track": ["ratelimit_requests", "ratelimit_requests_per_ip"],
+        "console_library.upload": ["ratelimit_console_library"],
+        "console_library.edit_tags": ["ratelimit_console_library"],
+        "console_library.remove_track": ["ratelimit_console_library"],
     }
 
 

@@ -29,7 +29,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import redis
 from flask import Flask, Response, g, request
@@ -42,12 +42,21 @@ from werkzeug.exceptions import TooManyRequests
 
 from radiocalico.config import Config
 
-if TYPE_CHECKING:  # operation.py imports the errors, which import this module
-    from radiocalico.api.operation import Limit
-
 log = logging.getLogger("radiocalico")
 
 KEY_PREFIX = "radiocalico"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A rate limit on an operation: the `Config` field holding its value (e.g.
+    "ratelimit_votes", "60/minute") and the function giving the key it counts per.
+    `shared`: a name under which every operation declaring it counts together (all
+    password checks, say); by default each operation counts on its own."""
+
+    setting: str
+    key: Callable[[], str]
+    shared: str = ""
 # Seconds between tries of a Redis that failed: a request then pays one failed connection
 # (refused at once, or SOCKET_TIMEOUT) per process this often, and the limits are back on
 # Redis this soon after it answers again.

@@ -23,6 +23,7 @@ from werkzeug.routing import BaseConverter
 
 from radiocalico.api.header import Header
 from radiocalico.api.identity import require_user
+from radiocalico.api.limits import Limit  # noqa: F401 (declared with operations: @operation(limits=...))
 from radiocalico.errors import APIError, FieldError
 from radiocalico.songs import SONG_ID_PATTERN
 
@@ -37,18 +38,6 @@ class SongIdConverter(BaseConverter):
 
 # URL converters the routes use, by the name they use them under.
 CONVERTERS = {"songid": SongIdConverter}
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A rate limit on an operation: the `Config` field holding its value (e.g.
-    "ratelimit_votes", "60/minute") and the function giving the key it counts per.
-    `shared`: a name under which every operation declaring it counts together (all
-    password checks, say); by default each operation counts on its own."""
-
-    setting: str
-    key: Callable[[], str]
-    shared: str = ""
 
 
 @dataclass(frozen=True)
