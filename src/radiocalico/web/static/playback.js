@@ -45,14 +45,21 @@ const HLS_TYPE = "application/vnd.apple.mpegurl";
 // the distance past which hls.js jumps back to live.
 const LIVE_SYNC_SEGMENTS = 3;
 const MAX_LATENCY_SEGMENTS = 12;
+// The link (bits/s, link.js) from which the page plays in low-latency mode.
+const LOW_LATENCY_MIN_BPS = 2_000_000;
 
 const HLS_CONFIG = {
   debug: false,
   enableWorker: true,
   // Low-Latency HLS: parts and blocking playlist reloads, playing PART-HOLD-BACK behind
   // the live edge (hls.js uses it only when liveSyncDurationCount is left unset: its
-  // default is the LIVE_SYNC_SEGMENTS above for a playlist without parts).
-  lowLatencyMode: true,
+  // default is the LIVE_SYNC_SEGMENTS above for a playlist without parts). Only where the
+  // page's own loading measured a fast link: a 1 s hold-back on a 300 kbit/s link with
+  // 150 ms of round trip stalled (0.8-0.9 s, tests/web/test_slow_link_browser.py), where
+  // three segments behind never did. Read each time hls.js is built, as the estimate below.
+  get lowLatencyMode() {
+    return linkEstimate() >= LOW_LATENCY_MIN_BPS;
+  },
   autoStartLoad: false,
   // Catching up after a stall: at most 5 % faster, pitch kept (the media element's
   // preservesPitch), so music never audibly speeds up.
