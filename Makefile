@@ -14,14 +14,15 @@ APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk openssl docker-c
 run: install vendor
 	$(BIN)/radiocalico serve
 
-# Two passes: everything but Docker on TEST_WORKERS processes (most tests wait on real-time
-# audio, not on the CPU), then the Docker stacks alone, last (their bridges and veths change
-# the host's network under a browser). Both passes always run; either failing fails.
+# Two passes: everything else on TEST_WORKERS processes (most tests wait on real-time audio,
+# not on the CPU), then one at a time the tests marked `alone` (Firefox and WebKitGTK
+# switches, timed to the millisecond) and the Docker stacks, last (their bridges and veths
+# change the host's network under a browser). Both passes always run; either failing fails.
 TEST_WORKERS ?= 2
 
 test: install vendor system-deps
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not docker"; first=$$?; \
-	$(BIN)/pytest -m docker; second=$$?; \
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not docker and not alone"; first=$$?; \
+	$(BIN)/pytest -m "alone or docker"; second=$$?; \
 	[ $$first -eq 0 ] && [ $$second -eq 0 ]
 
 install: $(VENV)/.installed
