@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 from dataclasses import dataclass
@@ -74,6 +75,21 @@ def parse_media_playlist(text: str) -> MediaPlaylist:
 
 def read_playlist(out: Path) -> MediaPlaylist:
     return parse_media_playlist((stream_layout.hls_dir(out) / MEDIA_NAME).read_text())
+
+
+def playlist_edge(text: str) -> float:
+    """The program-date-time at the end of the newest audio a media playlist lists (the last
+    full segment's end plus the parts of the segment being made): what a listener at the
+    live edge hears now; nothing before it can change any more."""
+    last = parse_media_playlist(text).entries[-1]
+    tail = text.rsplit(last.uri, 1)[1]
+    parts = sum(float(m) for m in re.findall(r"#EXT-X-PART:DURATION=([0-9.]+)", tail))
+    return last.pdt + last.duration + parts
+
+
+def live_edge(out: Path) -> float:
+    """`playlist_edge` of the lossless playlist in the station's folder."""
+    return playlist_edge((stream_layout.hls_dir(out) / MEDIA_NAME).read_text())
 
 
 def decode_bytes(data: bytes, tmp: Path) -> tuple[np.ndarray, int]:

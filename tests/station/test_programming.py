@@ -26,7 +26,7 @@ from radiocalico.station.library_index import LibraryIndex
 from radiocalico.stream_layout import LIBRARY_INDEX_DIR, METADATA_NAME
 
 from .audiofiles import make_flac
-from .streamutil import parse_pdt, read_stream, wait_for
+from .streamutil import live_edge, parse_pdt, read_stream, wait_for
 
 SEG = 0.5
 FAST = 12.0
@@ -261,15 +261,14 @@ def test_requests_are_taken_round_robin_by_requester(tmp_path, database):
     assert order == [greedy[0], patient, greedy[1], greedy[2]]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "since Low-Latency HLS parts (the loop takes a part's PCM when its end is due), the "
-    "stream's program-date-time no longer maps to the wall clock the way this test reads it: "
-    "skips measured 0.06 s and 0.90 s after the command, one before it could have aired; "
-    "to be measured from the live edge (issue 20)"))
-def test_a_skip_is_heard_within_one_segment(tmp_path, database):
+@pytest.mark.parametrize("part", [0.0, 0.25], ids=["segments", "ll-hls-parts"])
+def test_a_skip_is_heard_within_one_segment(tmp_path, database, part):
     """Long tracks, three skips posted at different moments of a segment: in the decoded
     stream each track fades out over 0.2 s from the next segment boundary after the command
-    (the station reads commands just before cutting each segment), and the next one plays."""
+    (the station reads commands just before cutting each segment), and the next one plays.
+    Measured from the live edge when the command was posted (the end of the newest part
+    published): a listener there hears the cut within a segment, and no audio already
+    published changes."""
     url, store = database
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -277,7 +276,7 @@ def test_a_skip_is_heard_within_one_segment(tmp_path, database):
         make_flac(lib / f"{i}.flac", 60.0, seed=i, artist=f"Long {i}", title=f"Long {i}")
     out = tmp_path / "out"
     st = Station(lib, out, segment_seconds=SEG, renditions=("lossless",), database_url=url, speed=1.0,
-                 window=60, preroll_segments=1)
+                 window=60, preroll_segments=1, part_seconds=part)
     asked = []
     st.start()
     try:
@@ -286,9 +285,10 @@ def test_a_skip_is_heard_within_one_segment(tmp_path, database):
             published = st.segments_published
             wait_for(lambda: st.segments_published > published, interval=0.005)
             time.sleep(offset)
+            edge = live_edge(out)
             with store.writing() as connection:
                 command = queries.add_command(connection, "skip")
-            asked.append(time.time())
+            asked.append(edge)
 
             def applied():
                 with store.reading() as connection:
@@ -306,18 +306,18 @@ def test_a_skip_is_heard_within_one_segment(tmp_path, database):
     level = pcm.astype(np.float64).reshape(-1, 480, 2)  # 10 ms windows
     rms = np.sqrt(np.mean(level ** 2, axis=(1, 2)))
     typical = float(np.median(rms))
-    for when in asked:
-        first = int((when - origin) * 100)
+    previous = 0  # the window where the track before began (after the last skip)
+    for edge in asked:
+        first = round((edge - origin) * 100)
         quiet = next(w for w in range(first, len(rms)) if rms[w] < 0.1 * typical)
         resumed = next(w for w in range(quiet, len(rms)) if rms[w] > 0.5 * typical)
         cut_end = origin + resumed / 100  # the next track's first full window
-        print(f"skip heard {cut_end - when:.2f} s after the command (segment {SEG} s, fade 0.2 s)")
-        assert cut_end - when <= SEG + 0.2 + 0.1, f"the skip was heard {cut_end - when:.2f} s after the command"
+        print(f"skip heard {cut_end - edge:.2f} s after the live edge at the command (segment {SEG} s, fade 0.2 s)")
+        assert cut_end - edge <= SEG + 0.2 + 0.1, f"the skip was heard {cut_end - edge:.2f} s after the command"
         assert resumed - quiet < 5 and rms[resumed:resumed + 50].min() > 0.5 * typical, "the next track plays"
-        # The fade (20 windows) begins where the command is applied, which with Low-Latency
-        # parts can be within a few windows of `asked` (noted just after the command's write).
-        assert rms[max(0, first - 100):max(first - 99, quiet - 20)].min() > 0.5 * typical, \
-            "the track played until the cut"
+        # The fade (20 windows) begins at or after the edge: what was published stays as it was.
+        assert rms[max(previous, first - 100):quiet - 20].min() > 0.5 * typical, "the track played until the cut"
+        previous = resumed
 
 
 def test_an_unknown_time_zone_is_one_clear_line_at_start_up(tmp_path):
