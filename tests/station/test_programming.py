@@ -445,3 +445,164 @@ def test_a_rescan_command_brings_a_new_file_to_the_library_at_once(tmp_path, dat
         assert time.monotonic() - asked < 10, "mirrored at the next library pass, not at once"
     finally:
         st.stop()
+
+
+# --- the same rules across a restart ---------------------------------------------------------
+# The station stopped and started again on the same folder and database (a deploy, a crash):
+# its clock carries on from the end of what it published, and each rule below holds across
+# the seam as it does within a run.
+
+def test_the_night_block_holds_across_a_restart_at_the_end_of_the_night(tmp_path, caplog, database):
+    url, store = database
+    lib = tmp_path / "lib"
+    for folder in ("night", "day"):
+        (lib / folder).mkdir(parents=True)
+        for i in range(4):
+            make_flac(lib / folder / f"{i}.flac", 1.0, seed=i, artist=f"{folder} {i}", title=f"{folder} {i}")
+    zone = ZoneInfo("Europe/Paris")
+    _programme(store, {"Night": [("folder", "night", 1)], "Day": [("folder", "day", 1)]},
+               blocks=[queries.Block("Night", "Night", (0, 1, 2, 3, 4), 0, 6 * 60),
+                       queries.Block("Day", "Day", (0, 1, 2, 3, 4), 6 * 60, 24 * 60)])
+    offset = datetime(2026, 12, 1, 5, 59, 50, tzinfo=zone).timestamp() - time.time()  # a Tuesday
+    six = datetime(2026, 12, 1, 6, 0, tzinfo=zone).timestamp()
+    starts = Starts(caplog)
+    out = tmp_path / "out"
+
+    def run(until):
+        run_until(station(lib, out, url, zone=zone, clock=lambda: time.time() + offset), until)
+
+    run(lambda: any(at > six - 4 for _, _, at in starts()))  # stopped before six
+    seam = starts()[-1][2]
+    run(lambda: any(at > six + 4 for _, _, at in starts()))
+    seen = starts()
+    assert seam < six and any(at > seam for _, _, at in seen)
+    assert all(a.startswith("night") for a, _, at in seen if at < six - 1), seen
+    after = [a for a, _, at in seen if at >= six + 1]
+    assert after and all(a.startswith("day") for a in after), seen
+
+
+def test_station_id_and_jingles_hold_across_a_restart(tmp_path, caplog, database):
+    """Stopped while the second song of the hour's last minute plays (one song after the
+    last jingle): after the restart that song resumes, is cut for the station ID exactly on
+    the hour, and a jingle still comes every three songs."""
+    url, store = database
+    lib = tmp_path / "lib"
+    for folder in ("music", "ids", "jingles"):
+        (lib / folder).mkdir(parents=True)
+    for i in range(6):
+        make_flac(lib / "music" / f"{i}.flac", 20.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    make_flac(lib / "ids" / "id.flac", 0.6, seed=50, artist="Radio Calico", title="Station ID")
+    make_flac(lib / "jingles" / "j.flac", 0.4, seed=60, artist="Radio Calico", title="Jingle")
+    _programme(store, {"IDs": [("folder", "ids", 1)], "Jingles": [("folder", "jingles", 1)]},
+               timed=[queries.Timed("top_of_hour", None, "IDs"), queries.Timed("every_n", 3, "Jingles")])
+    hour = (int(time.time() // 3600) + 5) * 3600.0
+    # With 1.5 s of pre-roll the songs start ~36 s and ~16 s before the hour: the second
+    # plays on the hour (more than Decider.EARLY seconds after it began), and is cut there.
+    offset = hour - 35.0 - time.time()
+    starts = Starts(caplog)
+    out = tmp_path / "out"
+
+    def run(until):
+        run_until(station(lib, out, url, rules=Rules(0, 0), clock=lambda: time.time() + offset), until)
+
+    run(lambda: len(starts()) >= 2)
+    seam = starts()[-1][2]
+    assert seam < hour - 10, "the restart comes before the hour"
+    run(lambda: sum(title == "Jingle" for _, title, _ in starts()) >= 2)
+    seen = starts()
+    assert [at for _, title, at in seen if title == "Station ID"] == [hour], seen
+    songs = 0
+    for _, title, _ in seen:
+        if title == "Jingle":
+            assert songs == 3, seen
+            songs = 0
+        elif title != "Station ID":
+            songs += 1
+            assert songs <= 3, seen
+
+
+def test_a_queued_request_plays_after_a_restart(tmp_path, caplog, database):
+    """A request the station had queued, then stopped before airing, airs after the restart,
+    flagged, and is marked played."""
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(6):
+        make_flac(lib / f"{i}.flac", 60.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    out = tmp_path / "out"
+    st = station(lib, out, url, rules=Rules(0, 0))
+    st.start()
+    try:
+        def mirrored():
+            with store.reading() as connection:
+                return queries.search_library(connection, "Tune 4", 5)
+
+        track = wait_for(mirrored)[0]
+        with store.writing() as connection:
+            request = queries.add_request(connection, track, "t:someone")
+
+        def status():
+            with store.reading() as connection:
+                return {r.id: r.status for r in queries.open_requests(connection)}.get(request.id, "played")
+
+        wait_for(lambda: status() == "queued", timeout=30)
+    finally:
+        st.stop()
+    meta = json.loads((out / METADATA_NAME).read_text())
+    assert not meta.get("requested") and status() == "queued", "stopped before it aired"
+    assert any(e["requested"] for e in meta["next"])
+    st = station(lib, out, url, rules=Rules(0, 0))
+    st.start()
+    try:
+        wait_for(lambda: json.loads((out / METADATA_NAME).read_text()).get("requested"), timeout=30)
+        meta = json.loads((out / METADATA_NAME).read_text())
+        assert meta["title"] == "Tune 4" and meta["reason"] == f"request:{request.id}"
+        wait_for(lambda: status() == "played", timeout=5)
+    finally:
+        st.stop()
+
+
+def test_an_item_the_operator_moved_keeps_its_place_across_a_restart(tmp_path, database):
+    """The schedule's playlist decides the queue; the operator moves the fourth item to the
+    top. After a restart, and a schedule edit then (which decides the rest of the queue
+    again), the moved item is still next."""
+    url, store = database
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(8):
+        make_flac(lib / f"{i}.flac", 60.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    _programme(store, {"All": [("folder", "", 1)]},
+               blocks=[queries.Block("All day", "All", tuple(range(7)), 0, 24 * 60)])
+    out = tmp_path / "out"
+
+    def upcoming():
+        return [e["item_id"] for e in json.loads((out / METADATA_NAME).read_text()).get("next", [])]
+
+    st = station(lib, out, url, rules=Rules(0, 0), speed=2.0)
+    st.start()
+    try:
+        moved = wait_for(lambda: len(upcoming()) >= 4 and upcoming())[3]
+        with store.writing() as connection:
+            command = queries.add_command(connection, "move", moved, 0)
+
+        def applied():
+            with store.reading() as connection:
+                return queries.command(connection, command)[1] is not None
+
+        wait_for(applied, timeout=10)
+        wait_for(lambda: upcoming()[:1] == [moved], timeout=10)
+    finally:
+        st.stop()
+    st = station(lib, out, url, rules=Rules(0, 0), speed=2.0)
+    st.start()
+    try:
+        wait_for(lambda: st.segments_published >= 4)
+        assert upcoming()[:1] == [moved]
+        before = upcoming()
+        _programme(store, {"All": [("folder", "", 1)], "Night": [("folder", "", 2)]},
+                   blocks=[queries.Block("Night", "Night", tuple(range(7)), 0, 6 * 60),
+                           queries.Block("Day", "All", tuple(range(7)), 6 * 60, 24 * 60)])
+        wait_for(lambda: upcoming()[1:] != before[1:], timeout=20)  # decided again
+        assert upcoming()[:1] == [moved]
+    finally:
+        st.stop()

@@ -530,7 +530,8 @@ class Decider:
         return {
             "aired": [list(entry) for entry in self.aired],
             "queue": [{"path": str(item.path), "reason": item.reason, "item_id": item.item_id,
-                       "relaxed": item.relaxed, "request_id": item.request_id, "hour": item.hour}
+                       "relaxed": item.relaxed, "request_id": item.request_id, "hour": item.hour,
+                       "pinned": item.item_id in self.pinned}
                       for item in self.queue],
             "aired_hour": self.aired_hour,
             "since_jingle": self.since_jingle,
@@ -559,6 +560,8 @@ class Decider:
                                       hour=entry.get("hour")))
             if request_id is not None:
                 self.taken_requests.add(int(request_id))
+            if entry.get("pinned"):  # the first snapshot after a restart replans: kept as moved
+                self.pinned.add(self.queue[-1].item_id)
 
 
 def _relative(path, root) -> str:
