@@ -22,6 +22,7 @@ from radiocalico.songs import song_id
 from tests.conftest import require
 from tests.deploy.docker_stack import Stack, build_images, ensure_docker
 from tests.deploy.topology import distinct_listener_agents, wait_for
+from tests.station.audiofiles import make_flac
 
 pytestmark = pytest.mark.docker
 
@@ -36,7 +37,11 @@ STACK_ENV = {
     "STREAM_LISTENER_WINDOW_SECONDS": "20",
     # The host the HTTP->HTTPS redirect names (never the request's Host): the test's own.
     "PUBLIC_HOSTNAME": "127.0.0.1",
+    # A library of the operator's own (a few generated tracks), which the console uploads to.
+    "STATION_LIBRARY": "/srv/music",
 }
+LIBRARY_OWNER = 10001  # the images' user: the app writes the library folder
+PASSWORD = "correct horse battery staple 42"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,11 @@ def images(tmp_path_factory):
 def stack(images, tmp_path_factory):
     started = time.monotonic()
     stack = Stack(tmp_path_factory.mktemp("stack"), **STACK_ENV)
+    music = stack.dir / "music"
+    for k in range(3):
+        make_flac(music / f"{k}.flac", 20.0, seed=k, artist="Docker Band", title=f"Docker Track {k}")
+    for path in (music, *music.iterdir()):
+        os.chown(path, LIBRARY_OWNER, LIBRARY_OWNER)
     try:
         stack.up()
         stack.wait_ready()
@@ -353,3 +363,30 @@ def test_two_app_replicas_share_sessions_limits_and_stream_listeners(stack):
         return counts if min(counts) >= 6 else None
 
     assert wait_for(counted_all, 10, "both replicas to count the six players") == [6, 6]
+
+
+def test_an_operator_uploads_a_track_through_nginx_and_the_station_plays_from_it(stack, tmp_path):
+    """The console's upload in production: through nginx (TLS, the upload's own body size),
+    into the library folder the app shares with the station, which then reads it."""
+    name = f"op{uuid.uuid4().hex[:6]}"
+    session = stack.session()
+    signed_up = session.post(f"{stack.url}/api/users", timeout=15,
+                             json={"username": name, "email": f"{name}@example.org", "password": PASSWORD})
+    assert signed_up.status_code == 201, signed_up.text
+    granted = stack.compose("exec", "-T", "app", "radiocalico", "user", "grant-operator", f"{name}@example.org")
+    assert "is now an operator" in granted.stdout + granted.stderr
+    signed_in = session.post(f"{stack.url}/api/users/session", json={"login": name, "password": PASSWORD},
+                             timeout=30)
+    assert signed_in.status_code == 200, signed_in.text
+    csrf = signed_in.json()["csrf_token"]
+    track = tmp_path / "upload.flac"
+    make_flac(track, 30.0, seed=42, artist="Compose Upload", title="Uploaded In Docker")
+    answer = session.post(f"{stack.url}/api/console/library", params={"name": "Docker Upload.flac"},
+                          data=track.read_bytes(), timeout=60,
+                          headers={"Content-Type": "application/octet-stream", "X-CSRF-Token": csrf})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["path"] == "uploads/Docker Upload.flac"
+    assert (stack.dir / "music" / "uploads" / "Docker Upload.flac").read_bytes() == track.read_bytes()
+    # The station, told to rescan, reads it from its own (read-only) mount of the folder.
+    wait_for(lambda: re.search(r"library /srv/music: 4 tracks", stack.logs("station")), 60,
+             "the station's index to read the upload", interval=2)
