@@ -18,7 +18,12 @@ const FADE_MS = 60;
 const FADE_STEPS = 6;
 const TICK_POLL_MS = 4;
 const TICK_WAIT_MS = 300; // over three FLAC frames: a clock still for longer is stalled
-const SETTLE_S = 1; // the new element plays this long, silent, before it is aligned
+// The new element plays this long, silent, before it is aligned: a new WebKitGTK pipeline's
+// clock stands still for 50-140 ms some 1 to 2 s after it starts, and with a 1 s wait that
+// standstill fell in or just after the crossfade (the longest silence of each of 5 rounds of
+// switches in tests/web/test_engines_browser.py: 39-142 ms); with 2.5 s, 5-15 ms. The old element plays on
+// meanwhile, so the wait costs the listener nothing but a later switch.
+const SETTLE_S = 2.5;
 const READY_MS = 15000; // a new element not playing within this: the handover is abandoned
 
 export class MediaSlot {
@@ -132,8 +137,8 @@ export async function handOver(slot, from, element, level, url, makeHls, current
     // known, races the fragment hls.js has already asked for; `align` seeks instead.
     hls.startLoad(-1);
     await within(element.play(), READY_MS, "not playing");
-    // A second of music first: a new WebKitGTK pipeline's clock stands still for a second
-    // or more a fraction of a second after it starts, which must not happen once audible.
+    // Music first (SETTLE_S): a new WebKitGTK pipeline's clock stands still a while after it
+    // starts, which must not happen once audible.
     await within(progress(element, SETTLE_S), READY_MS, "not progressing");
     const gap = await align(from.hls, hls, old, element);
     if (!current()) throw new Error("no longer wanted");
