@@ -77,6 +77,12 @@ const HLS_CONFIG = {
   get abrEwmaDefaultEstimate() {
     return linkEstimate();
   },
+  // Redundant origins (the master listing each variant once per origin) as levels side by
+  // side, which the quality controller maps to rungs (ladder.js). hls.js's content steering
+  // would show only one origin's levels, fail over to another rung on the same stopped origin
+  // before trying the next origin, and give the choice no way to stay on its rung there.
+  // Neither our station nor the public CDN publishes a steering manifest.
+  contentSteeringController: null,
 };
 
 export class Playback extends Emitter {
