@@ -197,9 +197,10 @@ setInterval(() => {  // a stall: playing, the playhead not moving
 </script>"""
 
 
-def _nginx(tmp: Path, port: int, outs: dict[str, Path]) -> subprocess.Popen:
+def start_nginx(tmp: Path, port: int, outs: dict[str, Path], more: str = "") -> subprocess.Popen:
+    """nginx serving each folder of `outs` at /<name>/, and `more` (further locations)."""
     locations = "".join(f"location /{name}/ {{ alias {out}/; add_header Cache-Control no-cache; }}\n"
-                        for name, out in outs.items())
+                        for name, out in outs.items()) + more
     conf = tmp / "nginx.conf"
     user = "user root;" if os.geteuid() == 0 else ""  # (the workers read the test's private folder)
     conf.write_text(f"""{user} daemon off; worker_processes 1; pid {tmp}/nginx.pid; error_log {tmp}/nginx-error.log;
@@ -247,7 +248,7 @@ def test_standby_takes_over_when_the_active_station_is_killed(tmp_path, shared_d
     page_dir = tmp_path / "www"
     page_dir.mkdir()
     (page_dir / "index.html").write_text(HLSJS_PAGE)
-    nginx = _nginx(tmp_path, port, {**outs, "www": page_dir, "hlsjs": HLSJS})
+    nginx = start_nginx(tmp_path, port, {**outs, "www": page_dir, "hlsjs": HLSJS})
     watcher = _Watcher(outs)
     watcher.start()
     processes = {"a": station("a")}

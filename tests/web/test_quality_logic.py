@@ -160,3 +160,50 @@ def test_the_ladder_is_inferred_from_codecs_and_bandwidth_without_renditions(pag
     ]
     assert result["oneLossy"] == [["lossless", 1, "Lossless · FLAC"], ["high", 0, "High · AAC 128 kbit/s"]]
     assert result["empty"] == ["lossless", "high", "saver"]
+
+
+TWO_ORIGINS = """
+  // The station with STATION_ORIGINS: each rendition once per origin, same BANDWIDTH and
+  // CODECS; hls.js sorts by bandwidth and keeps the master's order between equals.
+  const copy = (level, origin) => ({...level, url: [level.url[0].replace('http://x/stream/', `http://x/${origin}/`)]});
+  const redundant = levels.flatMap((level) => [copy(level, 'a'), copy(level, 'b')]);
+"""
+
+
+def test_a_rung_is_every_redundant_copy_of_its_rendition_and_any_copy_maps_back_to_it(page, station_server):
+    result = run(page, station_server, STATION_LEVELS + TWO_ORIGINS + """
+      const L = m.ladder;
+      const ladder = L.buildLadder(redundant, renditions);
+      const inferred = L.buildLadder(redundant, null, {sampleRate: 48000, bitDepth: 24});
+      return {
+        ladder: ladder.map((r) => [r.name, r.level, r.levels]),
+        inferred: inferred.map((r) => [r.name, r.levels]),
+        heard: redundant.map((_l, i) => L.rungOf(ladder, i)?.name),
+        unknown: L.rungOf(ladder, 6),
+        redundant: [L.hasRedundantCopies(redundant), L.hasRedundantCopies(levels)],
+      };
+    """)
+    assert result["ladder"] == [["lossless", 4, [4, 5]], ["high", 2, [2, 3]], ["saver", 0, [0, 1]]]
+    # Without `renditions` too: two copies of one AAC variant are not High and Data saver.
+    assert result["inferred"] == [["lossless", [4, 5]], ["high", [2, 3]], ["saver", [0, 1]]]
+    assert result["heard"] == ["saver", "saver", "high", "high", "lossless", "lossless"]
+    assert result["unknown"] is None
+    assert result["redundant"] == [True, False]
+
+
+def test_a_switch_goes_to_the_copy_on_the_origin_that_works(page, station_server):
+    """After hls.js failed over from origin a to b (the level it loads is b's, a's copy has a
+    load error), a change of rung stays on b; with nothing loading yet, the first listed."""
+    result = run(page, station_server, STATION_LEVELS + TWO_ORIGINS + """
+      const L = m.ladder;
+      const [lossless, high] = L.buildLadder(redundant, renditions);
+      const failedA = redundant.map((level, i) => ({...level, loadError: i === 4 ? 1 : 0}));
+      return {
+        fromB: L.copyNear(high, failedA, 5),
+        fromA: L.copyNear(high, redundant, 4),
+        nothingLoading: L.copyNear(high, redundant, -1),
+        // hls.js went to the other rung's copy on the dead origin: the answering copy wins.
+        awayFromTheError: L.copyNear(lossless, failedA, 2),
+      };
+    """)
+    assert result == {"fromB": 3, "fromA": 2, "nothingLoading": 2, "awayFromTheError": 5}

@@ -31,6 +31,7 @@ import { canChangeCodec } from "./codec-probe.js";
 import { browserMedia, chooseEngine, HLSJS, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
 import { handOver, MediaSlot, retire, spareOf, unlock } from "./handover.js";
+import { hasRedundantCopies } from "./ladder.js";
 import { linkEstimate } from "./link.js";
 import { LivePosition } from "./position.js";
 import { rememberVolume } from "./volume.js";
@@ -47,6 +48,9 @@ const LIVE_SYNC_SEGMENTS = 3;
 const MAX_LATENCY_SEGMENTS = 12;
 // The link (bits/s, link.js) from which the page plays in low-latency mode.
 const LOW_LATENCY_MIN_BPS = 2_000_000;
+// Reloads of a live playlist that has not changed after which hls.js takes its origin for
+// stopped and moves to a redundant copy on another (see newHls).
+const UNCHANGED_RELOADS_TO_FAIL_OVER = 3;
 
 const HLS_CONFIG = {
   debug: false,
@@ -73,6 +77,12 @@ const HLS_CONFIG = {
   get abrEwmaDefaultEstimate() {
     return linkEstimate();
   },
+  // Redundant origins (the master listing each variant once per origin) as levels side by
+  // side, which the quality controller maps to rungs (ladder.js). hls.js's content steering
+  // would show only one origin's levels, fail over to another rung on the same stopped origin
+  // before trying the next origin, and give the choice no way to stay on its rung there.
+  // Neither our station nor the public CDN publishes a steering manifest.
+  contentSteeringController: null,
 };
 
 export class Playback extends Emitter {
@@ -167,6 +177,13 @@ export class Playback extends Emitter {
     // hls.js accepts liveMaxLatencyDurationCount only beside liveSyncDurationCount, which
     // would override PART-HOLD-BACK: set after the check.
     if (config.liveMaxLatencyDurationCount === undefined) hls.config.liveMaxLatencyDurationCount = MAX_LATENCY_SEGMENTS;
+    // hls.js's default, Infinity, waits on a stopped origin's playlist for ever (a crashed
+    // station's files stay served, unchanged). Only with a redundant copy to move to: with one
+    // origin the error would move to another rung, or stop loading, on a brief hiccup of the
+    // station, which hls.js otherwise sits out. Read by hls.js at each reload, so set here.
+    hls.on(Hls.Events.MANIFEST_PARSED, (_event, { levels }) => {
+      if (hasRedundantCopies(levels)) hls.config.liveMaxUnchangedPlaylistRefresh = UNCHANGED_RELOADS_TO_FAIL_OVER;
+    });
     hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
     hls.on(Hls.Events.FRAG_BUFFERED, () => {
       if (hls === this.hls && this.attempt > 0 && !this.audio.paused) this.healthy();

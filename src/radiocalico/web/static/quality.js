@@ -12,15 +12,22 @@
 // switch is a handover to a second element (playback.changeFamily, handover.js), and within
 // a family it stays `nextLevel`.
 //
-// What is shown as heard is the level of the fragment playing (hls.js FRAG_CHANGED) of the
-// instance audible; before a fragment plays, the level hls.js loads (LEVEL_SWITCHED).
+// What is shown as heard is the rung of the level of the fragment playing (hls.js
+// FRAG_CHANGED) of the instance audible; before a fragment plays, of the level hls.js loads
+// (LEVEL_SWITCHED).
+//
+// With redundant origins a rung is one level per origin (ladder.js). When an origin fails,
+// hls.js moves to a redundant copy by itself and unpins the level as it does (its error
+// handling sets loadLevel to -1, leaving its own ABR free to roam): the choice is pinned
+// again on the copy it moved to, or, had it moved to another rung, the chosen rung's copy on
+// the origin it moved to. A switch of rung goes to the copy on the origin that answers.
 //
 // Events: "change" ({choice, options: [{value, label, disabled}], heard, note}).
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { AutoPolicy } from "./auto.js";
 import { browserMedia, NATIVE } from "./engine.js";
 import { Emitter } from "./events.js";
-import { buildLadder, CHOICES, codecFamily, describe, LOSSLESS, NAMES } from "./ladder.js";
+import { buildLadder, CHOICES, codecFamily, copyNear, describe, LOSSLESS, NAMES, rungOf } from "./ladder.js";
 
 const CHOICE_KEY = "radiocalico.quality";
 const LOOK_MS = 1000;
@@ -112,6 +119,9 @@ export class Quality extends Emitter {
       this.dropUnplayable(hls);
       this.rebuild(true);
     });
+    hls.on(Hls.Events.LEVEL_SWITCHING, (_e, { level }) => {
+      if (hls === this.hls) this.follow(level);
+    });
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, { level }) => {
       if (hls === this.hls && !this.playing) this.hear(level);
     });
@@ -164,24 +174,42 @@ export class Quality extends Emitter {
   apply(initial) {
     const rung = this.target();
     if (!this.hls || !rung) return;
+    const level = copyNear(rung, this.hls.levels, this.hls.loadLevel);
     if (initial) {
-      this.hls.startLevel = rung.level;
-      this.hls.loadLevel = rung.level; // a manual level: hls.js's own ABR stays out of it
-    } else if (this.hls.nextLevel !== rung.level || this.hls.loadLevel !== rung.level) {
-      if (this.crossesFamilies(rung)) this.playback.changeFamily(rung.level);
-      else this.hls.nextLevel = rung.level;
+      this.hls.startLevel = level;
+      this.hls.loadLevel = level; // a manual level: hls.js's own ABR stays out of it
+    } else if (!rung.levels.includes(this.hls.nextLevel) || !rung.levels.includes(this.hls.loadLevel)) {
+      if (this.crossesFamilies(rung)) this.playback.changeFamily(level);
+      else this.hls.nextLevel = level;
+    } else if (this.hls.autoLevelEnabled) { // on the rung, unpinned by a failover: pinned where it is
+      const loading = this.hls.loadLevel;
+      this.hls.loadLevel = loading;
+    }
+  }
+
+  // hls.js switches to `level` (LEVEL_SWITCHING). Left pinned, the switch was ours; unpinned,
+  // it failed over (see the top).
+  follow(level) {
+    if (!this.hls.autoLevelEnabled) return;
+    const rung = this.target();
+    if (rung?.levels.includes(level)) {
+      this.hls.loadLevel = level; // the level it is switching to: pinned, no second switch
+    } else if (rung) {
+      // After hls.js's own switch has run to its end: a switch from within it would load
+      // the playlist of one level with the other's parameters.
+      queueMicrotask(() => this.apply(false));
     }
   }
 
   // Whether going to `rung` asks the engine to change codec and it cannot (or may not).
   crossesFamilies(rung) {
     if (this.playback.codecSwitch === true) return false;
-    const loading = this.ladder.find((r) => r.level === this.hls.loadLevel);
+    const loading = rungOf(this.ladder, this.hls.loadLevel);
     return Boolean(loading) && loading.codec !== rung.codec;
   }
 
   hear(level) {
-    const rung = this.ladder.find((r) => r.level === level) ?? null;
+    const rung = rungOf(this.ladder, level);
     if (rung?.name === this.heard) return;
     this.heard = rung?.name ?? null;
     this.render();
@@ -204,7 +232,9 @@ export class Quality extends Emitter {
     }
     // A handover that could not be made (the new element never played) is tried again.
     const rung = this.target();
-    if (rung && !this.playback.handing && this.hls.loadLevel !== rung.level && this.crossesFamilies(rung)) this.apply(false);
+    if (rung && !this.playback.handing && !rung.levels.includes(this.hls.loadLevel) && this.crossesFamilies(rung)) {
+      this.apply(false);
+    }
     if (this.choice !== "auto" && this.ladder.some((r) => r.name === this.choice)) return;
     if (this.auto.observe(now, this.hls.bandwidthEstimate)) this.apply(false);
   }
