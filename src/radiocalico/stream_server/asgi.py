@@ -72,29 +72,22 @@ class StreamServer:
         return _error(404, "not_found", "No such resource.")
 
     async def playlist(self, path: Path, query: str) -> tuple[int, list, bytes]:
-        try:
-            want = blocking.parse_want(query)
-        except blocking.BadRequest as exc:
-            return _error(400, "bad_request", str(exc))
         text = self._text(path)
-        at = blocking.position(text) if text else None
-        if text is None or at is None:
-            return _error(404, "not_found", "No such playlist (yet).")
-        if want is None:
-            return 200, [(b"content-type", PLAYLIST_TYPE), (b"cache-control", PLAIN_PLAYLIST_CACHE)], text.encode()
         try:
-            blocking.check_reachable(at, want)
+            reload = blocking.begin(query, text)
         except blocking.BadRequest as exc:
             return _error(400, "bad_request", str(exc))
-        deadline = time.monotonic() + blocking.timeout_seconds(at)
-        while not blocking.holds(at, want):
-            remaining = deadline - time.monotonic()
+        if reload is None:
+            if text is None or blocking.position(text) is None:
+                return _error(404, "not_found", "No such playlist (yet).")
+            return 200, [(b"content-type", PLAYLIST_TYPE), (b"cache-control", PLAIN_PLAYLIST_CACHE)], text.encode()
+        while not reload.ready:
+            remaining = reload.remaining()
             if remaining <= 0 or not await self.watcher.changed(path, remaining):
-                return _error(503, "not_yet", "The playlist did not reach the segment or part asked for in time.")
-            text = self._text(path) or text
-            at = blocking.position(text) or at
-        return 200, [(b"content-type", PLAYLIST_TYPE), (b"cache-control", blocking.cache_control(at).encode())], \
-            text.encode()
+                return _error(503, "not_yet", blocking.NOT_YET)
+            reload.update(self._text(path))
+        return 200, [(b"content-type", PLAYLIST_TYPE), (b"cache-control", reload.cache_control.encode())], \
+            reload.text.encode()
 
     def _text(self, path: Path) -> str | None:
         data = self.watcher.current(path)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -124,3 +125,51 @@ def cache_control(at: Position) -> str:
     """A blocking answer is the playlist at or after the point asked for, right for every
     client that asks the same: cacheable for as long as the playlist's window lasts."""
     return f"public, max-age={int(3 * at.target_duration)}"
+
+
+# --- one request, from start to answer (the servers do the reading and the waiting) ----------
+
+NOT_YET = "The playlist did not reach the segment or part asked for in time."
+
+
+@dataclass
+class Reload:
+    """A blocking reload under way: the playlist as last read and where it ends. A server
+    re-reads the file as it changes (`update`) until `ready`, or gives up (503) once
+    `remaining` is 0; then it answers `text` with `cache_control`."""
+    want: Want
+    text: str
+    at: Position
+    deadline: float = 0.0  # monotonic; set on creation
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + timeout_seconds(self.at)
+
+    @property
+    def ready(self) -> bool:
+        return holds(self.at, self.want)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def update(self, text: str | None) -> None:
+        """The playlist read again (None: unreadable a moment, as the station replaces it)."""
+        at = position(text) if text else None
+        if at is not None:
+            self.text, self.at = text, at
+
+    @property
+    def cache_control(self) -> str:
+        return cache_control(self.at)
+
+
+def begin(query_string: str, text: str | None) -> Reload | None:
+    """The reload `query_string` asks of the playlist `text` (None: not there); None for a
+    plain load or a playlist with nothing to wait on (served as it is, or 404). Raises
+    BadRequest (400) for a request the RFC refuses."""
+    want = parse_want(query_string)
+    at = position(text) if text else None
+    if want is None or at is None:
+        return None
+    check_reachable(at, want)
+    return Reload(want, text, at)

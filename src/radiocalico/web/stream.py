@@ -66,28 +66,21 @@ def _read(path: Path) -> str | None:
 
 
 def _blocking_playlist(path: Path):
-    """A blocking playlist reload (`stream_server.blocking`), waited for in this thread."""
+    """A blocking playlist reload (`stream_server.blocking`), waited for in this thread; None
+    for a plain load (or nothing to wait on): served from disk."""
     try:
-        want = blocking.parse_want(request.query_string.decode("latin-1"))
+        reload = blocking.begin(request.query_string.decode("latin-1"), _read(path))
     except blocking.BadRequest as exc:
         return _error(400, "bad_request", str(exc))
-    text = _read(path)
-    at = blocking.position(text) if text else None
-    if want is None or at is None:
-        return None  # a plain load (or nothing to wait on): served from disk
-    try:
-        blocking.check_reachable(at, want)
-    except blocking.BadRequest as exc:
-        return _error(400, "bad_request", str(exc))
-    deadline = time.monotonic() + blocking.timeout_seconds(at)
-    while not blocking.holds(at, want):
-        if time.monotonic() > deadline:
-            return _error(503, "not_yet", "The playlist did not reach the segment or part asked for in time.")
+    if reload is None:
+        return None
+    while not reload.ready:
+        if reload.remaining() <= 0:
+            return _error(503, "not_yet", blocking.NOT_YET)
         time.sleep(_POLL_SECONDS)
-        text = _read(path) or text
-        at = blocking.position(text) or at
-    response = Response(text, mimetype="application/vnd.apple.mpegurl")
-    response.headers["Cache-Control"] = blocking.cache_control(at)
+        reload.update(_read(path))
+    response = Response(reload.text, mimetype="application/vnd.apple.mpegurl")
+    response.headers["Cache-Control"] = reload.cache_control
     return response
 
 
