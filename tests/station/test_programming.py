@@ -149,17 +149,35 @@ def test_the_night_block_plays_its_playlist_until_six_in_the_station_time_zone(t
     assert after and any(a.startswith("day") for a in after), seen
 
 
-def test_the_station_id_starts_exactly_on_the_hour_and_a_jingle_every_three_songs(tmp_path, caplog, database):
-    url, store = database
+def _ids_and_jingles(tmp_path: Path, store: Store, song_seconds: float) -> Path:
+    """Six songs, a station ID on the hour and a jingle every three songs; the library."""
     lib = tmp_path / "lib"
     for folder in ("music", "ids", "jingles"):
         (lib / folder).mkdir(parents=True)
     for i in range(6):
-        make_flac(lib / "music" / f"{i}.flac", 12.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+        make_flac(lib / "music" / f"{i}.flac", song_seconds, seed=i, artist=f"Band {i}", title=f"Tune {i}")
     make_flac(lib / "ids" / "id.flac", 0.6, seed=50, artist="Radio Calico", title="Station ID")
     make_flac(lib / "jingles" / "j.flac", 0.4, seed=60, artist="Radio Calico", title="Jingle")
     _programme(store, {"IDs": [("folder", "ids", 1)], "Jingles": [("folder", "jingles", 1)]},
                timed=[queries.Timed("top_of_hour", None, "IDs"), queries.Timed("every_n", 3, "Jingles")])
+    return lib
+
+
+def _assert_a_jingle_every_three_songs(seen) -> None:
+    """Every three songs a jingle (the station ID does not count as a song)."""
+    songs = 0
+    for _, title, _ in seen:
+        if title == "Jingle":
+            assert songs == 3, seen
+            songs = 0
+        elif title != "Station ID":
+            songs += 1
+            assert songs <= 3, seen
+
+
+def test_the_station_id_starts_exactly_on_the_hour_and_a_jingle_every_three_songs(tmp_path, caplog, database):
+    url, store = database
+    lib = _ids_and_jingles(tmp_path, store, song_seconds=12.0)
     hour = (int(time.time() // 3600) + 5) * 3600.0
     # The stream starts 23 s before the hour (1.5 s of pre-roll): the second song, 11 s
     # before the hour, is playing on the hour.
@@ -170,16 +188,19 @@ def test_the_station_id_starts_exactly_on_the_hour_and_a_jingle_every_three_song
     seen = starts()
     ids = [at for _, title, at in seen if title == "Station ID"]
     assert ids == [hour], seen  # on the hour to the millisecond, once
-    # Every three songs a jingle (the station ID does not count as a song).
-    run = 0
-    for _, title, _ in seen:
-        if title == "Jingle":
-            assert run == 3, seen
-            run = 0
-        elif title != "Station ID":
-            run += 1
-            assert run <= 3, seen
+    _assert_a_jingle_every_three_songs(seen)
     assert sum(title == "Jingle" for _, title, _ in seen) >= 2
+
+
+def _request(store: Store, title: str) -> queries.Request:
+    """A listener's request for `title`, once the station has mirrored its library."""
+    def mirrored():
+        with store.reading() as connection:
+            return queries.search_library(connection, title, 5)
+
+    track = wait_for(mirrored)[0]
+    with store.writing() as connection:
+        return queries.add_request(connection, track, "t:someone")
 
 
 def test_a_request_plays_flagged_and_is_recorded_as_requested(tmp_path, caplog, database):
@@ -192,13 +213,7 @@ def test_a_request_plays_flagged_and_is_recorded_as_requested(tmp_path, caplog, 
     st = station(lib, out, url, rules=Rules(0, 0))
     st.start()
     try:
-        def mirrored():
-            with store.reading() as connection:
-                return queries.search_library(connection, "Tune 4", 5)
-
-        track = wait_for(mirrored)[0]
-        with store.writing() as connection:
-            first = queries.add_request(connection, track, "t:someone")
+        first = _request(store, "Tune 4")
         wait_for(lambda: json.loads((out / METADATA_NAME).read_text()).get("requested"), timeout=60)
         meta = json.loads((out / METADATA_NAME).read_text())
         assert meta["title"] == "Tune 4" and meta["reason"] == f"request:{first.id}"
@@ -486,15 +501,7 @@ def test_station_id_and_jingles_hold_across_a_restart(tmp_path, caplog, database
     last jingle): after the restart that song resumes, is cut for the station ID exactly on
     the hour, and a jingle still comes every three songs."""
     url, store = database
-    lib = tmp_path / "lib"
-    for folder in ("music", "ids", "jingles"):
-        (lib / folder).mkdir(parents=True)
-    for i in range(6):
-        make_flac(lib / "music" / f"{i}.flac", 20.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
-    make_flac(lib / "ids" / "id.flac", 0.6, seed=50, artist="Radio Calico", title="Station ID")
-    make_flac(lib / "jingles" / "j.flac", 0.4, seed=60, artist="Radio Calico", title="Jingle")
-    _programme(store, {"IDs": [("folder", "ids", 1)], "Jingles": [("folder", "jingles", 1)]},
-               timed=[queries.Timed("top_of_hour", None, "IDs"), queries.Timed("every_n", 3, "Jingles")])
+    lib = _ids_and_jingles(tmp_path, store, song_seconds=20.0)
     hour = (int(time.time() // 3600) + 5) * 3600.0
     # With 1.5 s of pre-roll the songs start ~36 s and ~16 s before the hour: the second
     # plays on the hour (more than Decider.EARLY seconds after it began), and is cut there.
@@ -511,14 +518,7 @@ def test_station_id_and_jingles_hold_across_a_restart(tmp_path, caplog, database
     run(lambda: sum(title == "Jingle" for _, title, _ in starts()) >= 2)
     seen = starts()
     assert [at for _, title, at in seen if title == "Station ID"] == [hour], seen
-    songs = 0
-    for _, title, _ in seen:
-        if title == "Jingle":
-            assert songs == 3, seen
-            songs = 0
-        elif title != "Station ID":
-            songs += 1
-            assert songs <= 3, seen
+    _assert_a_jingle_every_three_songs(seen)
 
 
 def test_a_queued_request_plays_after_a_restart(tmp_path, caplog, database):
@@ -533,13 +533,7 @@ def test_a_queued_request_plays_after_a_restart(tmp_path, caplog, database):
     st = station(lib, out, url, rules=Rules(0, 0))
     st.start()
     try:
-        def mirrored():
-            with store.reading() as connection:
-                return queries.search_library(connection, "Tune 4", 5)
-
-        track = wait_for(mirrored)[0]
-        with store.writing() as connection:
-            request = queries.add_request(connection, track, "t:someone")
+        request = _request(store, "Tune 4")
 
         def status():
             with store.reading() as connection:
