@@ -5,14 +5,18 @@ again: the playlist freezes, the part it announced never comes). The page, playi
 the listener chose, goes on from origin b without a stall longer than 2 s, still High
 (hls.js itself, failing over, lets go of the chosen level and goes to the Data saver copy
 listed before b's High); the listener then picks Lossless, which comes from origin b too,
-and the page names each rendition as it is heard."""
+and the page names each rendition as it is heard. The title and cover follow to origin b too:
+the track the station plays next shows as it is heard, though origin a, stopped, never
+named it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +26,7 @@ from tests.conftest import require
 from tests.deploy.topology import NGINX
 from tests.station.test_standby import start_nginx
 from tests.web.stack import Server, free_port
-from tests.web.test_player_browser import current_time, open_player, wait_progress
+from tests.web.test_player_browser import PROBE, changes, current_time, heard_changes, open_player, wait_progress
 from tests.web.test_quality_browser import HIGH_SEGMENT, LOSSLESS_SEGMENT, wait_shown
 
 pytestmark = [pytest.mark.browser]
@@ -31,6 +35,8 @@ HIGH_LABEL = "High · AAC 256 kbit/s"
 LOSSLESS_LABEL = "Lossless · FLAC 48 kHz / 24-bit"
 ORIGINS = ("a", "b")
 MEDIA = re.compile(r"/(?P<origin>[ab])/hls/[^?]*\.m4s")
+METADATA = re.compile(r"/(?P<origin>[ab])/metadatav2\.json")
+COVER = re.compile(r"/(?P<origin>[ab])/(cover\.jpg|covers/)")
 WATCH_AFTER_STOP_S = 10.0
 FAILOVER_WAIT_S = 8.0
 
@@ -73,11 +79,14 @@ def stop_origin(served: Path, name: str) -> None:
     os.replace(swap, served / name)
 
 
-def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_library, context, console):
+@contextmanager
+def two_origins(tmp_path: Path, library: Path):
+    """One station behind nginx as origins /a/ and /b/, the page and API at /; yields
+    (site URL, the folder holding a and b)."""
     require(shutil.which(NGINX) is not None or os.path.exists(NGINX), "nginx is not installed")
     port = free_port()
     site = f"http://127.0.0.1:{port}"
-    server = Server(tmp_path / "instance", tone_library, extra_env={
+    server = Server(tmp_path / "instance", library, extra_env={
         "STATION_ORIGINS": ",".join(f"{site}/{name}/" for name in ORIGINS),
         "STREAM_BASE_URL": "/a",  # the page's stream, metadata and cover: origin a's
     })
@@ -89,6 +98,22 @@ def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_l
     nginx = start_nginx(tmp_path, port, {name: served / name for name in ORIGINS},
                         f"location / {{ proxy_pass {server.url}; }}\n")
     try:
+        yield site, served
+    finally:
+        nginx.terminate()
+        nginx.wait(5)
+        server.stop()
+
+
+def wait_for_b(page, media: list, since: float) -> None:
+    """Until a media request went to origin b, at most FAILOVER_WAIT_S after `since`.
+    (Waits in the page, not sleeps: a sleep holds Playwright's request events back.)"""
+    while not any(origin == "b" for _, origin, _ in media) and time.monotonic() - since < FAILOVER_WAIT_S:
+        page.wait_for_timeout(100)
+
+
+def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_library, context, console):
+    with two_origins(tmp_path, tone_library) as (site, served):
         page = context.new_page()
         console.attach(page)
         console.allow_network_noise = True  # origin a's announced part, never written: 404
@@ -110,9 +135,7 @@ def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_l
         stopped_at = time.monotonic()
         played_at_stop = current_time(page)
         stop_origin(served, "a")
-        # (Waits in the page, not sleeps: a sleep holds Playwright's request events back.)
-        while not any(origin == "b" for _, origin, _ in media) and time.monotonic() - stopped_at < FAILOVER_WAIT_S:
-            page.wait_for_timeout(100)
+        wait_for_b(page, media, stopped_at)
         chosen_at = time.monotonic()
         page.select_option("#quality-choice", "lossless")
         page.wait_for_timeout((WATCH_AFTER_STOP_S - (chosen_at - stopped_at)) * 1000)
@@ -121,10 +144,6 @@ def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_l
         played = current_time(page) - played_at_stop
         paused = page.evaluate("() => document.getElementById('audio').paused")
         page.close()
-    finally:
-        nginx.terminate()
-        nginx.wait(5)
-        server.stop()
 
     origins = [origin for k, (_, origin, _) in enumerate(media) if k == 0 or media[k - 1][1] != origin]
     from_b = [at for at, origin, _ in media if origin == "b"]
@@ -146,4 +165,75 @@ def test_the_page_plays_on_from_the_other_origin_when_one_stops(tmp_path, tone_l
     assert after[switched:] and all(LOSSLESS_SEGMENT.search(url) for url in after[switched:]), timeline
     assert watch["labels"] == [HIGH_LABEL, LOSSLESS_LABEL], watch
     assert not [s for s in watch["statuses"] if "Reconnecting" in s], watch
+    assert console.unexpected() == [], console.errors
+
+
+TITLE_LAG_S = 2.0  # the title may switch this long before or after the new track is heard
+TRACK_WAIT_S = 45.0  # for a track origin a never named: the tones last 15 s
+
+
+def origins_in_order(requests: list[str], pattern: re.Pattern) -> list[str]:
+    """The origins `requests` went to, each run of one origin once: ["a", "b"] for a move."""
+    out: list[str] = []
+    for url in requests:
+        if (match := pattern.search(url)) and (not out or out[-1] != match["origin"]):
+            out.append(match["origin"])
+    return out
+
+
+def test_the_title_and_cover_follow_to_the_other_origin_when_one_stops(tmp_path, tone_library, context, console):
+    with two_origins(tmp_path, tone_library) as (site, served):
+        page = context.new_page()
+        console.attach(page)
+        console.allow_network_noise = True  # origin a's announced part, never written: 404
+        page.set_default_timeout(15000)
+        media: list[tuple[float, str, str]] = []
+        asked: list[str] = []  # the metadata and cover requests, in order
+
+        def on_request(request):
+            if match := MEDIA.search(request.url):
+                media.append((time.monotonic(), match["origin"], request.url))
+            elif METADATA.search(request.url) or COVER.search(request.url):
+                asked.append(request.url)
+
+        page.on("request", on_request)
+        open_player(page, SimpleNamespace(url=site))
+        wait_progress(page, 3.0)
+        page.evaluate(PROBE)  # the tone heard and the title shown, every 25 ms
+
+        stopped_at = time.monotonic()
+        stopped_in_page = page.evaluate("() => performance.now()")
+        stop_origin(served, "a")
+        last_known = json.loads((served / "a-stopped" / "metadatav2.json").read_text())["title"]
+        wait_for_b(page, media, stopped_at)
+        asked_before_b = len(asked)
+
+        # Until a track origin a never named is heard, and the title has had time to follow.
+        target, samples = None, []
+        while time.monotonic() - stopped_at < TRACK_WAIT_S:
+            page.wait_for_timeout(500)
+            samples = page.evaluate("() => window.__samples")
+            new = [(t, title) for t, title in heard_changes(samples) if t > stopped_in_page and title != last_known]
+            if new and samples[-1]["t"] - new[0][0] > (TITLE_LAG_S + 1) * 1000:
+                target = new[0]
+                break
+        cover = page.get_attribute("#cover", "src")
+        page.close()
+
+    shown = changes([(s["t"], s["title"].split(" (")[0]) for s in samples])
+    heard = heard_changes(samples)
+    metadata_origins = origins_in_order(asked, METADATA)
+    print(f"failover: origin a last named {last_known!r}; heard after the stop "
+          f"{[(round((t - stopped_in_page) / 1000, 2), title) for t, title in heard if t > stopped_in_page]}; "
+          f"shown {[(round((t - stopped_in_page) / 1000, 2), title) for t, title in shown if t > stopped_in_page]}; "
+          f"metadata from {metadata_origins}; cover {cover}")
+    assert any(origin == "b" for _, origin, _ in media), "the page never failed over to origin b"
+    assert target is not None, f"no new track heard within {TRACK_WAIT_S} s: heard {heard}"
+    at, title = target
+    lag = [(t - at) / 1000 for t, shown_title in shown if shown_title == title]
+    assert lag and min(abs(x) for x in lag) <= TITLE_LAG_S, f"{title!r} heard, shown {shown}"
+    # The metadata and the cover asked of origin b once the page plays from it, never of a again.
+    assert metadata_origins == ["a", "b"], asked
+    assert all(COVER.search(url)["origin"] == "b" for url in asked[asked_before_b:] if COVER.search(url)), asked
+    assert cover and COVER.search(cover) and COVER.search(cover)["origin"] == "b", cover
     assert console.unexpected() == [], console.errors

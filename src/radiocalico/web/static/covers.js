@@ -11,9 +11,15 @@ const KEEP = 10;
 
 export class Covers {
   constructor(url) {
-    this.url = new URL(url, location.href); // cover.jpg
+    this.follow(url);
     this.preloaded = new Map(); // URL -> Image, oldest first: decoded, ready to show
     this.versioned = false; // whether the metadata names versioned covers
+  }
+
+  // Name covers on the origin of `url` (cover.jpg) from now on: the origin playing changed
+  // (origin.js). Covers already shown stay as loaded.
+  follow(url) {
+    this.url = new URL(url, location.href);
   }
 
   // The URL of this very track's cover, or null when there is nothing to ask for.

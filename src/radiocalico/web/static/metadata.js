@@ -88,9 +88,8 @@ export class MetadataPoller extends Emitter {
   // answer's Date header goes to `clock.observe()` (see clock.js).
   constructor(url, { interval, clock = null }) {
     super();
-    this.url = url;
     this.clock = clock;
-    this.sameOrigin = new URL(url, location.href).origin === location.origin;
+    this.setUrl(url);
     this.interval = interval;
     this.etag = null;
     this.lastModified = null;
@@ -106,6 +105,23 @@ export class MetadataPoller extends Emitter {
 
   start() {
     this.pollNow();
+  }
+
+  // Poll `url` from now on (the origin playing changed, see origin.js), at once: the last
+  // version seen elsewhere may be stale here. Its validators were the other origin's; the
+  // body is kept, so that the same version is not announced twice.
+  follow(url) {
+    if (url === this.url) return;
+    this.setUrl(url);
+    this.etag = null;
+    this.lastModified = null;
+    if (this.inflight) this.inflight.then(() => this.pollNow());
+    else if (this.lastPoll !== undefined) this.pollNow();
+  }
+
+  setUrl(url) {
+    this.url = url;
+    this.sameOrigin = new URL(url, location.href).origin === location.origin;
   }
 
   pollNow() {
@@ -151,11 +167,13 @@ export class MetadataPoller extends Emitter {
     } else {
       init.cache = "no-cache";
     }
+    const url = this.url;
     try {
       const sent = Date.now();
-      const response = await fetch(this.url, init);
+      const response = await fetch(url, init);
       const received = performance.now();
       this.clock?.observe(response.headers.get("Date"), sent, Date.now());
+      if (url !== this.url) return; // asked of the origin left meanwhile: follow() asks again
       if (response.status === 304) {
         this.recovered();
         return;

@@ -23,7 +23,9 @@
 // Events: "status" ({text, kind, ttl}: what the listener should be told), "state"
 // (play/pause/waiting, see snapshot()), "volume" ({volume, muted}), "hls" (each new hls.js
 // instance, before it loads the playlist: the quality controller steers it; or, after a
-// handover, already playing).
+// handover, already playing), "origin" (the URL of the media playlist hls.js loaded, each
+// time the audible instance loads one from another folder than before: with redundant
+// origins, the one it fails over to, which the metadata and cover follow, see origin.js).
 // Over 300 lines: recovery is one state machine whose steps share its state.
 import Hls from "./vendor/hls.js@1.7.4/hls.light.min.mjs";
 import { backoff } from "./backoff.js";
@@ -114,6 +116,7 @@ export class Playback extends Emitter {
     this.mediaErrorAt = 0;
     this.playingSince = null; // performance.now() when the audio last started to play
     this.paused = null; // {at: performance.now(), ahead: ms buffered ahead} of the last pause
+    this.origin = null; // the folder of the media playlist last loaded (see loadedFrom)
 
     this.volumes = rememberVolume(audio);
     this.position = new LivePosition(audio, () => this.hls, clock);
@@ -189,7 +192,23 @@ export class Playback extends Emitter {
       if (hls === this.hls && this.attempt > 0 && !this.audio.paused) this.healthy();
     });
     hls.on(Hls.Events.MEDIA_ATTACHED, (_event, { media }) => this.offerNativeSource(media));
+    // A playlist loaded, not merely chosen (LEVEL_SWITCHED): its origin answers. A handover's
+    // new instance counts once it is the one heard (its live playlist reloads soon after).
+    hls.on(Hls.Events.LEVEL_LOADED, (_event, { levelInfo, details }) => {
+      if (hls === this.hls) this.loadedFrom(levelInfo?.uri ?? levelInfo?.url ?? details?.url);
+    });
     return hls;
+  }
+
+  // "origin" when the media playlist comes from another folder than the last one: on each
+  // failover between redundant origins, not on each reload or change of rung.
+  loadedFrom(url) {
+    if (typeof url !== "string" || !url) return;
+    const path = url.split(/[?#]/)[0];
+    const folder = path.slice(0, path.lastIndexOf("/") + 1);
+    if (folder === this.origin) return;
+    this.origin = folder;
+    this.emit("origin", url);
   }
 
   // Play `level`, of another codec family than the one playing, where the engine cannot

@@ -13,6 +13,7 @@ import { $ } from "./dom.js";
 import { unlock } from "./handover.js";
 import { MetadataPoller, pollInterval } from "./metadata.js";
 import { NowPlaying } from "./nowplaying.js";
+import { onOrigin } from "./origin.js";
 import { bindKeys, bindMediaSession, updateMediaSession } from "./os.js";
 import { Playback } from "./playback.js";
 import { Quality } from "./quality.js";
@@ -107,6 +108,11 @@ async function main(status) {
     poller.reschedule(); // playing polls faster
   });
   playback.on("volume", (volume) => bar.renderVolume(volume));
+  // The metadata and cover of the origin hls.js plays from, after a failover too (origin.js).
+  playback.on("origin", (level) => {
+    poller.follow(onOrigin(config.metadata_url, config.stream_url, level));
+    covers.follow(onOrigin(config.cover_url, config.stream_url, level));
+  });
 
   poller.on("data", async (parsed) => {
     await covers.fetchCurrent(parsed.tracks[0]); // so that the cover is there when the track shows
