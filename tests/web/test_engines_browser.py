@@ -218,6 +218,10 @@ FETCHES = """() => {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) window.__fetched.push(entry.name);
   }).observe({type: 'resource', buffered: true});
+  // The page's one-line reports (each handover, made or abandoned), for a failure's message.
+  window.__info = [];
+  const info = console.info.bind(console);
+  console.info = (...args) => { window.__info.push(`${Date.now()} ${args.join(' ')}`); info(...args); };
 }"""
 # The label each choice shows, and the segments of the rendition it names. Auto on a local
 # connection steps up to Lossless wherever FLAC plays (test_quality_browser.py).
@@ -243,8 +247,11 @@ def plays_as_labelled(driver: Driver, choice: str) -> None:
     label, pattern = EXPECTED[choice]
     since = driver.evaluate("() => window.__fetched.length")
     driver.select("#quality-choice", choice)
-    driver.wait_for("(label) => document.getElementById('stream-quality').textContent === label",
-                    label, timeout=30, message=f"{choice}: the label {label!r}")
+    try:
+        driver.wait_for("(label) => document.getElementById('stream-quality').textContent === label",
+                        label, timeout=30, message=f"{choice}: the label {label!r}")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; the page said {driver.evaluate('() => window.__info')}") from None
     shown_at = driver.evaluate("() => window.__fetched.length")
     driver.wait_for(LABEL_MATCHES_FETCHES, label, pattern.pattern, since, timeout=30,
                     message=f"{choice}: {label!r} with its segments fetched")

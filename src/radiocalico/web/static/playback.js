@@ -244,9 +244,11 @@ export class Playback extends Emitter {
       console.info(`Handed over to level ${level} in ${Math.round(performance.now() - began)} ms, `
         + `crossfaded ${Math.round(next.gap)} ms apart`);
       return true;
-    } catch {
+    } catch (err) {
       if (this.hls !== from.hls || !this.wanted) return false;
       // The old element plays on; the quality controller tries again, backing off.
+      console.info(`Handover to level ${level} abandoned after ${Math.round(performance.now() - began)} ms: `
+        + `${err?.message ?? err}`);
       this.handoverFailures += 1;
       this.handoverRetryAt = performance.now() + backoff(this.handoverFailures, 2000, RETRY_CAP_MS);
       return false;
