@@ -173,13 +173,15 @@ export class MetadataPoller extends Emitter {
       const response = await fetch(url, init);
       const received = performance.now();
       this.clock?.observe(response.headers.get("Date"), sent, Date.now());
+      // The body is read even when unused: Chromium cancels a response dropped unread
+      // (ERR_ABORTED on the console and in the page's network log).
+      const text = await response.text();
       if (url !== this.url) return; // asked of the origin left meanwhile: follow() asks again
       if (response.status === 304) {
         this.recovered();
         return;
       }
       if (!response.ok) throw new Error(`metadata answered ${response.status}`);
-      const text = await response.text();
       this.etag = response.headers.get("ETag");
       this.lastModified = response.headers.get("Last-Modified");
       const meta = JSON.parse(text);

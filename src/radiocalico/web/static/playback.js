@@ -87,6 +87,14 @@ const HLS_CONFIG = {
   contentSteeringController: null,
 };
 
+// Before hls.js lets go of an element: its detach calls load(), and the element would then
+// pick the native HLS <source> (offerNativeSource) and fetch the stream on its own where the
+// engine plays HLS natively (Chromium 156 does; the retired element of a handover logged
+// 416s). The element gets the source again when hls.js attaches to it.
+function withdrawNativeSource(element) {
+  element.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
+}
+
 export class Playback extends Emitter {
   // `clock.now()`: the station's time in ms (see clock.js), for the latency heard.
   // `nativeUrl`: the single-codec master for the browser's own HLS (see the top).
@@ -236,6 +244,7 @@ export class Playback extends Emitter {
       retire(this.slot, old, volume);
       this.spare = old;
       this.hls = next.hls;
+      withdrawNativeSource(old);
       from.hls.destroy();
       this.emit("hls", next.hls);
       this.emitState("playing");
@@ -272,7 +281,7 @@ export class Playback extends Emitter {
   // After hls.js's own <source> (it replaces the element's sources when it attaches): the
   // element plays the first, AirPlay takes the HLS one.
   offerNativeSource(element) {
-    element.querySelector(`source[type="${HLS_TYPE}"]`)?.remove();
+    withdrawNativeSource(element);
     const source = document.createElement("source");
     source.type = HLS_TYPE;
     source.src = this.nativeUrl;
@@ -282,6 +291,7 @@ export class Playback extends Emitter {
 
   destroyHls() {
     if (this.hls) {
+      if (this.hls.media) withdrawNativeSource(this.hls.media);
       this.hls.destroy();
       this.hls = null;
     }
