@@ -322,14 +322,18 @@ def test_a_skip_is_heard_within_one_segment(tmp_path, database, part):
     rms = np.sqrt(np.mean(level ** 2, axis=(1, 2)))
     typical = float(np.median(rms))
     previous = 0  # the window where the track before began (after the last skip)
-    for edge in asked:
+    edges = [round((edge - origin) * 100) for edge in asked] + [len(rms)]
+    for edge, following in zip(asked, edges[1:]):
         first = round((edge - origin) * 100)
         quiet = next(w for w in range(first, len(rms)) if rms[w] < 0.1 * typical)
         resumed = next(w for w in range(quiet, len(rms)) if rms[w] > 0.5 * typical)
         cut_end = origin + resumed / 100  # the next track's first full window
         print(f"skip heard {cut_end - edge:.2f} s after the live edge at the command (segment {SEG} s, fade 0.2 s)")
         assert cut_end - edge <= SEG + 0.2 + 0.1, f"the skip was heard {cut_end - edge:.2f} s after the command"
-        assert resumed - quiet < 5 and rms[resumed:resumed + 50].min() > 0.5 * typical, "the next track plays"
+        # The next track plays at full level: for half a second, or until the next skip's
+        # edge (a busy machine can post it that soon after this cut).
+        next_track = rms[resumed:max(resumed + 5, min(resumed + 50, following))]
+        assert resumed - quiet < 5 and next_track.min() > 0.5 * typical, "the next track plays"
         # The fade (20 windows) begins at or after the edge: what was published stays as it was.
         assert rms[max(previous, first - 100):quiet - 20].min() > 0.5 * typical, "the track played until the cut"
         previous = resumed
