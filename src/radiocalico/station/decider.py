@@ -560,7 +560,7 @@ class Decider:
                                       hour=entry.get("hour")))
             if request_id is not None:
                 self.taken_requests.add(int(request_id))
-            if entry.get("pinned"):  # the first snapshot after a restart replans: kept as moved
+            if entry.get("pinned"):  # moved by an operator: a replan after the restart keeps it
                 self.pinned.add(self.queue[-1].item_id)
 
 
