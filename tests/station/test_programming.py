@@ -192,6 +192,15 @@ def test_the_station_id_starts_exactly_on_the_hour_and_a_jingle_every_three_song
     assert sum(title == "Jingle" for _, title, _ in seen) >= 2
 
 
+def _tunes(tmp_path: Path, seconds: float) -> Path:
+    """A library of six songs, "Band i - Tune i"."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(6):
+        make_flac(lib / f"{i}.flac", seconds, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    return lib
+
+
 def _request(store: Store, title: str) -> queries.Request:
     """A listener's request for `title`, once the station has mirrored its library."""
     def mirrored():
@@ -205,10 +214,7 @@ def _request(store: Store, title: str) -> queries.Request:
 
 def test_a_request_plays_flagged_and_is_recorded_as_requested(tmp_path, caplog, database):
     url, store = database
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for i in range(6):
-        make_flac(lib / f"{i}.flac", 1.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    lib = _tunes(tmp_path, seconds=1.0)
     out = tmp_path / "out"
     st = station(lib, out, url, rules=Rules(0, 0))
     st.start()
@@ -529,10 +535,7 @@ def test_a_queued_request_plays_after_a_restart(tmp_path, caplog, database):
     """A request the station had queued, then stopped before airing, airs after the restart,
     flagged, and is marked played."""
     url, store = database
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for i in range(6):
-        make_flac(lib / f"{i}.flac", 60.0, seed=i, artist=f"Band {i}", title=f"Tune {i}")
+    lib = _tunes(tmp_path, seconds=60.0)
     out = tmp_path / "out"
     st = station(lib, out, url, rules=Rules(0, 0))
     st.start()
