@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
+import uuid
 
 import pytest
 import requests
@@ -12,6 +14,7 @@ from sqlalchemy.engine import make_url
 from radiocalico import __version__, create_app
 from radiocalico.config import Config
 from radiocalico.services import services
+from tests.conftest import _libpq_dsn
 
 
 def test_healthy(live_server):
@@ -160,3 +163,45 @@ def test_requests_while_the_database_is_down_get_503_and_one_log_line(
               and r.levelno >= logging.ERROR]
     assert len(logged) == 1, [r.getMessage() for r in logged]
     assert "example.com" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_the_first_requests_after_postgresql_ends_every_connection_succeed(
+    postgres_schema_url, unreachable_app, make_live_server
+):
+    """A restart of PostgreSQL ends every connection the app's pool holds (a termination
+    notice, then the socket closes). The next requests must get fresh connections, not
+    fail on the old ones: a docker test stopping the database saw a vote answered 503
+    after /health/ready was 200 again."""
+    import concurrent.futures
+
+    import psycopg
+
+    from radiocalico.db import upgrade
+    from tests.api.conftest import anonymous_session, play, song
+
+    name = f"rc-restart-{uuid.uuid4().hex[:8]}"
+    url = f"{postgres_schema_url}&application_name={name}"
+    app = unreachable_app(url)
+    upgrade(services(app).store.engine)
+    track = song()
+    play(app, track)
+    server = make_live_server(app)
+    # Fill the pool: several requests at once each hold a connection.
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: requests.get(f"{server.url}/api/ratings/{track['id']}",
+                                                       timeout=10).status_code, range(24)))
+    assert answers == [200] * 24
+    with psycopg.connect(_libpq_dsn(postgres_schema_url), autocommit=True) as admin:
+        ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = %s", (name,)).fetchone()[0]
+    assert ended >= 2, "the pool held connections to end"
+    time.sleep(0.5)  # the notices reach the app's sockets
+    listener = anonymous_session(server.url, "after the restart")
+    vote = listener.put(f"{server.url}/api/ratings/{track['id']}/vote",
+                        json={"value": "up", "artist": track["artist"], "title": track["title"]},
+                        timeout=10)
+    assert vote.status_code == 200, vote.text
+    assert vote.json()["up"] == 1
+    for _ in range(ended):
+        assert requests.get(f"{server.url}/api/ratings/{track['id']}", timeout=10).status_code == 200
+    assert requests.get(f"{server.url}/health", timeout=10).status_code == 200

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+import select
+
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 
@@ -12,7 +14,7 @@ def make_engine(url: str, pool_size: int = 8, autocommit: bool = False) -> Engin
     db/store.py); a transaction then asks for an isolation level of its own."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(
+    engine = create_engine(
         url,
         isolation_level="AUTOCOMMIT" if autocommit else None,
         pool_size=pool_size,
@@ -23,6 +25,24 @@ def make_engine(url: str, pool_size: int = 8, autocommit: bool = False) -> Engin
         # A down database must fail /health fast instead of hanging a worker.
         connect_args={"connect_timeout": 3},
     )
+    event.listen(engine, "checkout", _skip_if_closed_by_server)
+    return engine
+
+
+def _skip_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    """A pooled connection the server has closed is not handed out: SQLAlchemy opens a
+    fresh one instead (a DisconnectionError at checkout), so the first requests after
+    PostgreSQL restarts succeed rather than fail with 503 on connections of before.
+    An idle connection has nothing to read unless the server ended it (a restart or
+    pg_terminate_backend sends a termination notice, then closes): a poll of its socket
+    (microseconds) tells, where pool_pre_ping's round trip cost ~250 µs a checkout here."""
+    poller = select.poll()
+    try:
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+    except Exception:  # closed on this side already: psycopg has no descriptor to give
+        raise exc.DisconnectionError("this connection is closed") from None
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed this connection")
 
 
 def _sqlite_engine(url: str) -> Engine:
