@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import logging
 import os
@@ -392,6 +393,43 @@ def test_bad_sources_get_a_clear_answer_and_the_stream_never_stops(on_air, tmp_p
     assert len(pcm) == len(playlist.entries) * station.segment_samples  # no segment missing
     assert longest_silence(pcm) <= MAX_SILENCE  # the stream never went quiet
     assert "d" in "".join(m[0] for m in labels(pcm))  # the eight-channel DJ was heard
+
+
+def test_native_flac_is_decoded_a_frame_behind_what_arrived(tmp_path):
+    """Native FLAC is cut into frames as they come (FFmpeg's FLAC parser held ten frames
+    back: 0.2 s of 960-sample frames, almost a second of its default 4,608), bit for bit
+    what FFmpeg's demuxer decodes."""
+    from radiocalico.station import live as live_module
+
+    pcm = tone_pcm([(DJ_TONES[0], 2.0)], bits=24)
+    for frame_size, depth in ((960, "s16"), (4608, "s32")):
+        data = subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "s32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0", "-c:a", "flac",
+             "-sample_fmt", depth, "-frame_size", str(frame_size), "-f", "flac", "pipe:1"],
+            input=(pcm << 8).astype("<i4").tobytes(), capture_output=True, check=True).stdout
+        with av.open(io.BytesIO(data), format="flac") as container:
+            expected = np.concatenate([live_module.frame_to_pcm(f) for f in container.decode(audio=0)])
+
+        class Trickle:  # the socket: 500 bytes at a time
+            def __init__(self):
+                self.sent = 0
+
+            def read(self, size=-1):
+                chunk = data[self.sent:self.sent + min(size, 500)]
+                self.sent += len(chunk)
+                return chunk
+
+        body = Trickle()
+        source = live_module._NativeFlac(body)
+        assert (source.rate, source.channels, source.bits) == (RATE, 2, 16 if depth == "s16" else 24)
+        decoded, behind = [], []
+        for packet in source.packets():
+            end = data.index(bytes(packet)) + packet.size
+            behind.append(body.sent - end)
+            decoded += [frame_pcm for _, frame_pcm in live_module._frames([packet], source.ctx, RATE, 2)]
+        assert np.array_equal(np.concatenate(decoded), expected)
+        frame_bytes = len(data) / (len(pcm) / frame_size)
+        assert max(behind[:-1]) < frame_bytes + 500 + 16, (frame_size, max(behind), frame_bytes)
 
 
 # -- DJs in the database, the `radiocalico dj` command ------------------------------------

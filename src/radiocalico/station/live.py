@@ -16,7 +16,8 @@ that turns out to be something else (garbage, another codec, 384 kHz) is logged 
 and the connection closed: the 200 went out before the first byte, as Icecast's does.
 
 Playout never waits for the DJ: the connection's thread decodes the body with PyAV (a
-file-like object over the socket), converts it to the stream's PCM with `audio`'s
+file-like object over the socket; native FLAC is cut into frames here, `_NativeFlac`, as
+FFmpeg's parser holds ten frames back), converts it to the stream's PCM with `audio`'s
 functions (48 kHz stereo 24-bit; a 48 kHz/24-bit FLAC source bit for bit), and appends it to
 the session's buffer; the programme's PCM pull (`programme.Programme`) only ever takes what
 is there. The buffer holds what the playout loop takes at once (a Low-Latency HLS part, or
@@ -69,6 +70,7 @@ import numpy as np
 from radiocalico.songs import tag_text
 
 from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, _resampled, fade, frame_to_pcm
+from .epoch import _crc8
 from .library import LOSSY_BIT_DEPTH, Track
 
 log = logging.getLogger("radiocalico.station")
@@ -392,32 +394,24 @@ class LiveInput:
     def receive(self, session: Session, body: _Body, content_type: str) -> None:
         """Decode the body into the session until it ends; BadSource when it is not audio we take."""
         hint = CONTENT_TYPES.get(content_type)
-        try:
-            container = av.open(body, format=hint, options=dict(_PROBE_OPTIONS), metadata_errors="ignore")
-        except (av.FFmpegError, ValueError) as exc:
-            raise BadSource(f"not audio it can decode ({exc.__class__.__name__}: {exc})") from None
+        source = _NativeFlac(body) if hint == "flac" else _Demuxed(body, hint)
         recorder = None
         try:
-            if not container.streams.audio:
-                raise BadSource("no audio stream")
-            stream = container.streams.audio[0]
-            ctx = stream.codec_context
-            codec, rate, channels = ctx.name, int(ctx.sample_rate or 0), int(ctx.channels or 0)
+            ctx = source.ctx
+            codec, rate, channels = ctx.name, source.rate, source.channels
             if codec not in CODECS:
                 raise BadSource(f"codec {codec} is not one it takes (FLAC, Vorbis, Opus, MP3, AAC)")
             if not MIN_RATE <= rate <= MAX_RATE:
                 raise BadSource(f"{rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
             if not 1 <= channels <= MAX_CHANNELS:
                 raise BadSource(f"{channels} channels (at most {MAX_CHANNELS})")
-            # FFmpeg's FLAC decoder gives s16 up to 16 bits, s32 above (24 in practice); a lossy
-            # source has no depth of its own (as `library` says of files).
+            # A lossy source has no depth of its own (as `library` says of files).
             lossless = codec == "flac"
-            bits = (24 if ctx.format is not None and ctx.format.name.startswith("s32") else 16) if lossless \
-                else LOSSY_BIT_DEPTH
+            bits = source.bits if lossless else LOSSY_BIT_DEPTH
             session.track = replace(session.track, sample_rate=rate, bit_depth=bits, channels=channels, codec=codec)
             log.info("live: %s streams %s %d Hz %d ch%s", session.dj, codec, rate, channels,
                      f" {bits}-bit" if lossless else "")
-            for pcm in _resampled(_frames(container, stream)):
+            for pcm in _resampled(_frames(source.packets(), ctx, rate, channels)):
                 if len(pcm):
                     session.push(pcm, self.target)
                     if recorder is None and self.recordings is not None:
@@ -430,7 +424,7 @@ class LiveInput:
                 recorder = None
             raise
         finally:
-            container.close()
+            source.close()
             if recorder is not None:
                 recorder.close()
 
@@ -441,15 +435,14 @@ class LiveInput:
 _ANOMALIES = 8
 
 
-def _frames(container, stream):
-    """(rate, PCM) of each decodable frame; a damaged packet is skipped (the buffer pads).
-    BadSource when damage is most of what arrives."""
-    ctx = stream.codec_context
-    rate, channels = ctx.sample_rate, ctx.channels
+def _frames(packets, ctx, rate: int, channels: int):
+    """(rate, PCM) of each decodable frame of `packets` (decoded by `ctx`, the source said
+    `rate` and `channels`); a damaged packet is skipped (the buffer pads). BadSource when
+    damage is most of what arrives."""
     good = anomalies = 0
-    for packet in container.demux(stream):
+    for packet in packets:
         try:
-            frames = packet.decode()
+            frames = ctx.decode(packet)
         except av.FFmpegError:
             frames = None
         for frame in frames or ():
@@ -462,6 +455,172 @@ def _frames(container, stream):
             anomalies += 1
             if anomalies >= _ANOMALIES and anomalies > good // 2:
                 raise BadSource(f"not audio it can decode ({anomalies} damaged packets, {good} good)")
+
+
+class _Demuxed:
+    """A source FFmpeg demuxes (Ogg, MP3, ADTS; probed without a Content-Type)."""
+
+    def __init__(self, body: _Body, hint: str | None):
+        try:
+            self.container = av.open(body, format=hint, options=dict(_PROBE_OPTIONS), metadata_errors="ignore")
+        except (av.FFmpegError, ValueError) as exc:
+            raise BadSource(f"not audio it can decode ({exc.__class__.__name__}: {exc})") from None
+        if not self.container.streams.audio:
+            self.container.close()
+            raise BadSource("no audio stream")
+        self.stream = self.container.streams.audio[0]
+        self.ctx = self.stream.codec_context
+        self.rate, self.channels = int(self.ctx.sample_rate or 0), int(self.ctx.channels or 0)
+        # FFmpeg's FLAC decoder gives s16 up to 16 bits, s32 above (24 in practice)
+        self.bits = 24 if self.ctx.format is not None and self.ctx.format.name.startswith("s32") else 16
+
+    def packets(self):
+        return self.container.demux(self.stream)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+_FLAC_SYNC = re.compile(rb"\xff[\xf8\xf9]")
+_FLAC_HEADER_MAX = 16  # bytes, the longest frame header
+_FLAC_RESYNC_BYTES = 1 << 20  # a frame this long without the next one in sequence: take any valid header
+
+
+class _NativeFlac:
+    """Native FLAC (Content-Type audio/flac), cut into frames here, each handed to the decoder
+    as soon as the next frame's header arrives. FFmpeg's FLAC demuxer would do it with its
+    parser, which holds ten frames back to score candidate headers against each other (the
+    live latency it added: ten frames, 0.2 s of ffmpeg's 960-sample frames, almost 1 s of its
+    default 4,608). A frame ends where a header follows whose CRC-8 is right and whose frame
+    (or sample) number is the next one: a frame's own bytes are never taken for both."""
+
+    def __init__(self, body: _Body):
+        self.body = body
+        self.buf = bytearray()
+        self.eof = False
+        if self._take(4) != b"fLaC":
+            raise BadSource("not audio it can decode (native FLAC without its fLaC header)")
+        streaminfo = None
+        last = False
+        while not last:
+            block = self._take(4)
+            if len(block) < 4:
+                raise BadSource("not audio it can decode (the FLAC header ends early)")
+            last, kind, length = bool(block[0] & 0x80), block[0] & 0x7F, int.from_bytes(block[1:4], "big")
+            data = self._take(length)
+            if len(data) < length or kind == 127:
+                raise BadSource("not audio it can decode (a damaged FLAC header)")
+            if kind == 0 and length >= 34:
+                streaminfo = data[:34]
+        if streaminfo is None:
+            raise BadSource("not audio it can decode (no FLAC STREAMINFO)")
+        self.max_frame = int.from_bytes(streaminfo[7:10], "big")
+        info = int.from_bytes(streaminfo[10:18], "big")
+        self.rate = info >> 44
+        self.channels = ((info >> 41) & 0x7) + 1
+        depth = ((info >> 36) & 0x1F) + 1
+        self.bits = 24 if depth > 16 else 16
+        self.ctx = av.CodecContext.create("flac", "r")
+        self.ctx.extradata = bytes(streaminfo)
+
+    def _fill(self) -> bool:
+        data = self.body.read(65536)
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def _take(self, n: int) -> bytes:
+        while len(self.buf) < n and self._fill():
+            pass
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def _header(self, at: int) -> tuple[int, int, int] | None:
+        """(blocking strategy bit, frame or sample number, block size) of a valid frame
+        header at `at`, None when there is none, or () when more bytes are needed to tell."""
+        buf = self.buf
+        if len(buf) - at < 6:
+            return () if not self.eof else None
+        b2, b3 = buf[at + 2], buf[at + 3]
+        size_code, rate_code = b2 >> 4, b2 & 0xF
+        if size_code == 0 or rate_code == 15 or (b3 >> 4) > 10 or (b3 >> 1) & 7 == 3 or b3 & 1:
+            return None
+        i = at + 4
+        first = buf[i]
+        extra = next((n for n, (mask, value) in enumerate(
+            ((0x80, 0), (0xE0, 0xC0), (0xF0, 0xE0), (0xF8, 0xF0), (0xFC, 0xF8), (0xFE, 0xFC), (0xFF, 0xFE)))
+            if first & mask == value), None)
+        if extra is None:
+            return None
+        number = first & ((1 << (6 - extra)) - 1) if extra else first
+        length = (i + 1 + extra) + (1 if size_code == 6 else 2 if size_code == 7 else 0) \
+            + (1 if rate_code == 12 else 2 if rate_code in (13, 14) else 0) - at
+        if len(buf) - at < length + 1:
+            return () if not self.eof else None
+        for c in buf[i + 1:i + 1 + extra]:
+            if c & 0xC0 != 0x80:
+                return None
+            number = (number << 6) | (c & 0x3F)
+        if _crc8(buf[at:at + length]) != buf[at + length]:
+            return None
+        j = i + 1 + extra
+        if size_code == 1:
+            block = 192
+        elif size_code <= 5:
+            block = 576 << (size_code - 2)
+        elif size_code == 6:
+            block = buf[j] + 1
+        elif size_code == 7:
+            block = int.from_bytes(buf[j:j + 2], "big") + 1
+        else:
+            block = 256 << (size_code - 8)
+        return buf[at + 1] & 1, number, block
+
+    def packets(self):
+        """Each frame as a packet, as soon as it is known to be whole."""
+        while not self.buf and self._fill():
+            pass
+        if not self.buf:
+            return
+        current = self._header(0) if _FLAC_SYNC.match(self.buf) else None
+        while current == () and self._fill():
+            current = self._header(0)
+        if not current:
+            raise BadSource("not audio it can decode (no FLAC frame where the first one should be)")
+        search = 1
+        while True:
+            found = None
+            lenient = len(self.buf) > _FLAC_RESYNC_BYTES
+            for match in _FLAC_SYNC.finditer(self.buf, search):
+                header = self._header(match.start())
+                if header == ():
+                    break  # (its header is still on its way)
+                if header is None:
+                    continue
+                strategy, number, block = header
+                expected = current[1] + (current[2] if current[0] else 1)
+                if strategy == current[0] and (number == expected or lenient):
+                    found = (match.start(), header)
+                    break
+            if found is not None:
+                at, header = found
+                yield av.Packet(bytes(self.buf[:at]))
+                del self.buf[:at]
+                current, search = header, 1
+                continue
+            if len(self.buf) > 4 * _FLAC_RESYNC_BYTES:
+                raise BadSource("not audio it can decode (no FLAC frame header in 4 MB)")
+            search = max(1, len(self.buf) - _FLAC_HEADER_MAX)
+            if not self._fill():
+                if self.buf:
+                    yield av.Packet(bytes(self.buf))
+                return
+
+    def close(self) -> None:
+        pass
 
 
 class _Recorder:
