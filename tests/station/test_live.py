@@ -24,8 +24,11 @@ import pytest
 
 from radiocalico.config import Config
 from radiocalico.db import make_engine, upgrade
-from radiocalico.station import Station
-from radiocalico.station.live import LiveInput, LiveSettings, LoginBusy, list_recordings
+from radiocalico.station import Station, scan_library
+from radiocalico.station.audio import decode_track
+from radiocalico.station.live import LiveInput, LiveSettings, LoginBusy, Session, crossfade, list_recordings
+from radiocalico.station.programme import Programme
+from radiocalico.station.rotation import Rotation
 from radiocalico.station.station import live_input
 from radiocalico.stream_layout import METADATA_NAME
 
@@ -393,6 +396,35 @@ def test_bad_sources_get_a_clear_answer_and_the_stream_never_stops(on_air, tmp_p
     assert len(pcm) == len(playlist.entries) * station.segment_samples  # no segment missing
     assert longest_silence(pcm) <= MAX_SILENCE  # the stream never went quiet
     assert "d" in "".join(m[0] for m in labels(pcm))  # the eight-channel DJ was heard
+
+
+def test_a_take_over_starts_right_after_the_audio_the_encoders_already_have(tmp_path):
+    """The rotation's audio decoded ahead (in half-second chunks) is not aired before the DJ:
+    the crossfade starts right after the lookahead an encoder was already given, so the DJ is
+    not a chunk further behind for the whole set."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    write_pcm(lib / "rotation.flac", tone_pcm([(ROTATION_TONES[0], 3.0)], noise=0.0), RATE, 24, "flac", "flac")
+    live = LiveInput(LiveSettings(port=0, crossfade_seconds=XFADE), credentials)
+    live.target = RATE // 2
+    programme = Programme(Rotation(lib, scan_library(lib), seed=1), live=live)
+    step, lookahead = 16000, 3072  # a part and the AAC lookahead, taken as the station's loop does
+    first = programme.take(step)
+    programme.peek(lookahead)
+    assert programme.buffered > lookahead  # rotation audio decoded beyond what an encoder has
+    session = Session("dj", "", "", silence_samples=10 * RATE)
+    assert live.claim(session)
+    dj = np.full((live.target, 2), 1 << 28, np.int32)
+    session.push(dj, live.target)
+    second = programme.take(step)
+    # what the programme and the DJ's buffer hold is the take-over level, less the step taken
+    assert programme.buffered + session.buffered == live.target - step
+    rotation = np.concatenate(list(decode_track(lib / "rotation.flac")))
+    assert np.array_equal(first, rotation[:step])
+    assert np.array_equal(second[:lookahead], rotation[step:step + lookahead])
+    n = int(XFADE * RATE)
+    fading = crossfade(rotation[step + lookahead:2 * step], dj[:step - lookahead], 0, n)
+    assert np.array_equal(second[lookahead:], fading)
 
 
 def test_native_flac_is_decoded_a_frame_behind_what_arrived(tmp_path):

@@ -172,6 +172,11 @@ class Session:
                 if self.on_air:
                     self.dropped_samples += drop
 
+    def skip(self, n: int) -> None:
+        """Drop the oldest `n` samples buffered (at most what is there), off air."""
+        with self._lock:
+            self._drop(max(0, min(n, self.buffered)))
+
     def _drop(self, n: int) -> None:
         self.buffered -= n
         self.taken += n

@@ -110,6 +110,7 @@ class Programme:
         self.chunks: deque[np.ndarray] = deque()
         self.buffered = 0
         self.position = 0  # run-local sample index of the first buffered sample
+        self.peeked = 0  # run-local end of what `peek` handed out (an encoder has those samples)
         self.decoder = None
         self.track: Track | None = None
         self.track_started = False
@@ -141,6 +142,7 @@ class Programme:
         """The next `samples` samples, left for `take` (an encoder's lookahead)."""
         while self.buffered < samples:
             self._pull()
+        self.peeked = max(self.peeked, self.position + samples)
         out = np.empty((samples, STREAM_CHANNELS), dtype=np.int32)
         filled = 0
         for chunk in self.chunks:
@@ -227,8 +229,15 @@ class Programme:
             session.on_air = True
             self.live_session = session
             # The rotation's side of the crossfade at once (decoded here, it costs no
-            # latency); the DJ's side block by block as it comes (below).
-            self._fade_out, _ = self._rotation_pcm(n)
+            # latency); the DJ's side block by block as it comes (below). It begins right
+            # after what an encoder already has (its lookahead): the rotation's audio decoded
+            # past that is not aired first (that would put the DJ a decoded chunk, up to
+            # half a second, further behind for the whole set) but faded out under the DJ.
+            committed = max(self.peeked, self.position)
+            self._fade_out, _ = self._rotation_pcm(n, start=committed)
+            # With what airs before the crossfade, the DJ's buffer need hold only the take-over
+            # level (`LiveInput.target`): what it has beyond is the oldest audio, not aired.
+            session.skip(session.buffered - (self.live.target - (committed - self.position)))
             self._fade_at = 0
             self.close()  # the interrupted track is not resumed after the show
             log.info("live: %s takes the air", session.dj)
@@ -273,11 +282,23 @@ class Programme:
             self.spans.append(_Span(at + offset, track, 0, None))
         self._append(pcm)
 
-    def _rotation_pcm(self, n: int, keep_rest: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _rotation_pcm(self, n: int, keep_rest: bool = False,
+                      start: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """The rotation's next `n` samples, pulled but not appended (a crossfade's other
         side), and what was decoded beyond them: dropped, with the track starts in it, or
-        (`keep_rest`) returned, to be appended after the crossfade."""
+        (`keep_rest`) returned, to be appended after the crossfade. `start`: the run-local
+        sample they begin at, within what is buffered (its rotation audio from there on is
+        taken out of the buffer into them); by default where the buffer ends."""
         at, count = self.position + self.buffered, len(self.chunks)
+        if start is not None and start < at:
+            buffered = np.concatenate(list(self.chunks))
+            self.chunks.clear()
+            self.buffered = 0
+            kept = start - self.position
+            if kept:
+                self._append(buffered[:kept])
+            at, count = start, len(self.chunks)
+            self._append(buffered[kept:])
         while self.buffered - (at - self.position) < n:
             self._pull_rotation()
         new = [self.chunks.pop() for _ in range(len(self.chunks) - count)][::-1]

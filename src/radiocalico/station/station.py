@@ -436,6 +436,8 @@ class Station:
                     poll_until = time.monotonic() + step_seconds / 4 / self.speed
                     programme = self._follow(programme, hls.next_sequence, start, poll_until)
                 self._program(programme, start, publisher)
+            # All the step needs, pulled at once: a DJ taking the air is taken over as the step is due
+            programme.peek(step + outputs.lookahead)
             pcm = programme.take(step)
             encoded = outputs.encode(pcm, programme.peek(outputs.lookahead))
             if self._stop.is_set():  # stopped while encoding: publish nothing more
