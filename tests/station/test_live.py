@@ -428,9 +428,9 @@ def test_a_take_over_starts_right_after_the_audio_the_encoders_already_have(tmp_
 
 
 def test_native_flac_is_decoded_a_frame_behind_what_arrived(tmp_path):
-    """Native FLAC is cut into frames as they come (FFmpeg's FLAC parser held ten frames
-    back: 0.2 s of 960-sample frames, almost a second of its default 4,608), bit for bit
-    what FFmpeg's demuxer decodes."""
+    """Native FLAC is cut into frames as they come (FFmpeg's FLAC parser held 7-8 frames
+    back: 0.16 s of 960-sample frames, 0.69 s of its default 4,608), bit for bit what
+    FFmpeg's demuxer decodes."""
     from radiocalico.station import live as live_module
 
     pcm = tone_pcm([(DJ_TONES[0], 2.0)], bits=24)

@@ -17,7 +17,7 @@ and the connection closed: the 200 went out before the first byte, as Icecast's 
 
 Playout never waits for the DJ: the connection's thread decodes the body with PyAV (a
 file-like object over the socket; native FLAC is cut into frames here, `_NativeFlac`, as
-FFmpeg's parser holds ten frames back), converts it to the stream's PCM with `audio`'s
+FFmpeg's parser holds frames back), converts it to the stream's PCM with `audio`'s
 functions (48 kHz stereo 24-bit; a 48 kHz/24-bit FLAC source bit for bit), and appends it to
 the session's buffer; the programme's PCM pull (`programme.Programme`) only ever takes what
 is there. The buffer holds what the playout loop takes at once (a Low-Latency HLS part, or
@@ -494,9 +494,9 @@ _FLAC_RESYNC_BYTES = 1 << 20  # a frame this long without the next one in sequen
 class _NativeFlac:
     """Native FLAC (Content-Type audio/flac), cut into frames here, each handed to the decoder
     as soon as the next frame's header arrives. FFmpeg's FLAC demuxer would do it with its
-    parser, which holds ten frames back to score candidate headers against each other (the
-    live latency it added: ten frames, 0.2 s of ffmpeg's 960-sample frames, almost 1 s of its
-    default 4,608). A frame ends where a header follows whose CRC-8 is right and whose frame
+    parser, which buffers ten frame headers to score candidates against each other (the
+    live latency it added, measured: 7-8 frames, 0.16-0.18 s of 960-sample frames, 0.69 s of
+    ffmpeg's default 4,608). A frame ends where a header follows whose CRC-8 is right and whose frame
     (or sample) number is the next one: a frame's own bytes are never taken for both."""
 
     def __init__(self, body: _Body):
