@@ -3,14 +3,19 @@ writes (each a new vote), requests/s with p50/p99, counts checked after each.
 
     .venv/bin/python bench/api_load_nginx/run.py [--duration 10] [--rounds 3]
         [--connections 32] [--workers 2] [--app-threads 2] [--replicas 1]
-        [--listeners 2000] [--station]
+        [--listeners 2000] [--station] [--paths bare,app,production]
 
 - bare: the app server alone (deploy/serve.py, granian) on PostgreSQL, rate limits off,
   no nginx, anonymous votes counting at once (bench/api_load/run.py's setup);
 - production: wrk -> nginx (TLS, HTTP/1.1 keep-alive) -> the same app server ->
   PostgreSQL, with Redis and the shipped limits, nginx's and the app's, unchanged
   (listener tokens 20 an hour per address and counting only once 60 s old, 60 votes a
-  minute per listener, 1,000 an hour per address, nginx's 10 votes/s per address).
+  minute per listener, 1,000 an hour per address, nginx's 10 votes/s per address);
+- app (with `--paths`): the production app server straight, its limits on, no nginx: what
+  the edge (TLS, proxying) adds, apart from what the app's production settings add.
+
+Where a request's CPU goes: each run also reads the CPU time of the app server, nginx,
+PostgreSQL, Redis and wrk (/proc, and this script's children) and prints it per request.
 
 A load generator on one machine has one address, and the shipped limits are per address.
 So the production run comes from `--listeners` client addresses (10.x.y.z), as a site
@@ -38,6 +43,7 @@ import concurrent.futures
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -106,6 +112,32 @@ def exact(direct, database_url: str, before: int, answered: int, in_flight_max: 
             f"{in_flight} in flight = {stored} stored")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(sessions: dict[str, int]) -> dict[str, float]:
+    """CPU time so far of the processes of each role: the app servers and nginx by their
+    session (each was started in its own), PostgreSQL and Redis by name, and this
+    script's finished children (wrk)."""
+    used = dict.fromkeys([*sessions, "postgres", "redis"], 0.0)
+    role_of = {sid: role for role, sid in sessions.items()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        role = role_of.get(int(fields[3]))  # the session id
+        role = role or ("postgres" if comm == "postgres" else "redis" if comm.startswith("redis") else None)
+        if role:
+            used[role] += ticks / TICK
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["wrk"] = children.ru_utime + children.ru_stime
+    return used
+
+
 def rotated(songs: list[dict], shift: int, path: Path, direct) -> Path:
     """The songs file with the list turned by `shift`: write.lua pairs every token with
     the first songs first, so each round's votes are new (token, song) pairs."""
@@ -132,6 +164,9 @@ def main() -> None:
                         help="run the station beside the production path (it takes CPU)")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--paths", default="bare,production",
+                        help="comma-separated, of: bare; app (the production app server with "
+                        "its limits, straight, no nginx: what the edge adds, apart); production")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -166,39 +201,59 @@ def main() -> None:
         bare_tokens = workdir / "bare-tokens.lua"
         direct.write_lua_tokens(
             direct.listener_tokens(f"http://127.0.0.1:{bare_port}", args.listeners), bare_tokens)
-        paths = {
+        every = {
             "bare": {"url": f"http://127.0.0.1:{bare_port}", "db": bare_url,
-                     "tokens": bare_tokens, "addresses": 0},
+                     "tokens": bare_tokens, "addresses": 0, "shift": 0},
+            # The production app trusts X-Forwarded-For from loopback (its proxy's address):
+            # each listener votes from its own address, as through nginx.
+            "app": {"url": topology.app_url(0), "db": database_url, "tokens": tokens,
+                    "addresses": args.listeners, "shift": 32},
             "production": {"url": topology.url, "db": database_url, "tokens": tokens,
-                           "addresses": args.listeners},
+                           "addresses": args.listeners, "shift": 0},
         }
+        paths = {name: every[name] for name in every if name in args.paths.split(",")}
+        for name, path in paths.items():
+            path["server"] = "bare" if name == "bare" else "app"
+        sessions = {"bare": bare.pid, "app": topology.apps[0].popen.pid,
+                    "nginx": topology.nginx_proc.popen.pid}
         for path in paths.values():
-            path.update(before=direct.count_votes(path["db"]), reads=[], writes=[], commands=[])
+            path.update(reads=[], writes=[], commands=[])
+        before = {db: direct.count_votes(db) for db in {p["db"] for p in paths.values()}}
         wait = TOKEN_MIN_AGE + 1 - (time.monotonic() - minted)
         if wait > 0:
             print(f"(waiting {wait:.0f} s for the listener tokens to count)", flush=True)
             time.sleep(wait)
         for round_ in range(args.rounds):
-            data = rotated(songs, 64 * round_, workdir / f"songs-{round_}.lua", direct)
             for kind in ("reads", "writes"):
-                for path in paths.values():
+                for name, path in paths.items():
+                    # Paths on one database vote on songs of their own: every vote is new.
+                    data = rotated(songs, 64 * round_ + path["shift"],
+                                   workdir / f"songs-{round_}-{name}.lua", direct)
+                    was = cpu_seconds(sessions)
                     if kind == "reads":
                         result, command = direct.run_wrk(path["url"], "read.lua", data, args,
                                                          addresses=path["addresses"])
                     else:
                         result, command = direct.run_wrk(path["url"], "write.lua", data, args,
                                                          path["tokens"], path["addresses"])
+                    now = cpu_seconds(sessions)
+                    # CPU per request by role: what each part of the path costs.
+                    result["cpu_us"] = {role: (now[role] - was[role]) / max(1, result["requests"]) * 1e6
+                                        for role in now
+                                        if role not in ("bare", "app") or role == path["server"]}
                     path[kind].append(result)
                     path["commands"].append(command)
             loads.append(os.getloadavg()[0])
             print(f"round {round_ + 1}: " + ", ".join(
                 f"{name} {p['reads'][-1]['rps']:,.0f} reads/s {p['writes'][-1]['rps']:,.0f} "
                 f"writes/s" for name, p in paths.items()) + f" (load {loads[-1]:.1f})", flush=True)
-        for path in paths.values():
-            path["exact"] = exact(direct, path["db"], path["before"],
-                                  sum(w["writes_ok"] for w in path["writes"]),
-                                  args.connections * args.rounds)
-            path["check_counts"] = check_counts(path["db"])
+        for db, was in before.items():
+            sharing = [p for p in paths.values() if p["db"] == db]
+            verdict = exact(direct, db, was, sum(w["writes_ok"] for p in sharing for w in p["writes"]),
+                            args.connections * args.rounds * len(sharing))
+            counted = check_counts(db)
+            for path in sharing:
+                path.update(exact=verdict, check_counts=counted)
     finally:
         if bare is not None:
             os.killpg(bare.pid, signal.SIGTERM)
@@ -216,6 +271,7 @@ def main() -> None:
     print("| path | reads/s | p50 | p99 | writes/s | p50 | p99 | non-2xx r/w | counts | check-counts |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
     names = {"bare": "bare app (granian, limits off)",
+             "app": "production app straight (Redis limits on, no nginx)",
              "production": "nginx HTTPS -> granian, Redis limits on"}
     medians = {}
     for key, path in paths.items():
@@ -229,12 +285,21 @@ def main() -> None:
         print(f"| {names[key]} | {r['rps']:,.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
               f"{w['rps']:,.0f} | {w['p50_ms']:.1f} ms | {w['p99_ms']:.1f} ms | {errors} | "
               f"{path['exact']} | {path['check_counts']} |")
-    if len(medians) == 2:
-        ratios = [(p["reads"][i]["rps"] / b["reads"][i]["rps"],
-                   p["writes"][i]["rps"] / b["writes"][i]["rps"])
-                  for b, p in [(paths["bare"], paths["production"])] for i in range(args.rounds)]
-        print("production / bare, per round: " + "; ".join(
-            f"reads {r:.0%} writes {w:.0%}" for r, w in ratios))
+    for name in ("app", "production"):
+        if "bare" in medians and name in medians:
+            b, p = paths["bare"], paths[name]
+            print(f"{name} / bare, per round: " + "; ".join(
+                f"reads {p['reads'][i]['rps'] / b['reads'][i]['rps']:.0%} "
+                f"writes {p['writes'][i]['rps'] / b['writes'][i]['rps']:.0%}"
+                for i in range(args.rounds)))
+    print("CPU per request, µs (medians over the rounds; PostgreSQL and Redis are shared, "
+          "but only one path runs at a time):")
+    for kind in ("reads", "writes"):
+        for key, path in paths.items():
+            runs = [r["cpu_us"] for r in path.get(kind, [])]
+            if runs:
+                print(f"  {kind:6} {key:10} " + ", ".join(
+                    f"{role} {statistics.median(r[role] for r in runs):,.0f}" for role in runs[0]))
     for key, path in paths.items():
         for command in path.get("commands", [])[:2]:
             print(f"  {key}: $ {command}")
