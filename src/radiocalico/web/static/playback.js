@@ -53,13 +53,6 @@ const LOW_LATENCY_MIN_BPS = 2_000_000;
 // Reloads of a live playlist that has not changed after which hls.js takes its origin for
 // stopped and moves to a redundant copy on another (see newHls).
 const UNCHANGED_RELOADS_TO_FAIL_OVER = 3;
-// Low-latency catch-up (catchUp): 5 % faster, pitch kept (the media element's
-// preservesPitch), so music never audibly speeds up, from CATCH_UP_FROM s behind hls.js's
-// target latency (PART-HOLD-BACK, more after stalls) until CATCH_UP_TO s behind it, while
-// more than a part is buffered ahead.
-const CATCH_UP_RATE = 1.05;
-const CATCH_UP_FROM = 0.1;
-const CATCH_UP_TO = 0.02;
 
 const HLS_CONFIG = {
   debug: false,
@@ -74,12 +67,9 @@ const HLS_CONFIG = {
     return linkEstimate() >= LOW_LATENCY_MIN_BPS;
   },
   autoStartLoad: false,
-  // Catching up is the page's (catchUp, below), not hls.js's: hls.js plays faster only with
-  // more than 1 s buffered ahead, which a player PART-HOLD-BACK (1 s) behind the live edge
-  // has only until the next part is listed, so it switched the rate between 1.05 and 1 at
-  // every playlist update, and Chromium then played no faster at all (the player stayed
-  // where it started, 0.35 s behind its target).
-  maxLiveSyncPlaybackRate: 1,
+  // Catching up after a stall: at most 5 % faster, pitch kept (the media element's
+  // preservesPitch), so music never audibly speeds up.
+  maxLiveSyncPlaybackRate: 1.05,
   maxBufferLength: 20,
   backBufferLength: 30,
   liveDurationInfinity: true,
@@ -148,7 +138,6 @@ export class Playback extends Emitter {
         this.lastTime = audio.currentTime;
         this.lastProgressAt = performance.now();
       }
-      this.catchUp();
     });
     audio.addEventListener("error", () => {
       // Native HLS only: hls.js reports its own errors.
@@ -335,22 +324,6 @@ export class Playback extends Emitter {
     }
     this.emitState("play");
     await this.playMedia();
-  }
-
-  // In low-latency mode, back to hls.js's target latency after a slow start or a stall (see
-  // CATCH_UP_RATE): the rate changes once when catching up starts and once when it ends.
-  catchUp() {
-    const { hls, audio } = this;
-    const details = hls?.latestLevelDetails;
-    const target = hls?.targetLatency;
-    let rate = 1;
-    if (hls?.config.lowLatencyMode && details?.live && details.partTarget && target && !audio.paused) {
-      const behind = hls.latency - target;
-      const from = audio.playbackRate === CATCH_UP_RATE ? CATCH_UP_TO : CATCH_UP_FROM;
-      if (behind > from && behind < target + details.targetduration
-          && this.position.bufferedAhead() > 1000 * details.partTarget) rate = CATCH_UP_RATE;
-    }
-    if (audio.playbackRate !== rate) audio.playbackRate = rate;
   }
 
   // The resume rule (see the top of this file).
