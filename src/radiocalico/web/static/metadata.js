@@ -46,6 +46,8 @@ export function parseMetadata(meta) {
     isNew: Boolean(meta.is_new),
     isSummer: Boolean(meta.is_summer),
     isVidgames: Boolean(meta.is_vidgames),
+    // A DJ's live show (our station's `live` and `dj`): the page marks it.
+    dj: meta.live === true ? String(meta.dj ?? "") : null,
     current: true,
   });
   const tracks = [current];

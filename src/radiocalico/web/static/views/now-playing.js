@@ -10,7 +10,8 @@ export function renderTrack(track, coverSrc) {
   $("track-title").textContent = titleWithYear(track) || "Untitled";
   $("track-album").textContent = track.album || "";
   $("source-quality").textContent = formatSource(track) || "–";
-  const badges = [track.isNew && "New", track.isSummer && "Summer", track.isVidgames && "Video games"].filter(Boolean);
+  const live = track.dj != null && (track.dj ? `Live: ${track.dj}` : "Live");
+  const badges = [live, track.isNew && "New", track.isSummer && "Summer", track.isVidgames && "Video games"].filter(Boolean);
   const box = $("track-badges");
   box.replaceChildren(...badges.map((text) => el("span", { className: "badge", text })));
   box.hidden = badges.length === 0;
