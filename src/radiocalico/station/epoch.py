@@ -76,7 +76,8 @@ _CRC8 = _crc8_table()
 _CRC16 = _crc16_table()
 
 
-def _crc8(data: bytes) -> int:
+def crc8(data: bytes) -> int:
+    """FLAC's frame-header CRC-8 (polynomial 0x07), as written here and checked by the live input."""
     crc = 0
     for byte in data:
         crc = _CRC8[crc ^ byte]
@@ -154,7 +155,7 @@ def renumber_flac_frame(frame: bytes, number: int) -> bytes:
     extra = {6: 1, 7: 2}.get(block_code, 0) + {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
     old_header = frame[:end + extra + 1]
     header = frame[:4] + _utf8_number(number % FRAME_NUMBER_RANGE) + frame[end:end + extra]
-    header += bytes([_crc8(header)])
+    header += bytes([crc8(header)])
     rest = frame[len(old_header):-2]
     crc = int.from_bytes(frame[-2:], "big") ^ _advance(_crc16(header) ^ _crc16(old_header), len(rest))
     return header + rest + crc.to_bytes(2, "big")

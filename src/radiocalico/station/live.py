@@ -70,7 +70,7 @@ import numpy as np
 from radiocalico.songs import tag_text
 
 from .audio import FADE_SECONDS, STREAM_CHANNELS, STREAM_RATE, _resampled, fade, frame_to_pcm
-from .epoch import _crc8
+from .epoch import crc8
 from .library import LOSSY_BIT_DEPTH, Track
 
 log = logging.getLogger("radiocalico.station")
@@ -569,7 +569,7 @@ class _NativeFlac:
             if c & 0xC0 != 0x80:
                 return None
             number = (number << 6) | (c & 0x3F)
-        if _crc8(buf[at:at + length]) != buf[at + length]:
+        if crc8(buf[at:at + length]) != buf[at + length]:
             return None
         j = i + 1 + extra
         if size_code == 1:
