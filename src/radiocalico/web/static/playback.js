@@ -68,7 +68,9 @@ const HLS_CONFIG = {
   },
   autoStartLoad: false,
   // Catching up after a stall: at most 5 % faster, pitch kept (the media element's
-  // preservesPitch), so music never audibly speeds up.
+  // preservesPitch), so music never audibly speeds up. hls.js does it only with over 1 s
+  // buffered, and the page does not push closer itself: a low-latency player at the target
+  // has under three parts buffered, and a quality switch then ran dry (docs/architecture.md).
   maxLiveSyncPlaybackRate: 1.05,
   maxBufferLength: 20,
   backBufferLength: 30,
