@@ -76,13 +76,17 @@ def labels(pcm: np.ndarray, block: int = 2400) -> list[str]:
     return out
 
 
-def longest_silence(pcm: np.ndarray) -> int:
-    quiet = np.abs(pcm).max(axis=1) < NEAR_ZERO
+def longest_run(flags) -> int:
+    """The longest run of true values in a row (silent samples, say)."""
     longest = run = 0
-    for q in quiet:
-        run = run + 1 if q else 0
+    for flag in flags:
+        run = run + 1 if flag else 0
         longest = max(longest, run)
     return longest
+
+
+def longest_silence(pcm: np.ndarray) -> int:
+    return longest_run(np.abs(pcm).max(axis=1) < NEAR_ZERO)
 
 
 class MetadataWatch:
@@ -149,11 +153,11 @@ def dj_software(port: int, source: Path | str, *args: str, user: str = "dj", pas
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def updinfo(port: int, song: str, password: str = PASSWORD) -> tuple[int, str]:
+def updinfo(port: int, song: str, password: str = PASSWORD, user: str = "dj") -> tuple[int, str]:
+    """The Icecast metadata update DJ software sends (butt, Mixxx): `song` is "artist - title"."""
     url = (f"http://127.0.0.1:{port}/admin/metadata?mode=updinfo&mount=/live&song="
            + urllib.request.quote(song))
-    token = base64.b64encode(f"dj:{password}".encode()).decode()
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    request = urllib.request.Request(url, headers={"Authorization": _basic(user, password)})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()

@@ -4,15 +4,12 @@ through a WebAudio analyser (test_player_browser's PROBE)."""
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
-from tests.station.test_live import dj_software
+from tests.station.test_live import dj_software, longest_run, updinfo
 from tests.web.stack import RADIOCALICO, TONES, Server, free_port
 from tests.web.test_player_browser import PROBE, changes, open_player, tone_of
 
@@ -38,16 +35,6 @@ def on_air_server(tmp_path, tone_library):
     server.live_port = port
     yield server
     server.stop()
-
-
-def name_the_show(port: int) -> int:
-    """The Icecast metadata update DJ software sends (butt, Mixxx): "artist - title"."""
-    song = urllib.parse.quote(" - ".join(SHOW))
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/admin/metadata?mode=updinfo&mount=/live&song={song}",
-        headers={"Authorization": "Basic " + base64.b64encode(f"{DJ}:{PASSWORD}".encode()).decode()})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
 
 
 def heard(sample: dict) -> str | None:
@@ -87,7 +74,7 @@ def test_a_dj_goes_live_the_page_hears_it_names_the_show_and_the_rotation_comes_
                      user=DJ, password=PASSWORD)
     try:
         time.sleep(0.5)
-        assert name_the_show(on_air_server.live_port) == 200
+        assert updinfo(on_air_server.live_port, " - ".join(SHOW), PASSWORD, user=DJ)[0] == 200
         wait_heard(page, lambda h: h == "dj", 30)
         time.sleep(4)  # the show goes on a while
     finally:
@@ -121,9 +108,6 @@ def test_a_dj_goes_live_the_page_hears_it_names_the_show_and_the_rotation_comes_
     # The music never stopped: no silence of 100 ms (four analyser samples) from the first
     # sound to the end, the two hand-overs included.
     first = next(i for i, s in enumerate(got) if s["rms"] > SILENT_RMS)
-    run = longest = 0
-    for s in got[first:]:
-        run = run + 1 if s["rms"] <= SILENT_RMS else 0
-        longest = max(longest, run)
+    longest = longest_run(s["rms"] <= SILENT_RMS for s in got[first:])
     assert longest < 4, f"{longest} silent samples in a row (25 ms each)"
 
