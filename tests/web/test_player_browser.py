@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -230,34 +231,48 @@ def test_keyboard_shortcuts_and_remembered_volume(page, station_server):
 
 
 def test_accounts_sign_up_like_sign_out_in_and_delete(page, station_server):
+    # A name of its own each time: a rerun meets the same server, where the first try's
+    # account may still stand (a second sign-up of one name is refused, 409).
+    name = f"calicofan-{uuid.uuid4().hex[:8]}"
     open_player(page, station_server, play=False)
     page.click("#account-open")
     page.click("#tab-signup")
-    page.fill("#signup-username", "calicofan")
-    page.fill("#signup-email", "fan@example.com")
+    page.fill("#signup-username", name)
+    page.fill("#signup-email", f"{name}@example.com")
     page.fill("#signup-password", "short")
     page.click("#form-signup button[type=submit]")
     page.wait_for_function("() => document.getElementById('account-message').textContent.length > 0")
     page.fill("#signup-password", "a long enough password")
     page.click("#form-signup button[type=submit]")
-    page.wait_for_function("() => document.getElementById('account-label').textContent === 'calicofan'")
+    page.wait_for_function("(n) => document.getElementById('account-label').textContent === n", arg=name)
     page.click("#account-close")
 
-    title = page.inner_text("#track-title").split(" (")[0]
-    thumb(page, "up", title).click()
-    page.wait_for_function("() => document.querySelector('#current-rating .thumb--up').getAttribute('aria-pressed') === 'true' && !document.querySelector('#current-rating .thumb--up').disabled")
+    # The title is read and its thumb pressed in one turn of the page: the test tracks last
+    # 15 s, and a track change between the two would press another song's thumb. The vote
+    # is then looked for wherever that song is by now (playing, or in the history).
+    page.wait_for_function("() => !document.querySelector('#current-rating .thumb--up').disabled")
+    song = page.evaluate("""() => {
+        const up = document.querySelector('#current-rating .thumb--up');
+        const label = up.getAttribute('aria-label');  // "Thumbs up for <title> by <artist>, 3 votes"
+        up.click();
+        return label.slice('Thumbs up for '.length, label.lastIndexOf(', '));
+    }""")
+    page.wait_for_function("""(song) => [...document.querySelectorAll('button.thumb--up')].some(b =>
+        b.getAttribute('aria-label').startsWith(`Thumbs up for ${song},`)
+        && b.getAttribute('aria-pressed') === 'true' && !b.disabled)""", arg=song)
+    title = song.rsplit(" by ", 1)[0]
     page.click("#account-open")
     page.wait_for_function("(t) => document.getElementById('likes-list').textContent.includes(t)", arg=title)
     page.click("#sign-out")
     page.wait_for_function("() => document.getElementById('account-label').textContent === 'Sign in'")
 
-    page.fill("#signin-login", "calicofan")
+    page.fill("#signin-login", name)
     page.fill("#signin-password", "a long enough password")
     page.click("#form-signin button[type=submit]")
     page.wait_for_selector("#account-signed-in:not([hidden])")
     page.click("#account-close")
     page.reload()  # the session survives a reload
-    page.wait_for_function("() => document.getElementById('account-label').textContent === 'calicofan'")
+    page.wait_for_function("(n) => document.getElementById('account-label').textContent === n", arg=name)
     page.click("#account-open")
     page.click(".danger summary")
     page.fill("#delete-password", "a long enough password")
