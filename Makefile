@@ -1,12 +1,13 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Everything is installed into ./.venv (Python) and ./node_modules (npm); the test
 # target also installs the Debian packages the tests drive (Chromium, Firefox ESR, WebKitGTK
-# under Xvfb with GStreamer and a PulseAudio null sink, nginx, ffmpeg, wrk).
+# under Xvfb with GStreamer and a PulseAudio null sink, nginx, ffmpeg) and the load
+# generators of the benchmarks (wrk; h2load, from nghttp2-client).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk openssl docker-compose docker.io debootstrap \
+APT_PACKAGES := chromium chromium-driver ffmpeg nginx-light wrk nghttp2-client openssl docker-compose docker.io debootstrap \
                 firefox-esr pulseaudio webkit2gtk-driver xvfb gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
 
 .PHONY: run test install vendor system-deps images bench clean
