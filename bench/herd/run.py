@@ -54,6 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -130,6 +131,13 @@ def cpu_meter(topo: Topology):
     return read
 
 
+def _cpu_spent(before: dict, after: dict) -> dict:
+    """CPU seconds each part spent between two cpu_meter readings, and the generator's share."""
+    spent = {part: round(after[part] - before[part], 2) for part in after}
+    spent["generator_share"] = f"{100 * spent['generator'] / max(sum(spent.values()), 1e-9):.0f} %"
+    return spent
+
+
 async def _lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
     while not stop.is_set():
         started = time.monotonic()
@@ -166,12 +174,7 @@ async def phase(sessions, listeners, name: str, request, spread: float, curve=No
     await asyncio.gather(*(one(listener) for listener in listeners))
     stop.set()
     await probe
-    spent = {}
-    if cpu:
-        after = cpu()
-        spent = {part: round(after[part] - cpu_before[part], 2) for part in after}
-        total = sum(spent.values())
-        spent["generator_share"] = f"{100 * spent['generator'] / max(total, 1e-9):.0f} %"
+    spent = _cpu_spent(cpu_before, cpu()) if cpu else {}
     return {"phase": name, "requests": len(times), "statuses": statuses,
             "p50_ms": round(1000 * statistics.median(times), 1),
             "p99_ms": round(1000 * _percentile(times, 0.99), 1),
@@ -200,22 +203,17 @@ async def h2load_phase(topo: Topology, name: str, target: str, args, headers: di
         rows = [tuple(int(field) for field in line.split("\t")[:3]) for line in log]
     if ran.returncode != 0 or not rows:
         raise SystemExit(f"h2load failed: {' '.join(command)}\n{output}")
-    statuses: dict[int, int] = {}
-    for _, status, _ in rows:
-        statuses[max(status, 0)] = statuses.get(max(status, 0), 0) + 1
-    statuses[0] = statuses.get(0, 0) + args.listeners - len(rows)  # never answered
-    if not statuses[0]:
-        del statuses[0]
+    statuses = Counter(max(status, 0) for _, status, _ in rows)
+    if len(rows) < args.listeners:
+        statuses[0] += args.listeners - len(rows)  # never answered
     times = [took / 1e6 for _, _, took in rows]
     first = min(start for start, _, _ in rows)
-    spent = {part: round(after[part] - cpu_before[part], 2) for part in after}
-    spent["generator_share"] = f"{100 * spent['generator'] / max(sum(spent.values()), 1e-9):.0f} %"
-    return {"phase": name, "requests": len(rows), "statuses": statuses,
+    return {"phase": name, "requests": len(rows), "statuses": dict(statuses),
             "p50_ms": round(1000 * statistics.median(times), 1),
             "p99_ms": round(1000 * _percentile(times, 0.99), 1),
             "sent_over_s": round((max(start for start, _, _ in rows) - first) / 1e6, 2),
             "clear_s": round((max(start + took for start, _, took in rows) - first) / 1e6, 2),
-            "cpu_s": spent}
+            "cpu_s": _cpu_spent(cpu_before, after)}
 
 
 async def run(topo: Topology, args) -> None:
